@@ -1,0 +1,47 @@
+# Telcamp set-up. `make demo` runs the product; `make test` runs the whole suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-fast lint typecheck bench chromium locale clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+setup: $(STAMP) $(NODE_STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it by executable path).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing and not root: browser tests will skip (CI installs it)"; fi; }
+
+demo: setup
+	$(BIN)/telcamp demo
+
+test: setup chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(BIN)/pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check telcamp tests bench
+	$(BIN)/mypy telcamp
+
+locale: setup
+	$(BIN)/pybabel extract -F babel.cfg -o var/messages.pot telcamp
+	for l in ru zh en; do $(BIN)/pybabel update -i var/messages.pot -d telcamp/locale -l $$l --no-fuzzy-matching; done
+
+clean:
+	rm -rf $(VENV) node_modules var test-output

@@ -1,0 +1,63 @@
+"""The FastAPI application: API under /api, console pages, static files.
+
+Routers are found by discovery (each domain's api.py and pages.py), so adding a domain
+needs no edit here.
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from telcamp import __version__
+from telcamp.core.db import migrate
+from telcamp.core.discovery import domain_modules
+from telcamp.core.errors import TelcampError
+from telcamp.core.settings import get_settings
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+VENDOR = {"htmx": ("htmx.org", "dist"), "echarts": ("echarts", "dist")}
+
+
+def create_app(*, run_migrations: bool = True) -> FastAPI:
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if run_migrations:
+            migrate()
+        yield
+
+    app = FastAPI(title="Telcamp", version=__version__, lifespan=lifespan)
+
+    @app.exception_handler(TelcampError)
+    async def _telcamp_error(_request: Request, exc: TelcampError) -> JSONResponse:
+        return JSONResponse(exc.to_dict(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return JSONResponse(
+            {"code": "invalid", "message": str(first.get("msg", "invalid request")),
+             "field": loc or None},
+            status_code=422,
+        )
+
+    app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static")
+    for name, (package, sub) in VENDOR.items():
+        folder = settings.node_modules / package / sub
+        if folder.is_dir():
+            app.mount(f"/static/vendor/{name}", StaticFiles(directory=folder), name=name)
+
+    for module in domain_modules("api"):
+        app.include_router(module.router)
+    for module in domain_modules("pages"):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,32 @@
+"""CLI glue: turn deliberate errors into a clear message and exit code 2 (no traceback)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from telcamp.core.errors import TelcampError
+
+err_console = Console(stderr=True)
+
+
+def run(app: typer.Typer) -> None:
+    try:
+        app(standalone_mode=False)
+    except TelcampError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors come through here with standalone off
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

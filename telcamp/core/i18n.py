@@ -1,0 +1,81 @@
+"""Translations (gettext catalogues, English, Russian, Chinese).
+
+The .po files under telcamp/locale/ are read directly with Babel at start-up, so no compile
+step is needed. The language follows ?lang=, then the `lang` cookie, then the browser's
+Accept-Language, then English.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+LOCALES: tuple[str, ...] = ("en", "ru", "zh")
+LOCALE_NAMES = {"en": "English", "ru": "Русский", "zh": "中文"}
+DEFAULT_LOCALE = "en"
+LOCALE_DIR = Path(__file__).parent.parent / "locale"
+
+
+@lru_cache
+def catalog(locale: str) -> Catalog:
+    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not po.exists():
+        return Catalog(locale=locale)
+    with po.open("rb") as fh:
+        return read_po(fh, locale=locale)
+
+
+class Translator:
+    def __init__(self, locale: str) -> None:
+        self.locale = locale
+        self._catalog = catalog(locale)
+
+    def gettext(self, message: str) -> str:
+        msg = self._catalog.get(message)
+        if msg is None or not msg.string or isinstance(msg.string, tuple | list):
+            return message
+        return str(msg.string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        msg = self._catalog.get(singular)
+        if msg is not None and isinstance(msg.string, tuple | list) and all(msg.string):
+            idx = self._catalog.plural_func(n)
+            if idx < len(msg.string):
+                return str(msg.string[idx])
+        return singular if n == 1 else plural
+
+
+def negotiate(query_lang: str | None, cookie_lang: str | None, accept_language: str) -> str:
+    for candidate in (query_lang, cookie_lang):
+        if candidate in LOCALES:
+            return str(candidate)
+    weighted: list[tuple[float, str]] = []
+    for part in accept_language.split(","):
+        bits = part.strip().split(";")
+        tag = bits[0].strip().lower()
+        q = 1.0
+        for b in bits[1:]:
+            if b.strip().startswith("q="):
+                try:
+                    q = float(b.strip()[2:])
+                except ValueError:
+                    q = 0.0
+        if tag:
+            weighted.append((q, tag))
+    for _q, tag in sorted(weighted, key=lambda t: -t[0]):
+        base = tag.split("-")[0]
+        if base in LOCALES:
+            return base
+    return DEFAULT_LOCALE
+
+
+def get_translator(locale: str) -> Translator:
+    return Translator(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+def _(message: str) -> str:
+    """Mark a Python string for extraction; translate it at render time with `gettext`."""
+    return message

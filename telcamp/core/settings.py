@@ -1,0 +1,82 @@
+"""Typed settings, read from TELCAMP_* environment variables (and a .env file)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TELCAMP_", env_file=".env", extra="ignore")
+
+    mode: str = Field(
+        "development",
+        description="development or production. Production refuses to start with default secrets.",
+    )
+    var_dir: Path = Field(Path("var"), description="Folder for the embedded stores and runtime files.")
+    database_url: str | None = Field(
+        None,
+        description="Operational database URL (SQLAlchemy). Default: SQLite file var/telcamp.db. "
+        "Production: postgresql+psycopg://user@host/db.",
+    )
+    warehouse_path: Path | None = Field(
+        None, description="DuckDB warehouse file. Default: var/warehouse.duckdb."
+    )
+    clock: datetime | None = Field(
+        None,
+        description="Freeze 'now' at this ISO 8601 instant (with offset); for tests and demos.",
+    )
+    as_of_date: date | None = Field(
+        None,
+        description="As-of date of derived features; default: the last day of loaded usage.",
+    )
+    new_subscriber_days: int = Field(
+        30, description="A subscriber is 'new' (is_new) while tenure_days is below this."
+    )
+    scoring_config: Path | None = Field(
+        None,
+        description="YAML file with value-score factors, weights, tier thresholds and churn-risk "
+        "weights. Default: the one shipped in telcamp/warehouse/scoring.yaml.",
+    )
+    orphan_usage: str = Field(
+        "reject",
+        description="What to do with usage rows of unknown subscribers: 'reject' the file, or "
+        "'keep' them as orphans and report their count.",
+    )
+    secret_key: str = Field(
+        "dev-insecure-secret-key",
+        description="Secret for session cookies and CSRF tokens. Must be set in production.",
+    )
+    session_max_age_s: int = Field(8 * 3600, description="Console session lifetime, seconds.")
+    node_modules: Path = Field(
+        Path("node_modules"), description="Where `npm install` put the front-end packages."
+    )
+    warehouse_lock_timeout_s: float = Field(
+        30.0,
+        description="How long a warehouse writer waits for another process to release the "
+        "DuckDB file before giving a clear error.",
+    )
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'telcamp.db').as_posix()}"
+
+    @property
+    def warehouse_file(self) -> Path:
+        return self.warehouse_path or self.var_dir / "warehouse.duckdb"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests change the environment between cases)."""
+    get_settings.cache_clear()

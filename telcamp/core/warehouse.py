@@ -1,0 +1,56 @@
+"""Warehouse connection (DuckDB by default).
+
+A DuckDB file has one writing process at a time. The server therefore opens the warehouse
+only for the length of one request or job (`connect()` as a context manager), and every
+opener waits for a busy file (retrying) instead of failing with "database is locked";
+after `warehouse_lock_timeout_s` it gives a clear StoreBusy error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from telcamp.core.errors import StoreBusy
+from telcamp.core.settings import get_settings
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if read_only and not path.exists():
+        read_only = False  # a new warehouse must be created before it can be read
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+@contextmanager
+def connect(
+    *, read_only: bool = False, path: Path | None = None, timeout_s: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for one unit of work, waiting while another process holds it."""
+    settings = get_settings()
+    target = path or settings.warehouse_file
+    wait = settings.warehouse_lock_timeout_s if timeout_s is None else timeout_s
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            con = _open(target, read_only)
+            break
+        except duckdb.IOException as exc:  # lock held by another process
+            if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                if "lock" in str(exc).lower():
+                    raise StoreBusy(
+                        f"the warehouse {target} is in use by another process and stayed busy "
+                        f"for {wait:.0f} s; try again when the running load has finished"
+                    ) from exc
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        yield con
+    finally:
+        con.close()

@@ -1,0 +1,77 @@
+"""Server-rendered pages: one Jinja2 environment with gettext, and `render()`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from telcamp.core.discovery import template_dirs
+from telcamp.core.i18n import LOCALE_NAMES, get_translator, negotiate
+
+
+@lru_cache
+def environment() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in template_dirs()]),
+        autoescape=select_autoescape(["html", "xml"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    return env
+
+
+def request_locale(request: Request) -> str:
+    return negotiate(
+        request.query_params.get("lang"),
+        request.cookies.get("lang"),
+        request.headers.get("accept-language", ""),
+    )
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    locale = request_locale(request)
+    tr = get_translator(locale)
+    env = environment()
+    tmpl = env.get_template(template)
+    ctx: dict[str, Any] = {
+        "request": request,
+        "locale": locale,
+        "locales": LOCALE_NAMES,
+        "_": tr.gettext,
+        "gettext": tr.gettext,
+        "ngettext": tr.ngettext,
+        "current_user": getattr(request.state, "user", None),
+        "nav": nav_items(request),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+    }
+    ctx.update(context or {})
+    html = tmpl.render(**ctx)
+    response = HTMLResponse(html, status_code=status_code)
+    if request.query_params.get("lang") == locale:
+        response.set_cookie("lang", locale, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
+
+
+# Navigation entries: (path, label msgid, permission or None). Domains append to NAV at
+# import time so the base layout shows their pages; the access layer filters by permission.
+NAV: list[tuple[str, str, str | None]] = []
+
+
+def register_nav(path: str, label: str, permission: str | None = None) -> None:
+    if all(p != path for p, _l, _perm in NAV):
+        NAV.append((path, label, permission))
+
+
+def nav_items(request: Request) -> list[tuple[str, str]]:
+    user = getattr(request.state, "user", None)
+    out = []
+    for path, label, perm in NAV:
+        if perm is not None and user is not None and hasattr(user, "can") and not user.can(perm):
+            continue
+        out.append((path, label))
+    return out

@@ -1,0 +1,1 @@
+"""Subscriber warehouse: the analytical store every capability queries."""

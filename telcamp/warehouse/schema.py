@@ -1,0 +1,114 @@
+"""Warehouse tables (DuckDB dialect). The contract every other module reads.
+
+- msisdn is BIGINT inside the warehouse (E.164 digits fit in 15 digits; integer joins are
+  several times faster than string joins at 10M rows) and a digit string at the edges.
+- `usage_daily` holds one row per subscriber and day with any record; the day is the date
+  written in the record's event_time (its local date, not converted to UTC).
+- `profile` is rebuilt after each load: every subscriber column (extra ones included),
+  the derived features, usage per metric over 7/30/90 days ending with the as-of date,
+  and the scores. Segment rules query it; other windows are summed from `usage_daily`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    sql: str  # expression over one raw usage record (columns of the usage contract)
+    agg: str  # how daily values combine: always sum here
+    unit: str
+    label: str
+    integer: bool = False
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("voice_min", "CASE WHEN service='voice' THEN duration_s/60.0 ELSE 0 END", "sum",
+           "min", "voice minutes, both directions"),
+    Metric("voice_out_min",
+           "CASE WHEN service='voice' AND direction='out' THEN duration_s/60.0 ELSE 0 END",
+           "sum", "min", "outgoing voice minutes"),
+    Metric("sms_count", "CASE WHEN service='sms' AND direction='out' THEN 1 ELSE 0 END", "sum",
+           "count", "SMS sent", integer=True),
+    Metric("mms_count", "CASE WHEN service='mms' AND direction='out' THEN 1 ELSE 0 END", "sum",
+           "count", "MMS sent", integer=True),
+    Metric("data_mb", "CASE WHEN service='data' THEN volume_kb/1024.0 ELSE 0 END", "sum", "MB",
+           "mobile data"),
+    Metric("roaming_min",
+           "CASE WHEN service='voice' AND roaming=1 THEN duration_s/60.0 ELSE 0 END", "sum",
+           "min", "voice minutes in roaming"),
+    Metric("long_distance_count",
+           "CASE WHEN service='voice' AND long_distance=1 AND direction='out' THEN 1 ELSE 0 END",
+           "sum", "count", "long-distance calls made", integer=True),
+    Metric("ringback_count", "CASE WHEN service='ringback' THEN 1 ELSE 0 END", "sum", "count",
+           "ringback-tone records", integer=True),
+    Metric("charge", "charge", "sum", "currency", "charges"),
+)
+# active_days is not a daily sum: it is the count of usage_daily rows in the window.
+ACTIVE_DAYS = Metric("active_days", "1", "count", "days", "days with any usage", integer=True)
+ALL_METRICS: tuple[Metric, ...] = (*METRICS, ACTIVE_DAYS)
+WINDOWS: tuple[int, ...] = (7, 30, 90)
+MAX_WINDOW_DAYS = 90
+
+
+def _metric_cols() -> str:
+    return ",\n  ".join(
+        f"{m.name} {'INTEGER' if m.integer else 'DOUBLE'} NOT NULL" for m in METRICS
+    )
+
+
+DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS regions(
+  code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, parent_code VARCHAR,
+  level VARCHAR NOT NULL, timezone VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS tariffs(
+  code VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, payment_type VARCHAR NOT NULL,
+  monthly_fee DOUBLE NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS subscribers(
+  msisdn BIGINT NOT NULL, region_code VARCHAR NOT NULL, tariff_code VARCHAR NOT NULL,
+  activation_date DATE NOT NULL, status VARCHAR NOT NULL, birth_date DATE,
+  gender VARCHAR NOT NULL, language VARCHAR, device_type VARCHAR, email VARCHAR)""",
+    f"""CREATE TABLE IF NOT EXISTS usage_daily(
+  msisdn BIGINT NOT NULL, day DATE NOT NULL,
+  {_metric_cols()},
+  records INTEGER NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS usage_orphans(
+  msisdn BIGINT NOT NULL, event_time VARCHAR NOT NULL, service VARCHAR, direction VARCHAR,
+  long_distance INTEGER, roaming INTEGER, duration_s BIGINT, volume_kb DOUBLE, charge DOUBLE,
+  source_file VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS product_events(
+  msisdn BIGINT NOT NULL, event_time TIMESTAMPTZ NOT NULL, product_code VARCHAR NOT NULL,
+  action VARCHAR NOT NULL, channel VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS payments(
+  msisdn BIGINT NOT NULL, event_time TIMESTAMPTZ NOT NULL, amount DOUBLE NOT NULL,
+  kind VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS load_registry(
+  fingerprint VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
+  rows BIGINT NOT NULL, orphans BIGINT NOT NULL DEFAULT 0, loaded_at TIMESTAMPTZ NOT NULL)""",
+    # Filled by dispatch; read by the `contacted` segment rule and the recency exclusion.
+    """CREATE TABLE IF NOT EXISTS contact_history(
+  msisdn BIGINT NOT NULL, campaign_id BIGINT, wave_id BIGINT, contact_id BIGINT,
+  channel VARCHAR NOT NULL, contacted_at TIMESTAMPTZ NOT NULL, outcome VARCHAR NOT NULL)""",
+)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for stmt in DDL:
+        con.execute(stmt)
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute(
+        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )

@@ -1,0 +1,45 @@
+"""Warehouse services: figures about what is loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from telcamp.warehouse.schema import get_meta
+
+STATS_TABLES = (
+    "regions", "tariffs", "subscribers", "usage_daily", "usage_orphans", "product_events",
+    "payments", "profile", "contact_history", "load_registry",
+)
+TIERS = ("low", "medium", "high")
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Row counts per table, the as-of date and the value-tier distribution."""
+    counts: dict[str, int] = {}
+    for table in STATS_TABLES:
+        if _has_table(con, table):
+            row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+            counts[table] = int(row[0]) if row else 0
+    tiers = {t: 0 for t in TIERS}
+    if _has_table(con, "profile"):
+        for tier, n in con.execute(
+            "SELECT value_tier, count(*) FROM profile GROUP BY value_tier"
+        ).fetchall():
+            if tier is not None:
+                tiers[str(tier)] = int(n)
+    has_meta = _has_table(con, "meta")
+    return {
+        "tables": counts,
+        "as_of_date": get_meta(con, "as_of_date") if has_meta else None,
+        "tiers": tiers,
+        "last_build": get_meta(con, "last_build") if has_meta else None,
+    }

@@ -1,0 +1,79 @@
+"""`telcamp serve`, `telcamp migrate` and `telcamp demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+) -> None:
+    """Run the console, the API and the background workers in one process."""
+    import uvicorn
+
+    from telcamp.app import create_app
+    from telcamp.core.settings import get_settings
+
+    get_settings().var_dir.mkdir(parents=True, exist_ok=True)
+    console.print(f"Telcamp on http://{host}:{port}/  (API docs at /docs)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+def migrate_cmd() -> None:
+    """Apply the operational database's migrations."""
+    from telcamp.core.db import migrate
+
+    migrate()
+    console.print("operational database is up to date")
+
+
+def demo(
+    subscribers: int = typer.Option(100_000, help="Subscribers of the demo operator."),
+    days: int = typer.Option(30, help="Days of usage."),
+    seed: int = typer.Option(42, help="Random seed."),
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the demo and stop."),
+) -> None:
+    """Generate and load a demo operator (once), create demo users, then serve."""
+    from telcamp.core import warehouse
+    from telcamp.core.db import migrate
+    from telcamp.core.settings import get_settings
+    from telcamp.warehouse import service as warehouse_service
+
+    settings = get_settings()
+    migrate()
+    with warehouse.connect() as con:
+        loaded = warehouse_service.stats(con)["tables"].get("subscribers", 0)
+    if not loaded:
+        from telcamp.generate import service as generate_service
+        from telcamp.load import service as load_service
+
+        out = Path(settings.var_dir) / "demo-data"
+        generate_service.generate(
+            subscribers=subscribers, days=days, seed=seed, out=out, fmt="parquet",
+            progress=True,
+        )
+        load_service.load_dir(out, progress=True)
+    else:
+        console.print(f"demo data already loaded ({loaded:,} subscribers)")
+    try:
+        from telcamp.access import demo as access_demo
+    except ImportError:
+        access_demo = None  # type: ignore[assignment]
+    if access_demo is not None:
+        access_demo.ensure_demo_users(console)
+    if not no_serve:
+        serve(host=host, port=port)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("migrate")(migrate_cmd)
+    app.command("demo")(demo)

@@ -1,0 +1,20 @@
+"""Console home page: the warehouse figures and the value-tier chart."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from telcamp.core import warehouse
+from telcamp.core.web import register_nav, render
+from telcamp.warehouse import service as warehouse_service
+
+router = APIRouter()
+register_nav("/", "Home")
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    with warehouse.connect(read_only=True) as con:
+        figures = warehouse_service.stats(con)
+    return render(request, "home.html", {"figures": figures})

@@ -1,0 +1,171 @@
+"""Shared fixtures: an isolated var/ per test, both operational databases, a live server
+and Debian's Chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+PG_ADMIN_URL = os.environ.get("TELCAMP_TEST_PG_URL")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+OUTPUT_DIR = Path(__file__).parent.parent / "test-output"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip outside CI when a real component is missing; in CI nothing skips."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true and a real component is missing: {reason}")
+    pytest.skip(reason)
+
+
+def _reset_caches() -> None:
+    from telcamp.core import clock
+    from telcamp.core.db import reset_engine
+    from telcamp.core.settings import reset_settings
+
+    reset_settings()
+    reset_engine()
+    clock.freeze(None)
+
+
+@pytest.fixture(autouse=True)
+def isolated_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own var/ (SQLite file, DuckDB file) and fresh caches."""
+    var = tmp_path / "var"
+    var.mkdir()
+    monkeypatch.setenv("TELCAMP_VAR_DIR", str(var))
+    monkeypatch.delenv("TELCAMP_DATABASE_URL", raising=False)
+    monkeypatch.delenv("TELCAMP_WAREHOUSE_PATH", raising=False)
+    monkeypatch.setenv(
+        "TELCAMP_NODE_MODULES", str(Path(__file__).parent.parent / "node_modules")
+    )
+    _reset_caches()
+    yield var
+    _reset_caches()
+
+
+def _pg_database() -> Iterator[str]:
+    import sqlalchemy as sa
+
+    assert PG_ADMIN_URL
+    name = f"telcamp_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        from telcamp.core.db import reset_engine
+
+        reset_engine()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test."""
+    need(PG_ADMIN_URL is not None, "TELCAMP_TEST_PG_URL is not set: PostgreSQL tests skipped")
+    yield from _pg_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The operational database, migrated, on SQLite and on PostgreSQL. Yields its URL."""
+    from telcamp.core.db import migrate, reset_engine
+    from telcamp.core.settings import reset_settings
+
+    if request.param == "sqlite":
+        reset_settings()
+        reset_engine()
+        migrate()
+        from telcamp.core.settings import get_settings
+
+        yield get_settings().db_url
+        return
+    need(PG_ADMIN_URL is not None, "TELCAMP_TEST_PG_URL is not set: PostgreSQL tests skipped")
+    for url in _pg_database():
+        monkeypatch.setenv("TELCAMP_DATABASE_URL", url)
+        reset_settings()
+        reset_engine()
+        migrate()
+        yield url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+@pytest.fixture
+def live_server() -> Iterator[LiveServer]:
+    """The real app served by uvicorn on 127.0.0.1 in a thread of this process."""
+    import uvicorn
+
+    from telcamp.app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[object]:
+    need(CHROMIUM is not None, "Debian's chromium is not installed (make test installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium_browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
+    """A fresh browser context and page; a screenshot is saved under test-output/."""
+    context = chromium_browser.new_context()  # type: ignore[attr-defined]
+    pg = context.new_page()
+    yield pg
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    safe = request.node.nodeid.replace("/", "_").replace("::", "__").replace("[", "_").replace("]", "")
+    try:
+        pg.screenshot(path=str(OUTPUT_DIR / f"{safe}.png"), full_page=True)
+    except Exception:  # noqa: S110 - a failed screenshot must not hide the test's own result
+        pass
+    context.close()
