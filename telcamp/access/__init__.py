@@ -1,0 +1,1 @@
+"""Users, roles, permissions, region scoping, PII masking."""
