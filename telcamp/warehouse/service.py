@@ -6,13 +6,15 @@ from typing import Any
 
 import duckdb
 
+from telcamp.core.i18n import _
+
 from telcamp.warehouse.schema import get_meta
 
 STATS_TABLES = (
     "regions", "tariffs", "subscribers", "usage_daily", "usage_orphans", "product_events",
     "payments", "profile", "contact_history", "load_registry",
 )
-TIERS = ("low", "medium", "high")
+TIERS = (_("low"), _("medium"), _("high"))
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

@@ -6,11 +6,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from telcamp.core import warehouse
+from telcamp.core.i18n import _
 from telcamp.core.web import register_nav, render
 from telcamp.warehouse import service as warehouse_service
 
 router = APIRouter()
-register_nav("/", "Home")
+register_nav("/", _("Home"), "warehouse.read")
 
 
 @router.get("/", response_class=HTMLResponse)
