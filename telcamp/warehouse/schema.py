@@ -94,6 +94,16 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS contact_history(
   msisdn BIGINT NOT NULL, campaign_id BIGINT, wave_id BIGINT, contact_id BIGINT,
   channel VARCHAR NOT NULL, contacted_at TIMESTAMPTZ NOT NULL, outcome VARCHAR NOT NULL)""",
+    # Members of special lists, a projection of the operational DB kept in sync by
+    # telcamp.lists.sync (list metadata stays in the operational DB). A member counts while
+    # expires_at IS NULL OR expires_at > now (core.clock). Read by the in_list rule and the
+    # default exclusions.
+    """CREATE TABLE IF NOT EXISTS list_members(
+  list_id BIGINT NOT NULL, msisdn BIGINT NOT NULL, reason VARCHAR,
+  expires_at TIMESTAMPTZ, added_at TIMESTAMPTZ NOT NULL)""",
+    # Which version (change counter) of each list list_members holds; see telcamp.lists.sync.
+    """CREATE TABLE IF NOT EXISTS list_sync(
+  list_id BIGINT PRIMARY KEY, version BIGINT NOT NULL, synced_at TIMESTAMPTZ NOT NULL)""",
 )
 
 
