@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     node_modules: Path = Field(
         Path("node_modules"), description="Where `npm install` put the front-end packages."
     )
+    recent_contact_days: int = Field(
+        7,
+        ge=0,
+        description="Default exclusion: leave out subscribers contacted by any campaign in the "
+        "last this many days (0 turns the rule off).",
+    )
     warehouse_lock_timeout_s: float = Field(
         30.0,
         description="How long a warehouse writer waits for another process to release the "
