@@ -20,11 +20,14 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(STAMP) $(NODE_STAMP)
 
-# Debian's Chromium for the browser tests (Playwright drives it by executable path).
+# Debian's Chromium for the browser tests (Playwright drives it by executable path), and a
+# CJK font so Chinese pages render in screenshots.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	  else echo "chromium missing and not root: browser tests will skip (CI installs it)"; fi; }
+	@missing=""; command -v chromium >/dev/null 2>&1 || missing="chromium"; \
+	fc-list 2>/dev/null | grep -qi zenhei || missing="$$missing fonts-wqy-zenhei"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing $$missing and not root: browser tests will skip (CI installs them)"; fi; fi
 
 demo: setup
 	$(BIN)/telcamp demo

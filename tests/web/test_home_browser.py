@@ -1,0 +1,44 @@
+"""The home page in a real browser, in each language."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from telcamp.core.settings import get_settings
+from telcamp.warehouse.schema import ensure_schema, set_meta
+
+pytestmark = pytest.mark.browser
+
+HEADINGS = {"en": "Subscriber warehouse", "ru": "Хранилище абонентов", "zh": "用户数据集市"}
+
+
+@pytest.fixture
+def small_warehouse() -> None:
+    con = duckdb.connect(str(get_settings().warehouse_file))
+    ensure_schema(con)
+    con.execute(
+        "CREATE TABLE profile AS SELECT 79000000000 + i AS msisdn, "
+        "CASE WHEN i % 10 = 0 THEN 'high' WHEN i % 3 = 0 THEN 'medium' ELSE 'low' END "
+        "AS value_tier FROM range(1000) t(i)"
+    )
+    con.execute(
+        "INSERT INTO subscribers SELECT msisdn, 'C01-01', 'T1', DATE '2020-01-01', 'active', "
+        "NULL, 'u', 'ru', NULL, NULL FROM profile"
+    )
+    set_meta(con, "as_of_date", "2026-11-21")
+    con.close()
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "zh"])
+def test_home_page_in_each_language(
+    small_warehouse: None, live_server, page, locale: str  # type: ignore[no-untyped-def]
+) -> None:
+    page.goto(f"{live_server.url}/?lang={locale}")
+    assert page.locator("html").get_attribute("lang") == locale
+    assert page.locator("h1").inner_text() == HEADINGS[locale]
+    assert page.get_by_test_id("subscribers").inner_text() == "1,000"
+    assert page.get_by_test_id("as-of").inner_text() == "2026-11-21"
+    assert page.get_by_test_id("tier-high").inner_text() == "100"
+    # ECharts drew the tier chart (the library came from node_modules through the server)
+    page.wait_for_selector("#tier-chart[data-rendered='1'] canvas", timeout=10_000)
