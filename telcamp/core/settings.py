@@ -66,6 +66,25 @@ class Settings(BaseSettings):
         description="How long a warehouse writer waits for another process to release the "
         "DuckDB file before giving a clear error.",
     )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for e-mail notifications.")
+    smtp_port: int = Field(25, description="SMTP server port.")
+    mail_from: str = Field(
+        "telcamp@localhost", description="Sender address of notifications Telcamp e-mails."
+    )
+    channel_unit_prices: dict[str, float] = Field(
+        default_factory=lambda: {"sms": 0.05, "email": 0.001, "ivr": 0.20, "call": 1.50,
+                                 "push": 0.002, "mms": 0.15},
+        description="Cost of one contact per channel (JSON object), used by campaign "
+        "rehearsal to forecast cost.",
+    )
+    approval_budget_threshold: float = Field(
+        100000.0,
+        description="A campaign whose budget is above this also needs the province head's "
+        "approval, whatever its region level.",
+    )
+    sms_max_parts: int = Field(
+        6, ge=1, description="Longest SMS a campaign message may be, in concatenated parts."
+    )
 
     @property
     def db_url(self) -> str:
