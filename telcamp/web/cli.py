@@ -73,7 +73,26 @@ def demo(
         serve(host=host, port=port)
 
 
+def config(
+    markdown: bool = typer.Option(False, "--markdown", help="Print the settings reference."),
+) -> None:
+    """Show the settings in force (environment variables TELCAMP_*)."""
+    from telcamp.core.settings import Settings, get_settings
+    from telcamp.web.settings_doc import settings_markdown
+
+    if markdown:
+        typer.echo(settings_markdown())
+        return
+    current = get_settings()
+    for name in Settings.model_fields:
+        value = getattr(current, name)
+        if name == "secret_key":
+            value = "(set)" if value != Settings.model_fields[name].default else "(default)"
+        console.print(f"TELCAMP_{name.upper()} = {value}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
+    app.command("config")(config)
     app.command("serve")(serve)
     app.command("migrate")(migrate_cmd)
     app.command("demo")(demo)
