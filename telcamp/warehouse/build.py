@@ -63,6 +63,22 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def daily_rows_sql(source: str) -> str:
+    """SELECT turning raw usage records into `usage_daily` rows (one per msisdn and day).
+
+    `source` is a relation with the usage contract's columns plus `day` (the date written
+    in event_time). The metric definitions live in schema.METRICS; the loader may reuse
+    this so daily rows and the documented definitions cannot drift apart.
+    """
+    metric_cols = ",\n  ".join(
+        f"sum({m.sql})::{'INTEGER' if m.integer else 'DOUBLE'} AS {m.name}" for m in METRICS
+    )
+    return (
+        f"SELECT msisdn, day,\n  {metric_cols},\n  count(*)::INTEGER AS records\n"
+        f"FROM {source} GROUP BY msisdn, day"
+    )
+
+
 def _window_sums() -> str:
     """One pass over the last 90 days of usage_daily gives every metric x window."""
     parts: list[str] = []
