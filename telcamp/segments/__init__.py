@@ -1,0 +1,1 @@
+"""Audience selection: segment rules, compiler, counts, funnels, snapshots, templates."""

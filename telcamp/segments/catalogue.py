@@ -1,0 +1,213 @@
+"""What a segment rule may talk about: fields and usage metrics, with types, units,
+allowed values, the operators each type takes, and a human sentence per operator.
+
+The field list is read from the warehouse `profile` table at run time, so extra profile
+columns an operator loads (e.g. `segment_code`) can be targeted without code changes. The
+static table below only adds labels, units and allowed values to the columns we know.
+Like Datasette's filters, each operator is one row that yields both the SQL (in
+compiler.py) and a sentence ("ARPU over 3 months ≥ 50") used in funnels and the console.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+from telcamp.core.i18n import _
+from telcamp.warehouse.schema import ALL_METRICS, MAX_WINDOW_DAYS, WINDOWS
+
+# Value types a field can have. "date" values are ISO strings in rules.
+FieldType = str  # "str" | "int" | "float" | "date" | "bool" | "timestamp"
+
+OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "str": ("=", "!=", "in", "not_in", "is_null"),
+    "bool": ("=", "!=", "is_null"),
+    "int": ("=", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "is_null"),
+    "float": ("=", "!=", "<", "<=", ">", ">=", "between", "is_null"),
+    "date": ("=", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "is_null"),
+    "timestamp": ("<", "<=", ">", ">=", "between", "is_null"),
+}
+USAGE_OPS: tuple[str, ...] = ("=", "!=", "<", "<=", ">", ">=", "between")
+ALL_OPS: tuple[str, ...] = (
+    "=", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "is_null",
+)
+
+# One sentence per operator; {f} is the field's label, {v} the value(s).
+OP_SENTENCES: dict[str, str] = {
+    "=": "{f} is {v}",
+    "!=": "{f} is not {v}",
+    "<": "{f} below {v}",
+    "<=": "{f} at most {v}",
+    ">": "{f} above {v}",
+    ">=": "{f} at least {v}",
+    "in": "{f} is one of {v}",
+    "not_in": "{f} is none of {v}",
+    "between": "{f} between {v}",
+    "is_null": "{f} is unknown",
+}
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    type: FieldType
+    label: str
+    unit: str | None = None
+    values: tuple[str, ...] | None = None  # closed set of allowed values, if any
+    group: str = "profile"  # profile | derived | score | usage | extra
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        return OPS_BY_TYPE[self.type]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "type": self.type, "label": self.label, "unit": self.unit,
+            "values": list(self.values) if self.values else None, "group": self.group,
+            "ops": list(self.ops),
+        }
+
+
+def _f(name: str, type_: str, label: str, group: str, unit: str | None = None,
+       values: tuple[str, ...] | None = None) -> FieldInfo:
+    return FieldInfo(name, type_, label, unit, values, group)
+
+
+# Columns every warehouse offers (DESIGN.md "Fields and usage metrics").
+KNOWN_FIELDS: dict[str, FieldInfo] = {f.name: f for f in (
+    _f("msisdn", "int", _("phone number"), "profile"),
+    _f("region_code", "str", _("county"), "profile"),
+    _f("city_code", "str", _("city"), "derived"),
+    _f("province_code", "str", _("province"), "derived"),
+    _f("tariff_code", "str", _("tariff"), "profile"),
+    _f("payment_type", "str", _("payment type"), "derived", values=("prepaid", "postpaid")),
+    _f("activation_date", "date", _("activation date"), "profile"),
+    _f("status", "str", _("status"), "profile", values=("active", "suspended", "churned")),
+    _f("birth_date", "date", _("birth date"), "profile"),
+    _f("age", "int", _("age"), "derived", unit="years"),
+    _f("gender", "str", _("gender"), "profile", values=("m", "f", "u")),
+    _f("language", "str", _("language"), "profile"),
+    _f("device_type", "str", _("device type"), "profile"),
+    _f("email", "str", _("e-mail"), "profile"),
+    _f("tenure_days", "int", _("tenure"), "derived", unit="days"),
+    _f("is_new", "bool", _("new subscriber"), "derived"),
+    _f("arpu_3m", "float", _("ARPU over 3 months"), "derived", unit="currency"),
+    _f("days_since_last_activity", "int", _("days since last activity"), "derived",
+       unit="days"),
+    _f("value_score", "float", _("value score"), "score", unit="0-100"),
+    _f("value_tier", "str", _("value tier"), "score", values=("low", "medium", "high")),
+    _f("churn_risk", "float", _("churn risk"), "score", unit="0-1"),
+)}
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    unit: str
+    label: str
+    integer: bool
+    windows: tuple[int, ...] = WINDOWS
+    max_days: int = MAX_WINDOW_DAYS
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "unit": self.unit, "label": self.label,
+                "type": "int" if self.integer else "float", "ops": list(USAGE_OPS),
+                "precomputed_windows": list(self.windows), "max_days": self.max_days}
+
+
+METRICS: dict[str, MetricInfo] = {
+    m.name: MetricInfo(m.name, m.unit, m.label, m.integer) for m in ALL_METRICS
+}
+# Precomputed columns <metric>_<w>d are reached through usage leaves, not as fields.
+_USAGE_COLUMNS = {f"{m}_{w}d" for m in METRICS for w in WINDOWS}
+
+
+def _type_of(duck_type: str) -> FieldType:
+    t = duck_type.upper()
+    if t == "BOOLEAN":
+        return "bool"
+    if t == "DATE":
+        return "date"
+    if t.startswith("TIMESTAMP"):
+        return "timestamp"
+    if t.startswith("DECIMAL"):
+        return "int" if t.endswith(",0)") else "float"
+    if "INT" in t:
+        return "int"
+    if t in {"DOUBLE", "FLOAT", "REAL"}:
+        return "float"
+    return "str"
+
+
+@dataclass
+class Catalogue:
+    """Fields (by column name) and metrics a rule may use in one warehouse."""
+
+    fields: dict[str, FieldInfo] = field(default_factory=lambda: dict(KNOWN_FIELDS))
+    metrics: dict[str, MetricInfo] = field(default_factory=lambda: dict(METRICS))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "fields": [f.to_dict() for f in self.fields.values()],
+            "metrics": [m.to_dict() for m in self.metrics.values()],
+            "ops": {op: OP_SENTENCES[op] for op in ALL_OPS},
+        }
+
+
+def profile_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_name = 'profile' ORDER BY ordinal_position"
+    ).fetchall()
+    return [(str(n), str(t)) for n, t in rows]
+
+
+def from_columns(columns: list[tuple[str, str]]) -> Catalogue:
+    """The catalogue of a profile table with these (name, type) columns."""
+    if not columns:
+        return Catalogue()
+    fields: dict[str, FieldInfo] = {}
+    for name, duck_type in columns:
+        if name in _USAGE_COLUMNS:
+            continue
+        known = KNOWN_FIELDS.get(name)
+        if known is not None:
+            # the table's real type wins (e.g. an INTEGER the static table calls float)
+            fields[name] = FieldInfo(known.name, _type_of(duck_type), known.label, known.unit,
+                                     known.values, known.group)
+        else:
+            fields[name] = FieldInfo(name, _type_of(duck_type), name.replace("_", " "),
+                                     group="extra")
+    return Catalogue(fields=fields)
+
+
+def load(con: duckdb.DuckDBPyConnection | None = None) -> Catalogue:
+    """The catalogue of the current warehouse (the static one when no profile is built)."""
+    if con is not None:
+        return from_columns(profile_columns(con))
+    from telcamp.core import warehouse
+
+    with warehouse.connect(read_only=True) as own:
+        return from_columns(profile_columns(own))
+
+
+def describe_value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(describe_value(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def sentence(op: str, label: str, value: Any, unit: str | None = None) -> str:
+    """A human sentence for one leaf, e.g. 'ARPU over 3 months at least 50 currency'."""
+    shown = describe_value(value)
+    if op == "between" and isinstance(value, list) and len(value) == 2:
+        shown = f"{describe_value(value[0])} and {describe_value(value[1])}"
+    if unit and op not in {"in", "not_in", "is_null"} and unit not in {"0-1", "0-100"}:
+        shown = f"{shown} {unit}"
+    if op == "is_null" and value is False:
+        return f"{label} is known"
+    return OP_SENTENCES[op].format(f=label, v=shown)

@@ -1,0 +1,332 @@
+"""Compile segment rules to SQL through SQLGlot, for DuckDB or PostgreSQL.
+
+Every value becomes a literal node built by SQLGlot (strings quoted and escaped by the
+builder for the target dialect), never text pasted into SQL.
+
+Usage windows: 7/30/90 days read the precomputed `profile.<metric>_<N>d` columns; any
+other N sums `usage_daily` over the N days ending with the as-of date. Those sums are
+FILTERED FIRST: the aggregate only reads usage rows of subscribers who pass the cheap
+top-level conditions (and the region scope), which is a necessary condition of the
+whole rule, so the answer is unchanged and the work is ~10× smaller (issue 4's figures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from telcamp.core.errors import ValidationFailed
+from telcamp.segments.catalogue import Catalogue
+from telcamp.segments.rules import (
+    AllOf,
+    AnyOf,
+    Contacted,
+    FieldLeaf,
+    InList,
+    InSegment,
+    NotOf,
+    Rule,
+    UsageLeaf,
+    walk,
+)
+from telcamp.warehouse.schema import WINDOWS
+
+DIALECTS = ("duckdb", "postgres")
+
+# (ref) -> list id; raises NotFound for unknown or out-of-scope lists (leaking nothing)
+ListResolver = Callable[[str | int], int]
+# (ref) -> (segment id, its current rule); raises NotFound likewise
+SegmentResolver = Callable[[str | int], tuple[int, Rule]]
+
+
+@dataclass(frozen=True)
+class CompileContext:
+    """What compiling needs besides the rule: dates, scope and how to resolve names."""
+
+    as_of_date: date
+    now: datetime  # aware; list expiry and contact recency are measured from it
+    region_code: str | None = None  # the acting user's region node (None: everyone)
+    resolve_list: ListResolver | None = None
+    resolve_segment: SegmentResolver | None = None
+    catalogue: Catalogue = field(default_factory=Catalogue)
+    _segment_stack: tuple[int, ...] = ()
+
+
+def _col(name: str, alias: str) -> exp.Column:
+    return exp.column(name, table=alias, quoted=True)
+
+
+def _literal(value: Any, ftype: str) -> exp.Expr:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if ftype == "date":
+        return exp.cast(exp.Literal.string(str(value)), exp.DataType.build("DATE"))
+    if ftype == "timestamp":
+        return exp.cast(exp.Literal.string(str(value)), exp.DataType.build("TIMESTAMPTZ"))
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    return exp.Literal.string(str(value))
+
+
+def _date(d: date) -> exp.Expr:
+    return exp.cast(exp.Literal.string(d.isoformat()), exp.DataType.build("DATE"))
+
+
+def _ts(t: datetime) -> exp.Expr:
+    return exp.cast(exp.Literal.string(t.isoformat()), exp.DataType.build("TIMESTAMPTZ"))
+
+
+_CMP: dict[str, type[exp.Binary]] = {
+    "=": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE,
+}
+
+
+def _compare(target: exp.Expr, op: str, value: Any, ftype: str) -> exp.Expr:
+    if op in _CMP:
+        return _CMP[op](this=target, expression=_literal(value, ftype))
+    if op == "in":
+        return exp.In(this=target, expressions=[_literal(v, ftype) for v in value])
+    if op == "not_in":
+        return exp.Not(this=exp.paren(
+            exp.In(this=target, expressions=[_literal(v, ftype) for v in value]), copy=False))
+    if op == "between":
+        return exp.Between(this=target, low=_literal(value[0], ftype),
+                           high=_literal(value[1], ftype))
+    if op == "is_null":
+        is_null = exp.Is(this=target, expression=exp.Null())
+        return exp.Not(this=exp.paren(is_null, copy=False)) if value is False else is_null
+    raise ValidationFailed(f"unknown operator {op!r}")
+
+
+def _holds_for_zero(op: str, value: Any) -> bool:
+    """Does the comparison hold for a subscriber without usage (a sum of 0)?"""
+    if op == "between":
+        return bool(value[0] <= 0 <= value[1])
+    ops: dict[str, Callable[[float, float], bool]] = {
+        "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+    }
+    return ops[op](0, value)
+
+
+def _subquery_in(alias: str, select: exp.Select, negate: bool = False) -> exp.Expr:
+    cond = exp.In(this=_col("msisdn", alias), query=exp.Subquery(this=select))
+    return exp.Not(this=exp.paren(cond, copy=False)) if negate else cond
+
+
+def region_condition(region_code: str, alias: str = "p") -> exp.Expr:
+    """X IN (region_code, city_code, province_code): the subtree of node X."""
+    lit = exp.Literal.string(region_code)
+    return exp.or_(
+        exp.EQ(this=_col("region_code", alias), expression=lit),
+        exp.EQ(this=_col("city_code", alias), expression=lit),
+        exp.EQ(this=_col("province_code", alias), expression=lit.copy()),
+    )
+
+
+class _Compiler:
+    def __init__(self, ctx: CompileContext, alias: str, prefilter: exp.Expr | None):
+        self.ctx = ctx
+        self.alias = alias
+        self.prefilter = prefilter
+
+    def node(self, rule: Rule) -> exp.Expr:
+        if isinstance(rule, AllOf):
+            if not rule.all:
+                return exp.true()
+            return exp.and_(*[exp.paren(self.node(c), copy=False) for c in rule.all])
+        if isinstance(rule, AnyOf):
+            return exp.or_(*[exp.paren(self.node(c), copy=False) for c in rule.any])
+        if isinstance(rule, NotOf):
+            return exp.Not(this=exp.paren(self.node(rule.not_), copy=False))
+        if isinstance(rule, FieldLeaf):
+            info = self.ctx.catalogue.fields.get(rule.field)
+            ftype = info.type if info else "str"
+            return _compare(_col(rule.field, self.alias), rule.op, rule.value, ftype)
+        if isinstance(rule, UsageLeaf):
+            return self.usage(rule)
+        if isinstance(rule, InList):
+            return self.in_list(rule)
+        if isinstance(rule, InSegment):
+            raise ValidationFailed("in_segment must be expanded before compiling")
+        if isinstance(rule, Contacted):
+            return self.contacted(rule)
+        raise ValidationFailed(f"unknown rule node {rule!r}")
+
+    def usage(self, rule: UsageLeaf) -> exp.Expr:
+        if rule.days in WINDOWS:
+            return _compare(_col(f"{rule.usage}_{rule.days}d", self.alias), rule.op,
+                            rule.value, "float")
+        start = self.ctx.as_of_date - timedelta(days=rule.days - 1)
+        agg: exp.Expr = (
+            exp.Count(this=exp.Star()) if rule.usage == "active_days"
+            else exp.Sum(this=_col(rule.usage, "u"))
+        )
+        where: exp.Expr = exp.Between(
+            this=_col("day", "u"), low=_date(start), high=_date(self.ctx.as_of_date)
+        )
+        if self.prefilter is not None:
+            survivors = exp.select(_col("msisdn", "pf")).from_(
+                exp.Table(this=exp.to_identifier("profile"), alias=exp.TableAlias(
+                    this=exp.to_identifier("pf")))
+            ).where(self.prefilter.copy())
+            where = exp.and_(where, _subquery_in("u", survivors))
+        holds = _compare(agg, rule.op, rule.value, "float")
+        zero = _holds_for_zero(rule.op, rule.value)
+        # Subscribers without usage rows sum to 0: when 0 satisfies the comparison, select
+        # those whose sum does NOT satisfy it and keep everyone else.
+        having = exp.Not(this=exp.paren(holds, copy=False)) if zero else holds
+        select = (
+            exp.select(_col("msisdn", "u"))
+            .from_(exp.Table(this=exp.to_identifier("usage_daily"),
+                             alias=exp.TableAlias(this=exp.to_identifier("u"))))
+            .where(where)
+            .group_by(_col("msisdn", "u"))
+            .having(having)
+        )
+        return _subquery_in(self.alias, select, negate=zero)
+
+    def in_list(self, rule: InList) -> exp.Expr:
+        if not isinstance(rule.in_list, int):
+            if self.ctx.resolve_list is None:
+                raise ValidationFailed(f"in_list: list {rule.in_list!r} cannot be resolved here")
+            list_id = self.ctx.resolve_list(rule.in_list)
+        else:
+            list_id = self.ctx.resolve_list(rule.in_list) if self.ctx.resolve_list else rule.in_list
+        not_expired = exp.or_(
+            exp.Is(this=_col("expires_at", "lm"), expression=exp.Null()),
+            exp.GT(this=_col("expires_at", "lm"), expression=_ts(self.ctx.now)),
+        )
+        select = (
+            exp.select(_col("msisdn", "lm"))
+            .from_(exp.Table(this=exp.to_identifier("list_members"),
+                             alias=exp.TableAlias(this=exp.to_identifier("lm"))))
+            .where(exp.EQ(this=_col("list_id", "lm"), expression=exp.Literal.number(list_id)))
+            .where(exp.paren(not_expired, copy=False))
+        )
+        return _subquery_in(self.alias, select)
+
+    def contacted(self, rule: Contacted) -> exp.Expr:
+        spec = rule.contacted
+        since = self.ctx.now - timedelta(days=spec.days)
+        select = (
+            exp.select(_col("msisdn", "ch"))
+            .from_(exp.Table(this=exp.to_identifier("contact_history"),
+                             alias=exp.TableAlias(this=exp.to_identifier("ch"))))
+            .where(exp.GTE(this=_col("contacted_at", "ch"), expression=_ts(since)))
+            # a suppressed contact never reached the subscriber
+            .where(exp.NEQ(this=_col("outcome", "ch"), expression=exp.Literal.string("suppressed")))
+        )
+        if spec.campaign is not None:
+            select = select.where(exp.EQ(this=_col("campaign_id", "ch"),
+                                         expression=exp.Literal.number(spec.campaign)))
+        if spec.channel is not None:
+            select = select.where(exp.EQ(this=_col("channel", "ch"),
+                                         expression=exp.Literal.string(spec.channel)))
+        return _subquery_in(self.alias, select)
+
+
+def expand(rule: Rule, ctx: CompileContext) -> Rule:
+    """Inline every in_segment (the referenced segment's current rule), detecting cycles."""
+    if isinstance(rule, AllOf):
+        return AllOf(all=[expand(c, ctx) for c in rule.all])
+    if isinstance(rule, AnyOf):
+        return AnyOf(any=[expand(c, ctx) for c in rule.any])
+    if isinstance(rule, NotOf):
+        return NotOf(not_=expand(rule.not_, ctx))
+    if isinstance(rule, InSegment):
+        if ctx.resolve_segment is None:
+            raise ValidationFailed(f"in_segment: segment {rule.in_segment!r} cannot be resolved "
+                                   "here")
+        seg_id, inner = ctx.resolve_segment(rule.in_segment)
+        if seg_id in ctx._segment_stack:
+            chain = " → ".join(str(s) for s in (*ctx._segment_stack, seg_id))
+            raise ValidationFailed(
+                f"in_segment {rule.in_segment!r}: segments refer to each other in a cycle "
+                f"({chain})", field="in_segment")
+        return expand(inner, replace(ctx, _segment_stack=(*ctx._segment_stack, seg_id)))
+    return rule
+
+
+def _conjuncts(rule: Rule) -> list[Rule]:
+    if isinstance(rule, AllOf):
+        return [c for child in rule.all for c in _conjuncts(child)]
+    return [rule]
+
+
+def _is_cheap(rule: Rule) -> bool:
+    return not any(isinstance(n, UsageLeaf) and n.days not in WINDOWS for n in walk(rule))
+
+
+def _prefilter(rule: Rule, ctx: CompileContext) -> exp.Expr | None:
+    """Conditions every member must meet that need no usage aggregate (filter first)."""
+    if _is_cheap(rule):
+        return None
+    parts = [_Compiler(ctx, "pf", None).node(c) for c in _conjuncts(rule) if _is_cheap(c)]
+    if ctx.region_code is not None:
+        parts.append(region_condition(ctx.region_code, "pf"))
+    if not parts:
+        return None
+    return exp.and_(*[exp.paren(p, copy=False) for p in parts])
+
+
+def condition_expression(rule: Rule, *, alias: str = "p", context: CompileContext
+                         ) -> exp.Expr:
+    expanded = expand(rule, context)
+    return _Compiler(context, alias, _prefilter(expanded, context)).node(expanded)
+
+
+def _dialect(dialect: str) -> str:
+    if dialect in {"postgresql", "postgres", "pg"}:
+        return "postgres"
+    if dialect != "duckdb":
+        raise ValidationFailed(f"unknown SQL dialect {dialect!r}; use one of {DIALECTS}")
+    return dialect
+
+
+def compile_condition(rule: Rule, *, dialect: str = "duckdb", alias: str = "p",
+                      context: CompileContext) -> str:
+    """A boolean SQL expression over `profile AS <alias>` for the dialect.
+
+    The region scope is NOT part of it (callers AND `region_condition` themselves, or use
+    audience_query); it is used only to narrow the filter-first usage subqueries.
+    """
+    return condition_expression(rule, alias=alias, context=context).sql(
+        dialect=_dialect(dialect))
+
+
+def scoped_condition(rule: Rule, *, alias: str = "p", context: CompileContext
+                     ) -> exp.Expr:
+    cond = condition_expression(rule, alias=alias, context=context)
+    if context.region_code is None:
+        return cond
+    return exp.and_(exp.paren(cond, copy=False),
+                    exp.paren(region_condition(context.region_code, alias), copy=False))
+
+
+def profile_from(alias: str = "p") -> exp.Table:
+    return exp.Table(this=exp.to_identifier("profile"),
+                     alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def audience_query(rule: Rule, *, context: CompileContext, dialect: str = "duckdb",
+                   principal: Any = None) -> str:
+    """SELECT p.msisdn FROM profile p WHERE <rule> AND <region scope>.
+
+    The scope is the context's region (or the principal's, when a principal is given).
+    """
+    if principal is not None:
+        context = replace(context, region_code=getattr(principal, "region_code", None))
+    select = exp.select(_col("msisdn", "p")).from_(profile_from("p")).where(
+        scoped_condition(rule, alias="p", context=context))
+    return select.sql(dialect=_dialect(dialect))
+
+
+def transpile(sql: str, dialect: str) -> str:
+    """Re-render DuckDB SQL for another dialect (used by the cross-engine test)."""
+    return sqlglot.transpile(sql, read="duckdb", write=_dialect(dialect))[0]
