@@ -7,14 +7,17 @@ from typing import Any
 import duckdb
 
 from telcamp.core.i18n import _
-
 from telcamp.warehouse.schema import get_meta
 
 STATS_TABLES = (
     "regions", "tariffs", "subscribers", "usage_daily", "usage_orphans", "product_events",
-    "payments", "profile", "contact_history", "load_registry",
+    "payments", "profile", "contact_history", "load_registry", "list_members", "list_sync",
 )
 TIERS = (_("low"), _("medium"), _("high"))
+# churn_risk bands for the figures: [0, 0.3) low, [0.3, 0.7) medium, [0.7, 1] high.
+CHURN_BANDS: tuple[tuple[str, float, float], ...] = (
+    ("low", 0.0, 0.3), ("medium", 0.3, 0.7), ("high", 0.7, float("inf")),
+)
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -25,7 +28,8 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 
 def stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Row counts per table, the as-of date and the value-tier distribution."""
+    """Row counts per table, the as-of date, the value-tier distribution and the
+    churn-risk bands (subscribers per band)."""
     counts: dict[str, int] = {}
     for table in STATS_TABLES:
         if _has_table(con, table):
@@ -38,10 +42,21 @@ def stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         ).fetchall():
             if tier is not None:
                 tiers[str(tier)] = int(n)
+    churn = {band: 0 for band, _lo, _hi in CHURN_BANDS}
+    if _has_table(con, "profile"):
+        cases = " ".join(
+            f"WHEN churn_risk < {hi!r} THEN '{band}'" for band, _lo, hi in CHURN_BANDS[:-1]
+        )
+        for band, n in con.execute(
+            f"SELECT CASE {cases} ELSE '{CHURN_BANDS[-1][0]}' END AS band, count(*) "
+            "FROM profile WHERE churn_risk IS NOT NULL GROUP BY band"
+        ).fetchall():
+            churn[str(band)] = int(n)
     has_meta = _has_table(con, "meta")
     return {
         "tables": counts,
         "as_of_date": get_meta(con, "as_of_date") if has_meta else None,
         "tiers": tiers,
+        "churn_risk": churn,
         "last_build": get_meta(con, "last_build") if has_meta else None,
     }
