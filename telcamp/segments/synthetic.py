@@ -8,13 +8,15 @@ columns agree exactly with sums over usage_daily (the real `warehouse.build.rebu
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import duckdb
 
 from telcamp.warehouse.schema import METRICS, ensure_schema
 
 AS_OF = date(2026, 10, 31)
+# A fixed 'now' the day after the as-of date (list expiry, contact recency in tests).
+NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 REGIONS = (
     ("P01", "Province One", None, "province", "Europe/Moscow"),
     ("C01", "City One", "P01", "city", "Europe/Moscow"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import duckdb
 import pytest
@@ -11,8 +10,7 @@ import pytest
 from telcamp.segments import synthetic
 from telcamp.segments.catalogue import Catalogue, from_columns, profile_columns
 from telcamp.segments.compiler import CompileContext
-
-NOW = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+from telcamp.segments.synthetic import NOW
 
 
 @pytest.fixture

@@ -17,9 +17,7 @@ from telcamp.segments.compiler import (
     compile_condition,
 )
 from telcamp.segments.rules import Rule, parse_rule
-from telcamp.segments.synthetic import AS_OF, BASE_MSISDN
-
-from conftest import NOW
+from telcamp.segments.synthetic import AS_OF, BASE_MSISDN, NOW
 
 
 def _ids(con: duckdb.DuckDBPyConnection, sql: str) -> set[int]:
