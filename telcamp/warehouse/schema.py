@@ -104,6 +104,11 @@ DDL: tuple[str, ...] = (
     # Which version (change counter) of each list list_members holds; see telcamp.lists.sync.
     """CREATE TABLE IF NOT EXISTS list_sync(
   list_id BIGINT PRIMARY KEY, version BIGINT NOT NULL, synced_at TIMESTAMPTZ NOT NULL)""",
+    # Immutable member lists of segment snapshots (telcamp.segments.service.take_snapshot);
+    # the snapshot's counts and funnel are in the operational table segment_snapshot.
+    # Campaigns materialise their audience from here.
+    """CREATE TABLE IF NOT EXISTS segment_snapshot_members(
+  snapshot_id BIGINT NOT NULL, msisdn BIGINT NOT NULL)""",
 )
 
 
