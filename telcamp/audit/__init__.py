@@ -1,0 +1,1 @@
+"""Audit log: who changed what, when, before and after; append-only and hash-chained."""
