@@ -50,6 +50,12 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
             status_code=422,
         )
 
+    # Login redirects, HTML 403 pages, the JSON error shape for HTTP errors, and the
+    # production check on the secret key.
+    from telcamp.access.web import install as install_access
+
+    install_access(app)
+
     app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static")
     for name, (package, sub) in VENDOR.items():
         folder = settings.node_modules / package / sub
