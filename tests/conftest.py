@@ -169,3 +169,56 @@ def page(chromium_browser: object, request: pytest.FixtureRequest) -> Iterator[o
     except Exception:  # noqa: S110 - a failed screenshot must not hide the test's own result
         pass
     context.close()
+
+
+TEST_REGIONS = [
+    # code, name, parent_code, level, timezone
+    ("P01", "Province One", None, "province", "Europe/Moscow"),
+    ("C01", "City One", "P01", "city", "Europe/Moscow"),
+    ("C02", "City Two", "P01", "city", "Europe/Moscow"),
+    ("C01-01", "County One-One", "C01", "county", "Europe/Moscow"),
+    ("C02-01", "County Two-One", "C02", "county", "Europe/Moscow"),
+]
+
+
+@pytest.fixture
+def test_regions() -> list[tuple[str, str, str | None, str, str]]:
+    """Write the small region tree P01 → C01, C02 → C01-01, C02-01 into the warehouse."""
+    from telcamp.core import warehouse
+    from telcamp.warehouse.schema import ensure_schema
+
+    with warehouse.connect() as con:
+        ensure_schema(con)
+        con.executemany("INSERT OR REPLACE INTO regions VALUES (?, ?, ?, ?, ?)", TEST_REGIONS)
+    return TEST_REGIONS
+
+
+@pytest.fixture
+def login() -> Iterator[object]:
+    """Factory: `client = login("marketer", "C01")` → a TestClient logged in as a new user
+    of that role and region (session cookie + X-CSRF-Token header, so page forms, htmx
+    and API calls all work). `login("channel", via="token")` gives a Bearer-token client.
+    `client.principal` is the Principal. Uses whatever database the test set up (request
+    `db` first to run on both SQLite and PostgreSQL)."""
+    from fastapi.testclient import TestClient
+
+    from telcamp.access import demo
+
+    clients: list[TestClient] = []
+
+    def factory(role: str, region_code: str | None = None, *, via: str = "session") -> TestClient:
+        from telcamp.app import create_app
+
+        username = f"{role}-{region_code or 'all'}-{len(clients) + 1}"
+        principal, headers, cookies = demo.test_credentials(
+            username=username, role=role, region_code=region_code, via=via
+        )
+        client = TestClient(create_app(), headers=headers, cookies=cookies)
+        client.__enter__()
+        client.principal = principal  # type: ignore[attr-defined]
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.__exit__(None, None, None)
