@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from telcamp.access.deps import require
 from telcamp.core import warehouse
 from telcamp.core.i18n import _
 from telcamp.core.web import register_nav, render
@@ -14,7 +15,9 @@ router = APIRouter()
 register_nav("/", _("Home"), "warehouse.read")
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get(
+    "/", response_class=HTMLResponse, dependencies=[Depends(require("warehouse.read"))]
+)
 def home(request: Request) -> HTMLResponse:
     with warehouse.connect(read_only=True) as con:
         figures = warehouse_service.stats(con)
