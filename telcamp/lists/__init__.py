@@ -1,0 +1,1 @@
+"""Special lists (blacklist, greylist, opt-out, test, custom) and default exclusions."""

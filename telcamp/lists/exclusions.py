@@ -1,0 +1,160 @@
+"""Default exclusions and their per-campaign overrides.
+
+The segment funnel (telcamp.segments) asks `default_exclusions()` which rules to apply,
+in order, to every audience: every blacklist, then every greylist, then every opt-out
+list, then "contacted by any campaign in the last N days" (settings.recent_contact_days).
+An admin (permission list.override) may let one campaign ignore one default list; that
+override is stored here keyed by campaign id and audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from telcamp.core import clock
+from telcamp.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from telcamp.core.security import Principal
+from telcamp.core.settings import get_settings
+from telcamp.lists.models import DEFAULT_EXCLUDED_TYPES, ListOverride, SpecialList
+from telcamp.lists.scope import scope_of
+from telcamp.lists.service import audit, get_list
+
+
+@dataclass(frozen=True)
+class ExclusionRule:
+    """One step of the exclusion funnel.
+
+    kind "list": members of list `list_id` whose expiry is unset or after `now`.
+    kind "recent_contact": msisdns in warehouse contact_history with contacted_at >= `since`.
+    `label` is what the funnel shows; lists the user may not read show only their type.
+    """
+
+    kind: Literal["list", "recent_contact"]
+    label: str
+    now: datetime
+    list_id: int | None = None
+    list_type: str | None = None
+    days: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def since(self) -> datetime | None:
+        return None if self.days is None else self.now - timedelta(days=self.days)
+
+    def warehouse_sql(self, msisdn_expr: str = "p.msisdn") -> tuple[str, list[Any]]:
+        """A DuckDB boolean condition, true when the subscriber is excluded by this rule,
+        with its bound values (`?` placeholders, in order)."""
+        if self.kind == "list":
+            return (
+                f"EXISTS (SELECT 1 FROM list_members lm WHERE lm.list_id = ? "
+                f"AND lm.msisdn = {msisdn_expr} "
+                f"AND (lm.expires_at IS NULL OR lm.expires_at > ?))",
+                [self.list_id, self.now],
+            )
+        return (
+            f"EXISTS (SELECT 1 FROM contact_history ch WHERE ch.msisdn = {msisdn_expr} "
+            f"AND ch.contacted_at >= ?)",
+            [self.since],
+        )
+
+
+def default_exclusions(
+    session: Session, *, principal: Principal, campaign_id: int | None = None
+) -> list[ExclusionRule]:
+    """The default exclusion rules in funnel order, minus the campaign's overrides.
+
+    Every default-excluded list of the operator applies, whoever owns it: a complainer
+    blacklisted by one city must not be contacted by another city's campaign. Lists the
+    principal may not read are labelled by type only, so their names do not leak.
+    """
+    now = clock.now()
+    scope = scope_of(principal)
+    overridden: set[int] = set()
+    if campaign_id is not None:
+        overridden = set(session.scalars(
+            select(ListOverride.list_id).where(ListOverride.campaign_id == campaign_id)
+        ).all())
+    lists = session.scalars(
+        select(SpecialList).where(SpecialList.default_excluded.is_(True))
+        .order_by(SpecialList.id)
+    ).all()
+    rules: list[ExclusionRule] = []
+    for kind in DEFAULT_EXCLUDED_TYPES:
+        for lst in lists:
+            if lst.type != kind or lst.id in overridden:
+                continue
+            label = f"{kind}: {lst.name}" if scope.can_read(lst.region_code) else (
+                f"{kind} (another region)"
+            )
+            rules.append(ExclusionRule(kind="list", label=label, now=now, list_id=lst.id,
+                                       list_type=kind))
+    days = get_settings().recent_contact_days
+    if days > 0:
+        rules.append(ExclusionRule(
+            kind="recent_contact", label=f"contacted in the last {days} days", now=now,
+            days=days,
+        ))
+    return rules
+
+
+def overrides(session: Session, *, campaign_id: int) -> list[ListOverride]:
+    return list(session.scalars(
+        select(ListOverride).where(ListOverride.campaign_id == campaign_id)
+        .order_by(ListOverride.id)
+    ).all())
+
+
+def add_override(
+    session: Session, *, principal: Principal, campaign_id: int, list_id: int, reason: str
+) -> ListOverride:
+    """Let campaign `campaign_id` ignore default list `list_id` (admins only; audited)."""
+    if not principal.can("list.override"):
+        raise Forbidden("overriding a default exclusion needs permission list.override")
+    lst = get_list(session, principal=principal, list_id=list_id)
+    if not lst.default_excluded:
+        raise ValidationFailed(
+            f"list {lst.name!r} ({lst.type}) is not a default exclusion; nothing to override",
+            field="list_id",
+        )
+    if not reason.strip():
+        raise ValidationFailed("an override needs a reason", field="reason")
+    existing = session.scalars(select(ListOverride).where(
+        ListOverride.campaign_id == campaign_id, ListOverride.list_id == lst.id)).first()
+    if existing is not None:
+        raise Conflict(f"campaign {campaign_id} already overrides list {lst.id}",
+                       field="list_id")
+    row = ListOverride(campaign_id=campaign_id, list_id=lst.id, reason=reason.strip(),
+                       created_by=principal.username, created_at=clock.now())
+    session.add(row)
+    session.flush()
+    audit(session, actor=principal, action="list.override_add", object_id=lst.id, before=None,
+          after={"campaign_id": campaign_id, "reason": row.reason})
+    return row
+
+
+def remove_override(
+    session: Session, *, principal: Principal, campaign_id: int, list_id: int
+) -> None:
+    if not principal.can("list.override"):
+        raise Forbidden("removing an override needs permission list.override")
+    lst = get_list(session, principal=principal, list_id=list_id)
+    row = session.scalars(select(ListOverride).where(
+        ListOverride.campaign_id == campaign_id, ListOverride.list_id == lst.id)).first()
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} has no override of list {list_id}")
+    before = {"campaign_id": campaign_id, "reason": row.reason}
+    session.delete(row)
+    session.flush()
+    audit(session, actor=principal, action="list.override_remove", object_id=lst.id,
+          before=before, after=None)
+
+
+__all__ = [
+    "ExclusionRule", "add_override", "default_exclusions", "overrides", "remove_override",
+    "scope_of",
+]

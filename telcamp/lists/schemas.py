@@ -1,0 +1,169 @@
+"""API shapes of special lists, and the parsing of the two values users type: numbers
+and expiries (shared by the API, the CLI, the pages and the CSV importer)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from telcamp.core.errors import ValidationFailed
+
+ListType = Literal["blacklist", "greylist", "optout", "test", "custom"]
+MSISDN_RE = re.compile(r"[0-9]{8,15}")
+
+
+def msisdn_problem(text: str) -> str | None:
+    """Why `text` is not a valid msisdn (E.164 digits without '+', 8..15 long), or None."""
+    value = text.strip()
+    if not value:
+        return "empty msisdn"
+    if not value.isascii() or not value.isdigit():
+        return f"msisdn {value!r} must be digits only (E.164 without '+')"
+    if not MSISDN_RE.fullmatch(value):
+        return f"msisdn {value!r} must have 8 to 15 digits, not {len(value)}"
+    if value.startswith("0"):
+        return f"msisdn {value!r} must start with the country code, not 0"
+    return None
+
+
+def parse_msisdn(text: str, *, field: str = "msisdn") -> int:
+    problem = msisdn_problem(text)
+    if problem:
+        raise ValidationFailed(problem, field=field)
+    return int(text.strip())
+
+
+def expiry_problem(text: str) -> str | None:
+    try:
+        parse_expiry(text)
+    except ValidationFailed as exc:
+        return exc.message
+    return None
+
+
+def parse_expiry(text: str, *, field: str = "expires_at") -> datetime | None:
+    """ISO date (the member counts through that whole day, UTC) or ISO datetime (naive =
+    UTC). Empty means never expires."""
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(
+            f"expiry {value!r} is not an ISO date (2026-12-31) or datetime "
+            "(2026-12-31T18:00:00+03:00)",
+            field=field,
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class ListCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    type: ListType
+    region_code: str | None = Field(
+        None, description="Owning region; default: the creator's region."
+    )
+    description: str = Field("", max_length=2000)
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        v = v.strip()
+        if not v:
+            raise ValueError("name must not be blank")
+        return v
+
+
+class ListUpdate(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = Field(None, max_length=2000)
+
+
+class ListRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    type: str
+    region_code: str | None
+    description: str
+    default_excluded: bool
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    members: int = 0
+    expired: int = 0
+    writable: bool = False
+
+
+class MemberCreate(BaseModel):
+    msisdn: str
+    reason: str | None = Field(None, max_length=500)
+    expires_at: str | None = Field(
+        None, description="ISO date (counts through that day, UTC) or datetime; empty = never."
+    )
+
+
+class MemberRead(BaseModel):
+    msisdn: str
+    reason: str | None
+    expires_at: datetime | None
+    expired: bool
+    added_by: str
+    added_at: datetime
+
+
+class SearchHit(BaseModel):
+    msisdn: str
+    list_id: int
+    list_name: str
+    list_type: str
+    region_code: str | None
+    default_excluded: bool
+    reason: str | None
+    expires_at: datetime | None
+    expired: bool
+    added_by: str
+    added_at: datetime
+
+
+class RejectedRow(BaseModel):
+    line: int
+    value: str
+    reason: str
+
+
+class ImportReport(BaseModel):
+    list_id: int
+    file: str
+    rows: int = Field(description="data rows read (header excluded)")
+    valid: int
+    rejected: list[RejectedRow] = Field(description="the first rejected rows")
+    rejected_total: int
+    applied: bool = Field(description="false: nothing imported (bad rows and no confirmation)")
+    added: int = 0
+    updated: int = 0
+
+
+class OverrideCreate(BaseModel):
+    campaign_id: int
+    list_id: int
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class OverrideRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    campaign_id: int
+    list_id: int
+    reason: str
+    created_by: str
+    created_at: datetime

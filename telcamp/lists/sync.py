@@ -1,0 +1,121 @@
+"""Keep the warehouse copy of list members (`list_members`) in step with the operational DB.
+
+The operational DB is the source of truth. Each list has a `version` bumped in the same
+transaction as any change of its members; the warehouse table `list_sync` records the
+version `list_members` holds for each list. After a commit the edge calls
+`sync_lists(ids)`; if that fails (warehouse busy, process killed) nothing is lost: the
+committed change is in the operational DB, the versions differ, and the next
+`ensure_synced()` (run by the lists pages and API, by `telcamp list sync`, and by anyone
+about to count an audience) copies the list again. Each list is replaced whole inside one
+DuckDB transaction, so a reader sees the old or the new members, never half.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import select
+
+from telcamp.core import clock, warehouse
+from telcamp.core.db import session_scope
+from telcamp.lists.models import ListMember, SpecialList
+from telcamp.warehouse.schema import ensure_schema
+
+log = logging.getLogger(__name__)
+# DuckDB connections of one process share the database; two threads replacing the same
+# list at once would conflict, so this process syncs one list at a time.
+_LOCK = threading.Lock()
+
+
+def _op_versions(ids: Iterable[int] | None = None) -> dict[int, int]:
+    with session_scope() as session:
+        stmt = select(SpecialList.id, SpecialList.version)
+        if ids is not None:
+            stmt = stmt.where(SpecialList.id.in_(list(ids)))
+        return {int(i): int(v) for i, v in session.execute(stmt).all()}
+
+
+def _members_table(list_id: int) -> tuple[int | None, pa.Table]:
+    """The list's version and members, read in one operational-DB transaction."""
+    with session_scope() as session:
+        version = session.scalar(select(SpecialList.version).where(SpecialList.id == list_id))
+        rows = session.execute(
+            select(ListMember.msisdn, ListMember.reason, ListMember.expires_at,
+                   ListMember.added_at).where(ListMember.list_id == list_id)
+        ).all()
+    cols = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+    table = pa.table({
+        "msisdn": pa.array(cols[0], pa.int64()),
+        "reason": pa.array(cols[1], pa.string()),
+        "expires_at": pa.array(cols[2], pa.timestamp("us", tz="UTC")),
+        "added_at": pa.array(cols[3], pa.timestamp("us", tz="UTC")),
+    })
+    return (None if version is None else int(version)), table
+
+
+def _replace(con: duckdb.DuckDBPyConnection, list_id: int) -> None:
+    version, members = _members_table(list_id)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM list_members WHERE list_id = ?", [list_id])
+        con.execute("DELETE FROM list_sync WHERE list_id = ?", [list_id])
+        if version is not None:  # None: the list was deleted
+            con.register("new_members", members)
+            con.execute(
+                "INSERT INTO list_members SELECT ?, msisdn, reason, expires_at, added_at "
+                "FROM new_members", [list_id],
+            )
+            con.unregister("new_members")
+            con.execute("INSERT INTO list_sync VALUES (?, ?, ?)",
+                        [list_id, version, clock.now()])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def sync_lists(list_ids: Iterable[int], *, strict: bool = False) -> list[int]:
+    """Copy these lists (deleted ones: remove them) to the warehouse. Returns the ids
+    copied. With strict=False a failure is logged, not raised: the operational change is
+    committed already and `ensure_synced` repairs the copy later."""
+    ids = sorted(set(list_ids))
+    if not ids:
+        return []
+    try:
+        with _LOCK, warehouse.connect() as con:
+            ensure_schema(con)
+            for list_id in ids:
+                _replace(con, list_id)
+    except Exception:
+        if strict:
+            raise
+        log.exception("warehouse copy of lists %s failed; ensure_synced() will retry", ids)
+        return []
+    return ids
+
+
+def stale_lists(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Ids whose warehouse copy differs from the operational DB (or that no longer exist)."""
+    ensure_schema(con)
+    op = _op_versions()
+    held = con.execute("SELECT list_id, version FROM list_sync").fetchall()
+    wh = {int(i): int(v) for i, v in held}
+    orphans = {
+        int(r[0]) for r in con.execute("SELECT DISTINCT list_id FROM list_members").fetchall()
+    }
+    stale = {i for i, v in op.items() if wh.get(i) != v}
+    stale |= (set(wh) | orphans) - set(op)
+    return sorted(stale)
+
+
+def ensure_synced() -> list[int]:
+    """Bring every stale list up to date; cheap when nothing changed. Returns ids copied."""
+    with _LOCK, warehouse.connect() as con:
+        stale = stale_lists(con)
+        for list_id in stale:
+            _replace(con, list_id)
+    return stale

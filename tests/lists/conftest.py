@@ -1,0 +1,46 @@
+"""Fixtures for special lists: a small region tree in the warehouse and principals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from telcamp.access.permissions import ROLES
+from telcamp.core import clock, warehouse
+from telcamp.core.security import Principal
+from telcamp.warehouse.schema import ensure_schema
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+REGIONS = [
+    ("P01", "Province", None, "province"),
+    ("C01", "City 1", "P01", "city"),
+    ("C02", "City 2", "P01", "city"),
+    ("C01-01", "County 1-1", "C01", "county"),
+    ("C02-01", "County 2-1", "C02", "county"),
+]
+
+
+def seed_regions() -> None:
+    with warehouse.connect() as con:
+        ensure_schema(con)
+        con.execute("DELETE FROM regions")
+        for code, name, parent, level in REGIONS:
+            con.execute("INSERT INTO regions VALUES (?, ?, ?, ?, 'Europe/Moscow')",
+                        [code, name, parent, level])
+
+
+def principal(role: str, region: str | None = None, name: str | None = None) -> Principal:
+    return Principal(username=name or f"{role}-{region or 'all'}", role=role,
+                     permissions=ROLES[role], region_code=region)
+
+
+@pytest.fixture
+def regions() -> None:
+    seed_regions()
+
+
+@pytest.fixture
+def frozen() -> datetime:
+    clock.freeze(NOW)
+    return NOW
