@@ -1,0 +1,43 @@
+"""Our own asyncio SMPP 3.4 client layer (ESME side).
+
+Public surface for the dispatcher:
+
+- `BindConfig`, `SmppClient` (one bind), `SmppPool` (several binds to one SMSC);
+- `OutboundSms` -> `await submit(msg)` -> `SubmitResult` (message id per part);
+- inbound `ReceiptEvent` / `MoEvent` / `RawEvent` through a callback or `events()`;
+- `status()` snapshots for the channel status page.
+
+See docs/smpp.md for what is supported and the per-status handling table.
+"""
+
+from telcamp.channels.smpp.client import (
+    BindConfig,
+    InboundEvent,
+    MoEvent,
+    OutboundSms,
+    RawEvent,
+    ReceiptEvent,
+    SmppClient,
+    SmppPool,
+    SubmitResult,
+)
+from telcamp.channels.smpp.errors import BindRefused, SmppClosed, SmppError
+from telcamp.channels.smpp.receipts import MessageState, Receipt, parse_receipt
+
+__all__ = [
+    "BindConfig",
+    "BindRefused",
+    "InboundEvent",
+    "MessageState",
+    "MoEvent",
+    "OutboundSms",
+    "RawEvent",
+    "Receipt",
+    "ReceiptEvent",
+    "SmppClient",
+    "SmppClosed",
+    "SmppError",
+    "SmppPool",
+    "SubmitResult",
+    "parse_receipt",
+]
