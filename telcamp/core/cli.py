@@ -23,10 +23,11 @@ def run(app: typer.Typer) -> None:
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
-    except Exception as exc:  # click usage errors come through here with standalone off
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors come through here with standalone off
+        # Typer >= 0.20 vendors click (typer._click), so its BadParameter is not a
+        # click.ClickException: recognise both by shape (show() and exit_code, i.e. 2).
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise
