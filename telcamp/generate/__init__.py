@@ -1,0 +1,1 @@
+"""The synthetic operator: regions, tariffs, subscribers, usage, product events, payments."""
