@@ -1,0 +1,1 @@
+"""Validating loader: operator files (CSV, Parquet) into the warehouse."""

@@ -1,0 +1,61 @@
+"""`telcamp load DIR` and `telcamp load KIND FILE`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from telcamp.core.errors import ValidationFailed
+from telcamp.warehouse.contracts import CONTRACTS
+
+console = Console()
+
+
+def load(
+    target: list[str] = typer.Argument(
+        ..., metavar="DIR | KIND FILE",
+        help="A folder (every known file in it), or a kind and one file "
+        f"(kinds: {', '.join(CONTRACTS)}).",
+    ),
+    mapping: Path | None = typer.Option(
+        None, "--mapping", help="YAML column mapping (operator names -> contract names)."
+    ),
+    orphans: str | None = typer.Option(
+        None, "--orphans",
+        help="Usage of unknown subscribers: 'reject' the file or 'keep' the rows aside. "
+        "Default: the orphan_usage setting.",
+    ),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+) -> None:
+    """Validate and load operator files (CSV or Parquet) into the warehouse."""
+    from telcamp.load import service
+
+    if len(target) == 1:
+        report = service.load_dir(
+            Path(target[0]), mapping=mapping, orphans=orphans, progress=not no_progress
+        )
+    elif len(target) == 2:
+        report = service.load_file(
+            target[0], Path(target[1]), mapping=mapping, orphans=orphans,
+            progress=not no_progress,
+        )
+    else:
+        raise ValidationFailed("give a folder, or a kind and a file", field="target")
+    table = Table("kind", "file", "rows", "orphans", "status", "seconds")
+    for f in report.files:
+        table.add_row(f.kind, Path(f.file).name, f"{f.rows:,}", f"{f.orphans:,}", f.status,
+                      f"{f.seconds:.2f}")
+    console.print(table)
+    for name in report.ignored:
+        console.print(f"ignored (no known kind): {name}")
+    console.print(
+        f"{report.rows:,} rows in {report.seconds:.1f} s"
+        + ("; profile rebuilt" if report.rebuilt else "")
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("load")(load)

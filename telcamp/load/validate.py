@@ -1,0 +1,270 @@
+"""Checks of an input file, all as SQL over whole columns (never a Python loop per row).
+
+Two passes of different cost share the same check definitions:
+- the fast pass (every load) only asks "is anything wrong?" with one OR of all column
+  checks, folded into the same scan that materialises or aggregates the file;
+- the report pass (only for a bad file) re-reads it in file order with line numbers and
+  lists the first problems with file, line, column and reason, plus the total count.
+
+Relations here have, per contract column `c`, the raw value as `"__r_c"` and the typed
+value as `"c"` (see typed_select).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from telcamp.core.errors import FileRejected, RowError
+from telcamp.load.source import REJECTS, Source, lit, q
+from telcamp.warehouse.contracts import Column, Contract
+
+MAX_REPORTED = 10
+MSISDN_RE = "[0-9]{8,15}"
+# ISO 8601 date and time with a UTC offset; the day of a record is its first 10 characters.
+TIMESTAMP_RE = (
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)"
+)
+TIMESTAMP_HINT = "ISO 8601 with a UTC offset, e.g. 2026-11-21T14:03:11+05:00"
+
+_INTS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+         "UINTEGER", "UBIGINT"}
+_FLOATS = {"FLOAT", "DOUBLE", "REAL"}
+_NATIVE: dict[str, set[str]] = {
+    "msisdn": _INTS,
+    "int": _INTS,
+    "float": _INTS | _FLOATS,
+    "flag": _INTS | {"BOOLEAN"},
+    "date": {"DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"},
+    "timestamp": {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP"},
+}
+_CAST = {"int": "BIGINT", "float": "DOUBLE", "date": "DATE", "timestamp": "TIMESTAMPTZ"}
+_TYPE_REASON = {
+    "int": "not a whole number",
+    "float": "not a number",
+    "date": "not a date (YYYY-MM-DD)",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    column: str | None
+    reason: str
+    bad: str  # SQL boolean: true when the row has this problem
+    detail: str | None = None  # SQL VARCHAR appended to the reason in reports
+
+
+def raw(name: str) -> str:
+    return q(f"__r_{name}")
+
+
+def _is_native(col: Column, read_type: str) -> bool:
+    base = read_type.upper().split("(")[0]
+    if read_type.upper().startswith("DECIMAL"):
+        base = "DOUBLE"
+    return base in _NATIVE.get(col.type, set())
+
+
+def value_sql(col: Column, read_type: str, *, kind: str) -> str:
+    """The typed value of a column from its raw value `"__r_c"`."""
+    r = raw(col.name)
+    if _is_native(col, read_type):
+        if col.type == "timestamp" and "ZONE" not in read_type.upper():
+            return "CAST(NULL AS TIMESTAMPTZ)"  # naive: rejected by the checks
+        target = {"msisdn": "BIGINT", "flag": "INTEGER", "date": "DATE"}.get(
+            col.type, _CAST.get(col.type, read_type))
+        return f"CAST({r} AS {target})"
+    text = f"NULLIF(CAST({r} AS VARCHAR), '')"
+    if col.type == "msisdn":
+        return f"TRY_CAST({text} AS BIGINT)"
+    if col.type == "flag":
+        return f"TRY_CAST({text} AS INTEGER)"
+    if col.type == "timestamp" and kind == "usage":
+        return text  # usage keeps the written text: its day is the date written in it
+    if col.type in _CAST:
+        return f"TRY_CAST({text} AS {_CAST[col.type]})"
+    return text
+
+
+def column_checks(col: Column, read_type: str) -> list[Check]:
+    r, v, name = raw(col.name), q(col.name), col.name
+    native = _is_native(col, read_type)
+    text = r if read_type.upper() == "VARCHAR" else f"CAST({r} AS VARCHAR)"
+    present = f"({r} IS NOT NULL)" if native else f"({r} IS NOT NULL AND {text} <> '')"
+    got = f"'got ' || left({text}, 40)"
+    checks: list[Check] = []
+    if col.required:
+        checks.append(Check(name, "empty value in a required column", f"NOT {present}"))
+    if col.type == "msisdn":
+        cond = (f"{r} NOT BETWEEN 10000000 AND 999999999999999" if native
+                else f"NOT regexp_full_match({text}, '{MSISDN_RE}')")
+        checks.append(Check(name, "not an msisdn (8 to 15 digits, country code first)",
+                            f"{present} AND {cond}", got))
+    elif col.type == "flag":
+        cond = f"CAST({r} AS INTEGER) NOT IN (0, 1)" if native else f"{text} NOT IN ('0', '1')"
+        checks.append(Check(name, "must be 0 or 1", f"{present} AND {cond}", got))
+    elif col.type == "timestamp":
+        if native:
+            if "ZONE" not in read_type.upper():
+                checks.append(Check(name, "timestamp without a UTC offset", present))
+        else:
+            checks.append(Check(
+                name, f"not a timestamp ({TIMESTAMP_HINT})",
+                f"{present} AND (NOT regexp_full_match({text}, '{TIMESTAMP_RE}') "
+                f"OR TRY_CAST({text} AS TIMESTAMPTZ) IS NULL)",
+                got,
+            ))
+    elif col.type in _TYPE_REASON and not native:
+        checks.append(Check(name, _TYPE_REASON[col.type], f"{present} AND {v} IS NULL", got))
+    if col.values:
+        allowed = ", ".join(lit(x) for x in col.values)
+        checks.append(Check(
+            name, "unknown value; allowed: " + ", ".join(col.values),
+            f"{present} AND {text} NOT IN ({allowed})", got,
+        ))
+    if col.min is not None:
+        checks.append(Check(
+            name, f"negative value (must be at least {col.min:g})",
+            f"{v} < {float(col.min)}", f"'got ' || {v}",
+        ))
+    return checks
+
+
+def all_column_checks(source: Source, contract: Contract, *, numbered: bool) -> list[Check]:
+    out: list[Check] = []
+    for col in contract.columns:
+        out += column_checks(col, source.read_type(col.name, numbered=numbered))
+    return out
+
+
+def typed_select(source: Source, contract: Contract, *, numbered: bool) -> str:
+    """SELECT with raw (`"__r_c"`) and typed (`"c"`) columns, extras as read."""
+    rel = source.relation(numbered=numbered)
+    parts = ["_line"] if numbered else []
+    for col in contract.columns:
+        t = source.read_type(col.name, numbered=numbered)
+        parts.append(f"{q(col.name)} AS {raw(col.name)}")
+        parts.append(f"{value_sql(col, t, kind=contract.kind)} AS {q(col.name)}")
+    parts += [q(t) for t in source.used if t not in contract.column_names]
+    if contract.kind == "usage":
+        r = raw("event_time")
+        t = source.read_type("event_time", numbered=numbered)
+        if "ZONE" in t.upper():  # a Parquet instant: its written local date is gone; use UTC
+            parts.append(f"CAST(timezone('UTC', {r}) AS DATE) AS day")
+        else:
+            parts.append(f"TRY_CAST(substr(CAST({r} AS VARCHAR), 1, 10) AS DATE) AS day")
+    inner = f"SELECT {', '.join(parts)} FROM {rel}"
+    return inner
+
+
+def any_bad(checks: list[Check]) -> str:
+    if not checks:
+        return "false"
+    return "(" + " OR ".join(f"coalesce({c.bad}, false)" for c in checks) + ")"
+
+
+def structural_errors(con: duckdb.DuckDBPyConnection, source: Source) -> FileRejected | None:
+    """Rows the CSV reader could not take. Only non-cast problems count here: cast
+    problems are explained better by the report pass."""
+    if source.fmt != "csv":
+        return None
+    rows = con.execute(
+        f"SELECT line, column_name, error_type, error_message FROM {q(REJECTS)} "
+        "ORDER BY line"
+    ).fetchall()
+    if not rows or all(str(r[2]) == "CAST" for r in rows):
+        return None
+    errors: list[RowError] = []
+    for line, column, etype, message in rows:
+        etype = str(etype)
+        if etype == "CAST":
+            continue
+        reason = {
+            "INVALID ENCODING": "not UTF-8 (invalid byte sequence)",
+            "INVALID UNICODE": "not UTF-8 (invalid byte sequence)",
+            "UNQUOTED VALUE": "unterminated quote",
+        }.get(etype, f"{etype.lower()}: {message}")
+        errors.append(RowError(source.name, int(line), column, reason))
+    total = len(errors)
+    return FileRejected(file=source.name, errors=errors[:MAX_REPORTED],
+                        total=None if total >= MAX_REPORTED else total)
+
+
+def has_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
+    if source.fmt != "csv":
+        return False
+    row = con.execute(f"SELECT count(*) FROM {q(REJECTS)}").fetchone()
+    return bool(row and row[0])
+
+
+def report(
+    con: duckdb.DuckDBPyConnection, source: Source, contract: Contract, cross: list[Check]
+) -> FileRejected:
+    """Re-read the file in order with line numbers and explain what is wrong."""
+    structural = structural_errors(con, source)
+    if structural is not None:
+        return structural
+    threads = con.execute("SELECT current_setting('threads')").fetchone()
+    con.execute("SET preserve_insertion_order = true")
+    if source.fmt == "csv":
+        con.execute("SET threads = 1")  # row_number() in file order needs one reader
+    try:
+        con.execute("DROP TABLE IF EXISTS _load_lines")
+        con.execute(
+            "CREATE TEMP TABLE _load_lines AS "
+            + typed_select(source, contract, numbered=True)
+        )
+    finally:
+        con.execute(f"SET threads = {int(threads[0]) if threads else 2}")
+    if source.fmt == "csv":
+        _fix_multiline(con, contract)
+    checks = all_column_checks(source, contract, numbered=True) + cross
+    flags = ", ".join(
+        f"coalesce({c.bad}, false) AS b{i}"
+        + (f", {c.detail} AS d{i}" if c.detail else "")
+        for i, c in enumerate(checks)
+    )
+    con.execute("DROP TABLE IF EXISTS _load_flags")
+    con.execute(
+        f"CREATE TEMP TABLE _load_flags AS SELECT * FROM "
+        f"(SELECT _line, {flags} FROM _load_lines) "
+        f"WHERE {' OR '.join(f'b{i}' for i in range(len(checks)))}"
+    )
+    totals = con.execute(
+        "SELECT " + ", ".join(f"count_if(b{i})" for i in range(len(checks))) + " FROM _load_flags"
+    ).fetchone()
+    total = sum(int(x) for x in totals) if totals else 0
+    rows = con.execute(
+        f"SELECT * FROM _load_flags ORDER BY _line LIMIT {MAX_REPORTED}"
+    ).fetchall()
+    names = [d[0] for d in con.description or []]
+    errors: list[RowError] = []
+    for row in rows:
+        rec = dict(zip(names, row, strict=True))
+        for i, c in enumerate(checks):
+            if rec[f"b{i}"]:
+                detail = rec.get(f"d{i}")
+                reason = c.reason + (f" ({detail})" if detail else "")
+                errors.append(RowError(source.name, int(rec["_line"]), c.column, reason))
+    if not errors:  # the fast pass saw a problem the report cannot place: still refuse
+        errors = [RowError(source.name, None, None, "the file failed validation")]
+        total = 1
+    return FileRejected(file=source.name, errors=errors[:MAX_REPORTED], total=total)
+
+
+def _fix_multiline(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
+    """Quoted values spanning lines shift later line numbers: add the newlines above."""
+    nl = " + ".join(
+        f"coalesce(length({raw(c.name)}) - length(replace({raw(c.name)}, chr(10), '')), 0)"
+        for c in contract.columns
+    )
+    row = con.execute(f"SELECT sum({nl}) FROM _load_lines").fetchone()
+    if not row or not row[0]:
+        return
+    con.execute(
+        f"UPDATE _load_lines SET _line = _line + s.extra FROM (SELECT _line AS l, "
+        f"coalesce(sum({nl}) OVER (ORDER BY _line ROWS BETWEEN UNBOUNDED PRECEDING AND "
+        f"1 PRECEDING), 0) AS extra FROM _load_lines) s WHERE _load_lines._line = s.l"
+    )

@@ -1,0 +1,172 @@
+"""Loading good files: every kind, idempotency, merging usage days, mapping, orphans."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from telcamp.load import service
+
+from .conftest import ROWS, counts, make_dir, query, write_csv
+
+
+def test_load_dir_loads_every_kind_and_lists_unknown_files(data_dir: Path) -> None:
+    (data_dir / "notes.txt").write_text("not data", encoding="utf-8")
+    report = service.load_dir(data_dir)
+    assert [(f.kind, f.rows) for f in report.files] == [
+        ("regions", 4), ("tariffs", 2), ("subscribers", 3), ("usage", 4),
+        ("product_events", 1), ("payments", 1),
+    ]
+    assert report.ignored == ["notes.txt"]
+    assert report.rebuilt is True
+    c = counts()
+    assert c["regions"] == 4 and c["subscribers"] == 3 and c["usage_daily"] == 3
+    assert c["load_registry"] == 6
+    assert query("SELECT count(*) FROM profile") == [(3,)]
+    assert query("SELECT typeof(msisdn) FROM subscribers LIMIT 1") == [("BIGINT",)]
+
+
+def test_usage_is_aggregated_per_local_day_with_the_metric_definitions(loaded: Path) -> None:
+    rows = query(
+        "SELECT msisdn, day::VARCHAR, voice_min, voice_out_min, sms_count, data_mb, "
+        "roaming_min, long_distance_count, round(charge, 6), records "
+        "FROM usage_daily ORDER BY msisdn, day"
+    )
+    assert rows == [
+        (79000000001, "2026-11-20", 2.0, 2.0, 1, 0.0, 0.0, 1, 1.6, 2),
+        (79000000001, "2026-11-21", 0.0, 0.0, 0, 2.0, 0.0, 0, 0.5, 1),
+        # written 2026-11-21T23:30+05:00: the written date, not UTC's
+        (79000000002, "2026-11-21", 1.0, 0.0, 0, 0.0, 1.0, 0, 0.0, 1),
+    ]
+
+
+def test_same_file_twice_changes_nothing(loaded: Path) -> None:
+    before = counts()
+    again = service.load_dir(loaded)
+    assert all(f.duplicate and f.status == "already loaded" for f in again.files)
+    assert again.rebuilt is False
+    assert counts() == before
+
+
+def test_new_usage_file_adds_to_existing_days(loaded: Path, tmp_path: Path) -> None:
+    more = write_csv(tmp_path / "usage-0002.csv", "usage", [
+        "79000000001,2026-11-20T12:00:00+03:00,voice,in,0,0,60,0,0.5",  # existing day
+        "79000000003,2026-11-22T09:00:00+03:00,sms,out,0,0,0,0,0.1",  # new pair
+    ])
+    report = service.load_file("usage", more)
+    assert report.files[0].rows == 2
+    rows = query(
+        "SELECT msisdn, day::VARCHAR, voice_min, voice_out_min, records, round(charge, 6) "
+        "FROM usage_daily ORDER BY msisdn, day"
+    )
+    assert (79000000001, "2026-11-20", 3.0, 2.0, 3, 2.1) in rows
+    assert (79000000003, "2026-11-22", 0.0, 0.0, 1, 0.1) in rows
+    assert len(rows) == 4
+
+
+def test_subscribers_file_replaces_same_msisdns_and_keeps_extra_columns(
+    loaded: Path, tmp_path: Path
+) -> None:
+    header = ("msisdn,region_code,tariff_code,activation_date,status,birth_date,gender,"
+              "language,device_type,email,loyalty_club")
+    f = write_csv(tmp_path / "subscribers-2.csv", "subscribers", [
+        "79000000002,C01-02,T1,2026-11-10,churned,,f,zh,feature,,gold",
+        "79000000004,C01-01,T1,2026-11-20,active,2000-01-01,m,ru,smartphone,,",
+    ], header=header)
+    service.load_file("subscribers", f)
+    rows = query("SELECT msisdn, status, tariff_code, loyalty_club FROM subscribers "
+                 "ORDER BY msisdn")
+    assert rows == [
+        (79000000001, "active", "T1", None),
+        (79000000002, "churned", "T1", "gold"),
+        (79000000003, "suspended", "T2", None),
+        (79000000004, "active", "T1", None),
+    ]
+    assert query("SELECT loyalty_club FROM profile WHERE msisdn = 79000000002") == [("gold",)]
+
+
+def _to_parquet(csv_path: Path, out: Path, *, typed: bool) -> Path:
+    names = csv_path.read_text().splitlines()[0].split(",")
+    # Typed: numbers as numbers, but times stay text as the generator writes them (a
+    # Parquet instant would lose the local date a record's day is taken from).
+    opts = pacsv.ConvertOptions(column_types={
+        n: pa.string() for n in names if not typed or n == "event_time"})
+    table = pacsv.read_csv(csv_path, convert_options=opts)
+    pq.write_table(table, out)
+    return out
+
+
+@pytest.mark.parametrize("typed", [True, False], ids=["typed", "strings"])
+def test_parquet_loads_like_csv(tmp_path: Path, typed: bool) -> None:
+    src = make_dir(tmp_path / "csv")
+    pq_dir = tmp_path / "pq"
+    pq_dir.mkdir()
+    for f in src.iterdir():
+        _to_parquet(f, pq_dir / (f.name.removesuffix(".csv") + ".parquet"), typed=typed)
+    report = service.load_dir(pq_dir)
+    assert [f.rows for f in report.files] == [4, 2, 3, 4, 1, 1]
+    rows = query("SELECT msisdn, day::VARCHAR, records FROM usage_daily ORDER BY msisdn, day")
+    assert rows == [(79000000001, "2026-11-20", 2), (79000000001, "2026-11-21", 1),
+                    (79000000002, "2026-11-21", 1)]
+
+
+def test_mapping_renames_columns_and_values(tmp_path: Path) -> None:
+    make_dir(tmp_path / "in", skip=("usage",))
+    service.load_dir(tmp_path / "in")
+    f = write_csv(tmp_path / "cdr.csv", "usage", [
+        "79000000001,2026-11-20T10:00:00+03:00,GPRS,O,0,0,0,1024,0.2",
+        "79000000001,2026-11-20T11:00:00+03:00,CALL,I,0,0,30,0,0",
+    ], header="MSISDN,START,SVC,DIR,LD,ROAM,SECS,KB,FEE")
+    m = tmp_path / "mapping.yaml"
+    m.write_text(
+        "usage:\n"
+        "  columns: {MSISDN: msisdn, START: event_time, SVC: service, DIR: direction,\n"
+        "            LD: long_distance, ROAM: roaming, SECS: duration_s, KB: volume_kb,\n"
+        "            FEE: charge}\n"
+        "  values:\n"
+        "    service: {GPRS: data, CALL: voice}\n"
+        "    direction: {O: out, I: in}\n",
+        encoding="utf-8",
+    )
+    service.load_file("usage", f, mapping=m)
+    assert query("SELECT data_mb, voice_min, records FROM usage_daily") == [(1.0, 0.5, 2)]
+
+
+def test_orphans_kept_aside_and_counted(loaded: Path, tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "usage-0009.csv", "usage", [
+        "79000000001,2026-11-22T10:00:00+03:00,voice,out,0,0,60,0,0",
+        "79999999999,2026-11-22T10:00:00+03:00,voice,out,0,0,60,0,0",
+        "79999999999,2026-11-22T11:00:00+03:00,sms,out,0,0,0,0,0",
+    ])
+    report = service.load_file("usage", f, orphans="keep")
+    assert (report.files[0].rows, report.files[0].orphans) == (1, 2)
+    assert query("SELECT msisdn, service, source_file FROM usage_orphans ORDER BY event_time") == [
+        (79999999999, "voice", "usage-0009.csv"), (79999999999, "sms", "usage-0009.csv")]
+    assert query("SELECT count(*) FROM usage_daily WHERE msisdn = 79999999999") == [(0,)]
+
+
+def test_orphan_policy_defaults_to_the_setting(
+    loaded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from telcamp.core.settings import reset_settings
+
+    monkeypatch.setenv("TELCAMP_ORPHAN_USAGE", "keep")
+    reset_settings()
+    f = write_csv(tmp_path / "usage-0009.csv", "usage",
+                  ["79999999999,2026-11-22T10:00:00+03:00,voice,out,0,0,60,0,0"])
+    assert service.load_file("usage", f).files[0].orphans == 1
+
+
+def test_kind_is_the_prefix_of_the_file_name() -> None:
+    assert service.kind_of(Path("usage-0003.parquet")) == "usage"
+    assert service.kind_of(Path("product_events.csv")) == "product_events"
+    assert service.kind_of(Path("Subscribers.2026-11.csv")) == "subscribers"
+    assert service.kind_of(Path("readme.md")) is None
+
+
+def test_rows_given_in_rows_fixture_are_consistent() -> None:
+    assert len(ROWS["usage"]) == 4
