@@ -1,0 +1,128 @@
+"""Campaign test helpers: a small region tree and profile in the warehouse, actors, and a
+ready program. The warehouse rows are written directly so these tests do not depend on
+the loader or the segments domain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from telcamp.access.permissions import ROLES
+from telcamp.core import clock, warehouse
+from telcamp.core.db import session_scope
+from telcamp.core.security import Principal
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+REGIONS = [
+    ("P1", "Province", None, "province"),
+    ("C1", "City one", "P1", "city"),
+    ("C2", "City two", "P1", "city"),
+    ("K1", "County one", "C1", "county"),
+    ("K2", "County two", "C1", "county"),
+    ("K3", "County three", "C2", "county"),
+]
+TIER_OF = ("low", "medium", "high")
+
+
+def actor(username: str, role: str, region: str | None) -> Principal:
+    return Principal(username=username, role=role, permissions=ROLES[role], region_code=region)
+
+
+MARKETER = actor("mk@example.org", "marketer", "C1")
+CITY_HEAD = actor("head.c1@example.org", "approver", "C1")
+PROVINCE_HEAD = actor("head.p1@example.org", "approver", "P1")
+OTHER_CITY_HEAD = actor("head.c2@example.org", "approver", "C2")
+
+
+def write_profile(n: int, *, first: int = 79000000000) -> None:
+    """n subscribers in K1/K2/K3, tiers cycling low/medium/high, every third without email."""
+    with warehouse.connect() as con:
+        con.execute("DROP TABLE IF EXISTS profile")
+        con.execute(
+            f"""CREATE TABLE profile AS SELECT
+                  CAST({first} + i AS BIGINT) AS msisdn,
+                  ['K1','K2','K3'][1 + i % 3] AS region_code,
+                  CASE WHEN i % 3 = 2 THEN 'C2' ELSE 'C1' END AS city_code,
+                  'P1' AS province_code,
+                  ['low','medium','high'][1 + (i // 3) % 3] AS value_tier,
+                  CASE WHEN i % 3 = 0 THEN NULL ELSE 'u' || i || '@example.org' END AS email,
+                  CASE WHEN i % 2 = 0 THEN 'en' ELSE 'ru' END AS language,
+                  20 + i % 50 AS age, CAST(i % 100 AS DOUBLE) AS arpu_3m,
+                  'active' AS status
+                FROM range({n}) t(i)""")
+
+
+def write_snapshot(snapshot_id: int, msisdns_sql: str = "SELECT msisdn FROM profile") -> None:
+    with warehouse.connect() as con:
+        con.execute("""CREATE TABLE IF NOT EXISTS segment_snapshot_members(
+                         snapshot_id BIGINT NOT NULL, msisdn BIGINT NOT NULL)""")
+        con.execute("DELETE FROM segment_snapshot_members WHERE snapshot_id = ?", [snapshot_id])
+        con.execute(f"INSERT INTO segment_snapshot_members SELECT {int(snapshot_id)}, msisdn "
+                    f"FROM ({msisdns_sql})")
+
+
+@pytest.fixture
+def world(db: str) -> Iterator[str]:
+    """Migrated op DB + regions + a 300-subscriber profile + snapshot 1; clock frozen."""
+    from telcamp.warehouse.schema import ensure_schema
+
+    clock.freeze(NOW)
+    with warehouse.connect() as con:
+        ensure_schema(con)
+        con.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, 'Europe/Moscow')",
+                        [list(r) for r in REGIONS])
+    write_profile(300)
+    write_snapshot(1)
+    yield db
+
+
+def program_in(**over: Any) -> Any:
+    from telcamp.campaigns.schemas import ProgramCreate
+
+    data: dict[str, Any] = {"name": "Winter data", "goal": "grow data", "budget": 50000,
+                            "start_date": date(2026, 11, 1), "end_date": date(2027, 3, 31),
+                            "region_code": "P1", "kpis": {"conversion": 0.05}}
+    data.update(over)
+    return ProgramCreate(**data)
+
+
+def campaign_in(program_id: int, **over: Any) -> Any:
+    from telcamp.campaigns.schemas import CampaignCreate
+
+    data: dict[str, Any] = {
+        "program_id": program_id, "name": "Data pack for K1", "region_code": "K1",
+        "snapshot_id": 1, "offer_code": "DATA5", "offer_type": "data_pack", "budget": 1000,
+        "start_at": datetime(2026, 11, 23, 9, tzinfo=UTC),
+        "end_at": datetime(2026, 12, 20, 20, tzinfo=UTC),
+        "cells": [
+            {"name": "high", "rule": {"value_tier": "high"}, "control_pct": 10,
+             "channels": ["email", "sms"],
+             "messages": {"sms": {"en": "Hi, 5 GB for you", "ru": "Привет, 5 ГБ"},
+                          "email": {"en": "Dear {{ msisdn }}, 5 GB"}}},
+            {"name": "medium", "rule": {"value_tier": "medium"}, "control_pct": 10,
+             "channels": ["sms"], "messages": {"sms": {"en": "2 GB for you"}}},
+            {"name": "rest", "control_pct": 10, "channels": ["sms"],
+             "messages": {"sms": {"en": "1 GB for you"}}},
+        ],
+    }
+    data.update(over)
+    return CampaignCreate(**data)
+
+
+def make_program(**over: Any) -> int:
+    from telcamp.campaigns import service
+
+    with session_scope() as s:
+        return service.create_program(session=s, actor=actor("pm", "marketer", "P1"),
+                                      program_in=program_in(**over)).id
+
+
+def make_campaign(program_id: int, who: Principal = MARKETER, **over: Any) -> int:
+    from telcamp.campaigns import service
+
+    with session_scope() as s:
+        return service.create_campaign(session=s, actor=who,
+                                       campaign_in=campaign_in(program_id, **over)).id
