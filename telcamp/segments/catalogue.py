@@ -189,7 +189,7 @@ def load(con: duckdb.DuckDBPyConnection | None = None) -> Catalogue:
         return from_columns(profile_columns(con))
     from telcamp.core import warehouse
 
-    with warehouse.connect(read_only=True) as own:
+    with warehouse.connect() as own:
         return from_columns(profile_columns(own))
 
 

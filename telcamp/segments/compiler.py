@@ -231,14 +231,17 @@ class _Compiler:
         return _subquery_in(self.alias, select)
 
 
-def expand(rule: Rule, ctx: CompileContext) -> Rule:
-    """Inline every in_segment (the referenced segment's current rule), detecting cycles."""
+def expand(rule: Rule, ctx: CompileContext, *, lists: bool = False) -> Rule:
+    """Inline every in_segment (the referenced segment's current rule), detecting cycles;
+    with `lists`, also turn every in_list reference into a checked list id."""
     if isinstance(rule, AllOf):
-        return AllOf(all=[expand(c, ctx) for c in rule.all])
+        return AllOf(all=[expand(c, ctx, lists=lists) for c in rule.all])
     if isinstance(rule, AnyOf):
-        return AnyOf(any=[expand(c, ctx) for c in rule.any])
+        return AnyOf(any=[expand(c, ctx, lists=lists) for c in rule.any])
     if isinstance(rule, NotOf):
-        return NotOf(not_=expand(rule.not_, ctx))
+        return NotOf(not_=expand(rule.not_, ctx, lists=lists))
+    if isinstance(rule, InList) and lists and ctx.resolve_list is not None:
+        return InList(in_list=ctx.resolve_list(rule.in_list))
     if isinstance(rule, InSegment):
         if ctx.resolve_segment is None:
             raise ValidationFailed(f"in_segment: segment {rule.in_segment!r} cannot be resolved "
@@ -249,8 +252,16 @@ def expand(rule: Rule, ctx: CompileContext) -> Rule:
             raise ValidationFailed(
                 f"in_segment {rule.in_segment!r}: segments refer to each other in a cycle "
                 f"({chain})", field="in_segment")
-        return expand(inner, replace(ctx, _segment_stack=(*ctx._segment_stack, seg_id)))
+        return expand(inner, replace(ctx, _segment_stack=(*ctx._segment_stack, seg_id)),
+                      lists=lists)
     return rule
+
+
+def resolve(rule: Rule, ctx: CompileContext) -> tuple[Rule, CompileContext]:
+    """The rule with segments inlined and lists as checked ids, and a context that needs
+    no resolvers any more (so exclusions and the rule can be combined freely)."""
+    done = expand(rule, ctx, lists=True)
+    return done, replace(ctx, resolve_list=None, resolve_segment=None)
 
 
 def _conjuncts(rule: Rule) -> list[Rule]:

@@ -1,0 +1,314 @@
+"""Count, exclusion funnel, profile and sample of a rule's audience (warehouse queries).
+
+Every query here is scoped to the acting user's region: the compiled condition is always
+ANDed with X IN (region_code, city_code, province_code), and lists and segments are
+resolved only among those the user may see (else "not found", leaking nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+import duckdb
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from telcamp.core import clock, warehouse
+from telcamp.core.errors import NotFound
+from telcamp.core.security import Principal
+from telcamp.core.settings import get_settings
+from telcamp.segments import catalogue as catalogue_mod
+from telcamp.segments.compiler import (
+    CompileContext,
+    condition_expression,
+    region_condition,
+    resolve,
+    scoped_condition,
+)
+from telcamp.segments.models import Segment, SegmentVersion
+from telcamp.segments.rules import AllOf, Contacted, ContactedSpec, InList, NotOf, Rule, parse_rule
+
+SAMPLE_COLUMNS = ("msisdn", "region_code", "city_code", "tariff_code", "value_tier", "age",
+                  "arpu_3m", "tenure_days")
+AGE_BANDS = ((None, 18, "<18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"),
+             (45, 55, "45-54"), (55, 65, "55-64"), (65, None, "65+"))
+ARPU_BANDS = ((None, 10, "<10"), (10, 30, "10-30"), (30, 60, "30-60"), (60, 100, "60-100"),
+              (100, None, "100+"))
+
+
+@contextmanager
+def opened(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Use the caller's warehouse connection, or open one for this unit of work."""
+    if con is not None:
+        yield con
+        return
+    # read-write like the lists and access helpers: one process must not hold the same
+    # DuckDB file with two configurations
+    with warehouse.connect() as own:
+        yield own
+
+
+def as_of_date(con: duckdb.DuckDBPyConnection) -> date:
+    configured = get_settings().as_of_date
+    if configured is not None:
+        return configured
+    try:
+        row = con.execute("SELECT value FROM meta WHERE key = 'as_of_date'").fetchone()
+    except duckdb.CatalogException:
+        row = None
+    return date.fromisoformat(str(row[0])) if row and row[0] else clock.today()
+
+
+def has_profile(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT count(*) FROM information_schema.tables "
+                      "WHERE table_name = 'profile'").fetchone()
+    return bool(row and row[0])
+
+
+def _segment_resolver(session: Session, principal: Principal,
+                      cat: catalogue_mod.Catalogue, con: duckdb.DuckDBPyConnection
+                      ) -> Any:
+    from telcamp.access.regions import in_scope
+
+    def resolve(ref: str | int) -> tuple[int, Rule]:
+        seg: Segment | None
+        if isinstance(ref, int) or ref.strip().isdigit():
+            seg = session.get(Segment, int(ref))
+            found = [seg] if seg is not None else []
+        else:
+            found = list(session.scalars(select(Segment).where(Segment.name == ref.strip())))
+        visible = [s for s in found if in_scope(principal, s.region_code, con=con)]
+        if len(visible) != 1:
+            # out of scope reads exactly like unknown: nothing about it leaks
+            raise NotFound(f"in_segment: segment {ref!r} not found", field="in_segment")
+        seg = visible[0]
+        ver = session.scalars(select(SegmentVersion).where(
+            SegmentVersion.segment_id == seg.id,
+            SegmentVersion.version == seg.current_version)).one()
+        return seg.id, parse_rule(ver.rule, catalogue=cat)
+
+    return resolve
+
+
+def _list_resolver(session: Session, principal: Principal) -> Any:
+    def resolve(ref: str | int) -> int:
+        from telcamp.lists import service as list_service
+
+        return int(list_service.resolve_list(session, principal=principal, ref=ref).id)
+
+    return resolve
+
+
+def make_context(session: Session | None, *, principal: Principal,
+                 con: duckdb.DuckDBPyConnection) -> CompileContext:
+    """Everything compiling needs for this user: as-of date, now, scope, resolvers."""
+    cat = catalogue_mod.load(con)
+    return CompileContext(
+        as_of_date=as_of_date(con), now=clock.now(), region_code=principal.region_code,
+        resolve_list=_list_resolver(session, principal) if session is not None else None,
+        resolve_segment=(_segment_resolver(session, principal, cat, con)
+                         if session is not None else None),
+        catalogue=cat,
+    )
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    label: str
+    kind: str  # "list" | "recent_contact"
+    node: Rule
+
+
+def exclusions(session: Session | None, *, principal: Principal,
+               campaign_id: int | None = None) -> list[Exclusion]:
+    """The default exclusions in funnel order (telcamp.lists owns which ones apply)."""
+    if session is None:
+        days = get_settings().recent_contact_days
+        return [Exclusion(f"contacted in the last {days} days", "recent_contact",
+                          Contacted(contacted=ContactedSpec(days=days)))] if days > 0 else []
+    from telcamp.lists.exclusions import default_exclusions
+
+    out = []
+    for ex in default_exclusions(session, principal=principal, campaign_id=campaign_id):
+        if ex.kind == "list" and ex.list_id is not None:
+            out.append(Exclusion(ex.label, "list", InList(in_list=int(ex.list_id))))
+        elif ex.kind == "recent_contact" and ex.days:
+            out.append(Exclusion(ex.label, "recent_contact",
+                                 Contacted(contacted=ContactedSpec(days=int(ex.days)))))
+    return out
+
+
+def final_rule(rule: Rule, excl: list[Exclusion]) -> Rule:
+    """The rule minus every exclusion: what a snapshot stores and a campaign targets."""
+    if not excl:
+        return rule
+    return AllOf(all=[rule, *[NotOf(not_=e.node) for e in excl]])
+
+
+def _exclusion_ctx(ctx: CompileContext) -> CompileContext:
+    # Default-excluded lists apply whoever owns them (a list of another region shows only
+    # its type in the funnel), so they are compiled by id without the scope check. The
+    # user's own rule was resolved (and its lists scope-checked) before: see prepare().
+    return replace(ctx, resolve_list=None, resolve_segment=None)
+
+
+def prepare(session: Session | None, *, principal: Principal, con: duckdb.DuckDBPyConnection,
+            rule: Any) -> tuple[Rule, CompileContext]:
+    """Validate the rule's JSON against this warehouse and resolve its lists and segments
+    for this user. Returns the resolved rule and a resolver-free context."""
+    ctx = make_context(session, principal=principal, con=con)
+    parsed = parse_rule(rule, catalogue=ctx.catalogue)
+    return resolve(parsed, ctx)
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def count(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext) -> int:
+    cond = scoped_condition(rule, context=ctx).sql(dialect="duckdb")
+    return _scalar(con, f"SELECT count(*) FROM profile p WHERE {cond}")
+
+
+def base_count(con: duckdb.DuckDBPyConnection, ctx: CompileContext) -> int:
+    scope = "TRUE" if ctx.region_code is None else region_condition(ctx.region_code).sql(
+        dialect="duckdb")
+    return _scalar(con, f"SELECT count(*) FROM profile p WHERE {scope}")
+
+
+def funnel(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext,
+           excl: list[Exclusion]) -> dict[str, Any]:
+    """matched → minus each exclusion in turn → final, in one scan of the matched rows."""
+    cond = scoped_condition(rule, context=ctx).sql(dialect="duckdb")
+    ectx = _exclusion_ctx(ctx)
+    parts = ["count(*)"]
+    kept: list[str] = []
+    for e in excl:
+        kept.append("NOT (" + condition_expression(e.node, context=ectx).sql(dialect="duckdb")
+                    + ")")
+        parts.append(f"count(*) FILTER (WHERE {' AND '.join(kept)})")
+    row = con.execute(f"SELECT {', '.join(parts)} FROM profile p WHERE {cond}").fetchone()
+    values = [int(v or 0) for v in (row or [0] * len(parts))]
+    steps = []
+    for i, e in enumerate(excl):
+        steps.append({"label": e.label, "kind": e.kind, "removed": values[i] - values[i + 1],
+                      "remaining": values[i + 1]})
+    return {"matched": values[0], "steps": steps, "final": values[-1]}
+
+
+def _band_sql(column: str, bands: tuple[tuple[float | None, float | None, str], ...]) -> str:
+    whens = []
+    for low, high, label in bands:
+        conds = []
+        if low is not None:
+            conds.append(f"{column} >= {low}")
+        if high is not None:
+            conds.append(f"{column} < {high}")
+        whens.append(f"WHEN {' AND '.join(conds)} THEN '{label}'")
+    return f"CASE WHEN {column} IS NULL THEN 'unknown' {' '.join(whens)} END"
+
+
+def _dimensions(field: str | None, cat: catalogue_mod.Catalogue,
+                con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    dims = {
+        "county": "p.region_code", "city": "p.city_code", "value_tier": "p.value_tier",
+        "tariff": "p.tariff_code", "age_band": _band_sql("p.age", AGE_BANDS),
+        "arpu_band": _band_sql("p.arpu_3m", ARPU_BANDS),
+    }
+    if field:
+        info = cat.fields.get(field)
+        if info is None:
+            from telcamp.segments.rules import _unknown
+
+            raise _unknown("profile", "field", field, cat.fields)
+        col = '"p"."' + info.name.replace('"', '""') + '"'
+        if info.type in {"int", "float"}:
+            # five bands between the base's quantiles: readable for any numeric column
+            cuts = con.execute(
+                f"SELECT quantile_cont({col}, [0.2, 0.4, 0.6, 0.8]) FROM profile p").fetchone()
+            edges = sorted({float(c) for c in (cuts[0] if cuts and cuts[0] else [])})
+            bands: list[tuple[float | None, float | None, str]] = []
+            prev: float | None = None
+            for edge in [*edges, None]:
+                label = (f"<{edge:g}" if prev is None and edge is not None else
+                         f"{prev:g}+" if edge is None and prev is not None else
+                         f"{prev:g}-{edge:g}" if prev is not None and edge is not None
+                         else "all")
+                bands.append((prev, edge, label))
+                prev = edge
+            dims[f"field:{info.name}"] = _band_sql(col, tuple(bands))
+        else:
+            dims[f"field:{info.name}"] = f"CAST({col} AS VARCHAR)"
+    return dims
+
+
+def profile(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext,
+            excl: list[Exclusion], field: str | None = None) -> dict[str, Any]:
+    """The final audience by dimension: count, share and index against the whole base
+    (the user's region scope). Index 100 = same share as the base."""
+    final = condition_expression(final_rule(rule, excl), context=_exclusion_ctx(ctx)).sql(
+        dialect="duckdb")
+    scope = "TRUE" if ctx.region_code is None else region_condition(ctx.region_code).sql(
+        dialect="duckdb")
+    dims = _dimensions(field, ctx.catalogue, con)
+    # no NULL keys: in GROUPING SETS a NULL key marks "not grouped by this column"
+    cols = ", ".join(f"coalesce(CAST({expr} AS VARCHAR), 'unknown') AS d{i}"
+                     for i, expr in enumerate(dims.values()))
+    sets = ", ".join(f"(d{i})" for i in range(len(dims)))
+    keys = ", ".join(f"d{i}" for i in range(len(dims)))
+    rows = con.execute(f"""
+        WITH b AS (SELECT {cols}, CASE WHEN {final} THEN 1 ELSE 0 END AS hit
+                   FROM profile p WHERE {scope})
+        SELECT {keys}, sum(hit), count(*) FROM b GROUP BY GROUPING SETS ({sets}, ())
+    """).fetchall()
+    n = len(dims)
+    total_hit, total_base = 0, 0
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in dims}
+    names = list(dims)
+    for row in rows:
+        keyvals = row[:n]
+        hit, base = int(row[n] or 0), int(row[n + 1] or 0)
+        non_null = [i for i, v in enumerate(keyvals) if v is not None]
+        if not non_null:  # the () grouping set: the grand total
+            total_hit, total_base = hit, base
+            continue
+        out[names[non_null[0]]].append({"key": str(keyvals[non_null[0]]), "count": hit,
+                                        "base": base})
+    for name, items in out.items():
+        for item in items:
+            share = item["count"] / total_hit if total_hit else 0.0
+            base_share = item["base"] / total_base if total_base else 0.0
+            item["share"] = round(share, 4)
+            item["base_share"] = round(base_share, 4)
+            item["index"] = round(100 * share / base_share) if base_share else None
+        items.sort(key=lambda it: (-it["base"], it["key"]))
+        out[name] = items[:30]
+    return {"audience": total_hit, "base": total_base, "dimensions": out}
+
+
+def sample(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext,
+           excl: list[Exclusion], principal: Principal, size: int = 20
+           ) -> list[dict[str, Any]]:
+    """A few members of the final audience, spread over it (by hash), numbers masked."""
+    from telcamp.access.masking import mask_msisdn
+
+    final = scoped_condition(final_rule(rule, excl), context=_exclusion_ctx(ctx)).sql(
+        dialect="duckdb")
+    cols = [c for c in SAMPLE_COLUMNS if c in ctx.catalogue.fields]
+    rows = con.execute(
+        f"SELECT {', '.join('p.' + c for c in cols)} FROM profile p WHERE {final} "
+        f"ORDER BY hash(p.msisdn) LIMIT ?", [max(1, min(size, 200))]).fetchall()
+    out = []
+    for row in rows:
+        item = dict(zip(cols, row, strict=True))
+        item["msisdn"] = mask_msisdn(str(item["msisdn"]), principal)
+        for k, v in item.items():
+            if isinstance(v, float):
+                item[k] = round(v, 2)
+        out.append(item)
+    return out

@@ -1,0 +1,278 @@
+"""Segments: audience figures, saved segments with versions, snapshots, templates.
+
+Plain verbs with keyword-only arguments; services flush, the edge commits. Every change
+writes its audit row in the same transaction. Segments belong to the creator's region
+node; a user sees those owned inside their subtree, anything else is "not found".
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import duckdb
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from telcamp.core import clock
+from telcamp.core.errors import Conflict, NotFound, ValidationFailed
+from telcamp.core.security import Principal
+from telcamp.segments import audience
+from telcamp.segments.compiler import resolve, scoped_condition
+from telcamp.segments.models import Segment, SegmentSnapshot, SegmentTemplate, SegmentVersion
+from telcamp.segments.rules import parse_rule, to_json
+from telcamp.segments.schemas import (
+    SegmentCreate,
+    SegmentRead,
+    SegmentUpdate,
+    SnapshotRead,
+    VersionRead,
+)
+
+
+def _audit(session: Session, *, principal: Principal, action: str, object_type: str,
+           object_id: int, before: dict[str, Any] | None, after: dict[str, Any] | None
+           ) -> None:
+    from telcamp.audit import service as audit_service
+
+    audit_service.record(session, actor=principal, action=action, object_type=object_type,
+                         object_id=object_id, before=before, after=after)
+
+
+# ---- audience figures -------------------------------------------------------------
+
+def evaluate(session: Session | None, *, rule: Any, principal: Principal,
+             parts: tuple[str, ...] = ("count", "funnel", "profile", "sample"),
+             field: str | None = None, size: int = 20, campaign_id: int | None = None,
+             con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+    """Count, funnel, profile and/or sample of a rule for this user, in one connection."""
+    with audience.opened(con) as c:
+        if not audience.has_profile(c):
+            raise ValidationFailed("the warehouse has no profile yet: load subscriber data "
+                                   "first (telcamp load)")
+        resolved, ctx = audience.prepare(session, principal=principal, con=c, rule=rule)
+        out: dict[str, Any] = {"as_of_date": ctx.as_of_date.isoformat(),
+                               "region_code": principal.region_code}
+        excl: list[audience.Exclusion] = []
+        if {"funnel", "profile", "sample"} & set(parts):
+            excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id)
+        if "count" in parts:
+            out["count"] = audience.count(c, resolved, ctx)
+            out["base"] = audience.base_count(c, ctx)
+        if "funnel" in parts:
+            out["funnel"] = audience.funnel(c, resolved, ctx, excl)
+        if "profile" in parts:
+            out["profile"] = audience.profile(c, resolved, ctx, excl, field)
+        if "sample" in parts:
+            out["sample"] = audience.sample(c, resolved, ctx, excl, principal, size)
+        return out
+
+
+def count(session: Session | None, *, rule: Any, principal: Principal,
+          con: duckdb.DuckDBPyConnection | None = None) -> int:
+    return int(evaluate(session, rule=rule, principal=principal, parts=("count",),
+                        con=con)["count"])
+
+
+# ---- saved segments -----------------------------------------------------------------
+
+def _visible(principal: Principal, owner: str | None) -> bool:
+    from telcamp.access.regions import in_scope
+
+    return in_scope(principal, owner)
+
+
+def get(session: Session, *, segment_id: int, principal: Principal) -> Segment:
+    seg = session.get(Segment, segment_id)
+    if seg is None or not _visible(principal, seg.region_code):
+        raise NotFound(f"segment {segment_id} not found", field="segment_id")
+    return seg
+
+
+def _version(session: Session, segment_id: int, version: int) -> SegmentVersion:
+    ver = session.scalars(select(SegmentVersion).where(
+        SegmentVersion.segment_id == segment_id, SegmentVersion.version == version)).first()
+    if ver is None:
+        raise NotFound(f"segment {segment_id} has no version {version}", field="version")
+    return ver
+
+
+def to_read(session: Session, seg: Segment) -> SegmentRead:
+    ver = _version(session, seg.id, seg.current_version)
+    return SegmentRead(id=seg.id, name=seg.name, description=seg.description,
+                       region_code=seg.region_code, current_version=seg.current_version,
+                       rule=ver.rule, created_by=seg.created_by, created_at=seg.created_at,
+                       updated_at=seg.updated_at)
+
+
+def _checked_rule(session: Session, principal: Principal, rule: Any,
+                  segment_id: int | None = None) -> dict[str, Any]:
+    """Validate a rule for saving: fields, lists and segments in scope, no cycle."""
+    with audience.opened(None) as con:
+        ctx = audience.make_context(session, principal=principal, con=con)
+        parsed = parse_rule(rule, catalogue=ctx.catalogue)
+        if segment_id is not None:  # a reference back to this segment is a cycle
+            ctx = replace(ctx, _segment_stack=(segment_id,))
+        resolve(parsed, ctx)
+    return to_json(parsed)
+
+
+def _name_free(session: Session, model: type[Segment] | type[SegmentTemplate], name: str,
+               region_code: str | None, own_id: int | None = None) -> None:
+    rows: list[Any] = list(session.scalars(select(model).where(model.name == name)).all())
+    if any(r.region_code == region_code and r.id != own_id for r in rows):
+        kind = "segment" if model is Segment else "template"
+        raise Conflict(f"a {kind} named {name!r} already exists in this region", field="name")
+
+
+def create(session: Session, *, segment_in: SegmentCreate, principal: Principal
+           ) -> SegmentRead:
+    rule = _checked_rule(session, principal, segment_in.rule)
+    _name_free(session, Segment, segment_in.name, principal.region_code)
+    now = clock.now()
+    seg = Segment(name=segment_in.name, description=segment_in.description,
+                  region_code=principal.region_code, current_version=1,
+                  created_by=principal.username, created_at=now, updated_at=now)
+    session.add(seg)
+    session.flush()
+    session.add(SegmentVersion(segment_id=seg.id, version=1, rule=rule, note="created",
+                               created_by=principal.username, created_at=now))
+    session.flush()
+    read = to_read(session, seg)
+    _audit(session, principal=principal, action="segment.create", object_type="segment",
+           object_id=seg.id, before=None, after=read.model_dump(mode="json"))
+    return read
+
+
+def update(session: Session, *, segment_id: int, segment_in: SegmentUpdate,
+           principal: Principal) -> SegmentRead:
+    """Rename/describe in place; a changed rule becomes a new version (old ones stay)."""
+    seg = get(session, segment_id=segment_id, principal=principal)
+    before = to_read(session, seg).model_dump(mode="json")
+    now = clock.now()
+    if segment_in.name is not None and segment_in.name != seg.name:
+        _name_free(session, Segment, segment_in.name, seg.region_code, seg.id)
+        seg.name = segment_in.name
+    if segment_in.description is not None:
+        seg.description = segment_in.description
+    if segment_in.rule is not None:
+        rule = _checked_rule(session, principal, segment_in.rule, segment_id=seg.id)
+        if rule != before["rule"]:
+            seg.current_version += 1
+            session.add(SegmentVersion(segment_id=seg.id, version=seg.current_version,
+                                       rule=rule, note=segment_in.note,
+                                       created_by=principal.username, created_at=now))
+    seg.updated_at = now
+    session.flush()
+    read = to_read(session, seg)
+    _audit(session, principal=principal, action="segment.update", object_type="segment",
+           object_id=seg.id, before=before, after=read.model_dump(mode="json"))
+    return read
+
+
+def read(session: Session, *, segment_id: int, principal: Principal) -> SegmentRead:
+    return to_read(session, get(session, segment_id=segment_id, principal=principal))
+
+
+def list_segments(session: Session, *, principal: Principal) -> list[SegmentRead]:
+    from telcamp.access.regions import scope_codes
+
+    query = select(Segment).order_by(Segment.id)
+    codes = scope_codes(principal)
+    if codes is not None:
+        query = query.where(Segment.region_code.in_(sorted(codes)))
+    return [to_read(session, s) for s in session.scalars(query).all()]
+
+
+def versions(session: Session, *, segment_id: int, principal: Principal
+             ) -> list[VersionRead]:
+    get(session, segment_id=segment_id, principal=principal)
+    rows = session.scalars(select(SegmentVersion).where(
+        SegmentVersion.segment_id == segment_id).order_by(SegmentVersion.version)).all()
+    return [VersionRead.model_validate(v) for v in rows]
+
+
+def version(session: Session, *, segment_id: int, version: int, principal: Principal
+            ) -> VersionRead:
+    get(session, segment_id=segment_id, principal=principal)
+    return VersionRead.model_validate(_version(session, segment_id, version))
+
+
+# ---- snapshots ------------------------------------------------------------------------
+
+def take_snapshot(session: Session, *, segment_id: int, version: int | None = None,
+                  principal: Principal, campaign_id: int | None = None,
+                  con: duckdb.DuckDBPyConnection | None = None) -> SnapshotRead:
+    """Materialise a version's final audience (after default exclusions) as an immutable
+    member list in the warehouse, with its counts and funnel here.
+
+    The warehouse rows are written set-based in one DuckDB transaction after the
+    snapshot row has its id; any earlier rows under that id (left by a rolled-back
+    attempt that reused it) are replaced, so a snapshot's members are exactly its own.
+    """
+    seg = get(session, segment_id=segment_id, principal=principal)
+    ver = _version(session, seg.id, version or seg.current_version)
+    with audience.opened(con) as c:
+        rule, ctx = audience.prepare(session, principal=principal, con=c, rule=ver.rule)
+        excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id)
+        fun = audience.funnel(c, rule, ctx, excl)
+        steps = [{"label": "matched", "kind": "rule", "removed": 0,
+                  "remaining": fun["matched"]}, *fun["steps"]]
+        snap = SegmentSnapshot(segment_id=seg.id, version=ver.version, taken_at=clock.now(),
+                               taken_by=principal.username, matched=fun["matched"],
+                               count=0, funnel=steps, as_of_date=ctx.as_of_date,
+                               region_code=principal.region_code)
+        session.add(snap)
+        session.flush()
+        final = scoped_condition(audience.final_rule(rule, excl),
+                                 context=ctx).sql(dialect="duckdb")
+        c.execute("BEGIN TRANSACTION")
+        try:
+            c.execute("DELETE FROM segment_snapshot_members WHERE snapshot_id = ?", [snap.id])
+            c.execute(f"INSERT INTO segment_snapshot_members SELECT CAST(? AS BIGINT), "
+                      f"p.msisdn FROM profile p WHERE {final}", [snap.id])
+            row = c.execute("SELECT count(*) FROM segment_snapshot_members "
+                            "WHERE snapshot_id = ?", [snap.id]).fetchone()
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+    snap.count = int(row[0]) if row else 0
+    session.flush()
+    out = SnapshotRead.model_validate(snap)
+    _audit(session, principal=principal, action="segment.snapshot", object_type="segment",
+           object_id=seg.id, before=None, after=out.model_dump(mode="json"))
+    return out
+
+
+def snapshots(session: Session, *, segment_id: int, principal: Principal
+              ) -> list[SnapshotRead]:
+    get(session, segment_id=segment_id, principal=principal)
+    rows = session.scalars(select(SegmentSnapshot).where(
+        SegmentSnapshot.segment_id == segment_id).order_by(SegmentSnapshot.id)).all()
+    return [SnapshotRead.model_validate(s) for s in rows]
+
+
+def get_snapshot(session: Session, *, snapshot_id: int, principal: Principal
+                 ) -> SnapshotRead:
+    snap = session.get(SegmentSnapshot, snapshot_id)
+    if snap is None:
+        raise NotFound(f"snapshot {snapshot_id} not found", field="snapshot_id")
+    try:
+        get(session, segment_id=snap.segment_id, principal=principal)
+    except NotFound:
+        raise NotFound(f"snapshot {snapshot_id} not found", field="snapshot_id") from None
+    return SnapshotRead.model_validate(snap)
+
+
+def snapshot_members(session: Session, *, snapshot_id: int, principal: Principal,
+                     limit: int = 100, con: duckdb.DuckDBPyConnection | None = None
+                     ) -> list[str]:
+    """The first members of a snapshot (numbers masked for roles without PII rights)."""
+    from telcamp.access.masking import mask_msisdn
+
+    get_snapshot(session, snapshot_id=snapshot_id, principal=principal)
+    with audience.opened(con) as c:
+        rows = c.execute("SELECT msisdn FROM segment_snapshot_members WHERE snapshot_id = ? "
+                         "ORDER BY msisdn LIMIT ?", [snapshot_id, limit]).fetchall()
+    return [str(mask_msisdn(str(r[0]), principal)) for r in rows]

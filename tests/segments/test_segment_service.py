@@ -1,0 +1,179 @@
+"""Saved segments, versions, snapshots, funnel, profile and sample through the service."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+
+from telcamp.access.permissions import ROLES
+from telcamp.core import clock
+from telcamp.core.db import session_scope
+from telcamp.core.errors import Conflict, NotFound, ValidationFailed
+from telcamp.core.security import Principal, system_principal
+from telcamp.segments import service
+from telcamp.segments.schemas import SegmentCreate, SegmentUpdate
+from telcamp.segments.synthetic import BASE_MSISDN, NOW
+
+HIGH = {"field": "value_tier", "op": "=", "value": "high"}
+F_HIGH = {"all": [HIGH, {"field": "gender", "op": "=", "value": "f"}]}
+
+
+def marketer(region: str | None = "C01", name: str = "mia") -> Principal:
+    return Principal(username=name, role="marketer", permissions=ROLES["marketer"],
+                     region_code=region)
+
+
+@pytest.fixture
+def setup(db: str, warehouse_file: str) -> str:
+    clock.freeze(NOW)
+    return warehouse_file
+
+
+def _ids(warehouse_file: str, sql: str) -> set[int]:
+    con = duckdb.connect(warehouse_file)
+    try:
+        return {int(r[0]) for r in con.execute(sql).fetchall()}
+    finally:
+        con.close()
+
+
+def test_count_is_scoped_to_the_users_region(setup: str) -> None:
+    everyone = service.count(None, rule={"all": []}, principal=system_principal())
+    city = service.count(None, rule={"all": []}, principal=marketer("C02"))
+    assert everyone == 2000
+    assert city == len(_ids(setup, "SELECT msisdn FROM profile WHERE city_code = 'C02'"))
+    # asking for another city's subscribers through the rule finds no one
+    assert service.count(None, rule={"field": "city_code", "op": "=", "value": "C01"},
+                         principal=marketer("C02")) == 0
+
+
+def test_segment_versions_keep_old_rules(setup: str) -> None:
+    with session_scope() as s:
+        seg = service.create(s, segment_in=SegmentCreate(name="high", rule=HIGH),
+                             principal=marketer())
+    with session_scope() as s:
+        same = service.update(s, segment_id=seg.id, segment_in=SegmentUpdate(rule=HIGH),
+                              principal=marketer())
+        assert same.current_version == 1  # nothing changed, no new version
+        new = service.update(s, segment_id=seg.id, principal=marketer(),
+                             segment_in=SegmentUpdate(rule=F_HIGH, note="women only"))
+    assert new.current_version == 2
+    with session_scope() as s:
+        vs = service.versions(s, segment_id=seg.id, principal=marketer())
+        assert [v.version for v in vs] == [1, 2]
+        assert vs[0].rule == HIGH and vs[1].rule == F_HIGH and vs[1].note == "women only"
+        assert service.version(s, segment_id=seg.id, version=1, principal=marketer()).rule == HIGH
+        entries = s.execute(sa.text(
+            "SELECT action FROM audit_entry WHERE object_type = 'segment' ORDER BY id")).all()
+    assert [e[0] for e in entries] == ["segment.create", "segment.update", "segment.update"]
+
+
+def test_bad_rule_or_duplicate_name_changes_nothing(setup: str) -> None:
+    with session_scope() as s:
+        service.create(s, segment_in=SegmentCreate(name="high", rule=HIGH), principal=marketer())
+    with pytest.raises(ValidationFailed, match=r"all\[1\]: unknown field 'agee'"), \
+            session_scope() as s:
+        service.create(s, segment_in=SegmentCreate(
+            name="x", rule={"all": [HIGH, {"field": "agee", "op": ">", "value": 3}]}),
+            principal=marketer())
+    with pytest.raises(Conflict), session_scope() as s:
+        service.create(s, segment_in=SegmentCreate(name="high", rule=HIGH), principal=marketer())
+    with session_scope() as s:
+        assert [x.name for x in service.list_segments(s, principal=marketer())] == ["high"]
+
+
+def test_segments_outside_the_region_are_not_found(setup: str) -> None:
+    with session_scope() as s:
+        seg = service.create(s, segment_in=SegmentCreate(name="c01 high", rule=HIGH),
+                             principal=marketer("C01"))
+    other = marketer("C02", "olga")
+    with session_scope() as s:
+        with pytest.raises(NotFound, match=f"segment {seg.id} not found"):
+            service.read(s, segment_id=seg.id, principal=other)
+        assert service.list_segments(s, principal=other) == []
+        # the county below C01 cannot see its city's segment; the province can
+        assert service.list_segments(s, principal=marketer("C01-01")) == []
+        assert len(service.list_segments(s, principal=marketer("P01"))) == 1
+    for ref in (seg.id, "c01 high", 999):
+        with pytest.raises(NotFound, match="not found"), session_scope() as s:
+            service.count(s, rule={"in_segment": ref}, principal=other)
+
+
+def test_in_segment_cycle_is_refused(setup: str) -> None:
+    with session_scope() as s:
+        a = service.create(s, segment_in=SegmentCreate(name="a", rule=HIGH),
+                           principal=marketer())
+        b = service.create(s, segment_in=SegmentCreate(name="b", rule={"in_segment": "a"}),
+                           principal=marketer())
+    with pytest.raises(ValidationFailed, match="cycle"), session_scope() as s:
+        service.update(s, segment_id=a.id, principal=marketer(),
+                       segment_in=SegmentUpdate(rule={"not": {"in_segment": b.id}}))
+    with session_scope() as s:
+        assert service.read(s, segment_id=a.id, principal=marketer()).current_version == 1
+        n_b = service.count(s, rule={"in_segment": "b"}, principal=marketer())
+        assert n_b == service.count(s, rule=HIGH, principal=marketer())
+
+
+def _blacklist(setup: str, members: list[int], expires: Any = None) -> int:
+    from telcamp.lists import service as list_service
+    from telcamp.lists.schemas import ListCreate
+
+    with session_scope() as s:
+        lst = list_service.create_list(s, list_in=ListCreate(name="complaints",
+                                                             type="blacklist"),
+                                       principal=system_principal())
+        list_id = int(lst.id)
+    con = duckdb.connect(setup)
+    con.executemany("INSERT INTO list_members VALUES (?, ?, 'complaint', ?, ?)",
+                    [[list_id, m, expires, NOW] for m in members])
+    con.close()
+    return list_id
+
+
+def test_funnel_profile_sample_and_snapshot(setup: str) -> None:
+    everyone = sorted(_ids(setup, "SELECT msisdn FROM profile WHERE city_code = 'C01' "
+                                  "AND value_tier = 'high'"))
+    black = everyone[:3]
+    _blacklist(setup, black)
+    con = duckdb.connect(setup)
+    con.execute("INSERT INTO contact_history VALUES (?, 1, 1, 1, 'sms', ?, 'delivered')",
+                [everyone[5], NOW - timedelta(days=1)])
+    con.close()
+    m = marketer("C01")
+    with session_scope() as s:
+        out = service.evaluate(s, rule=HIGH, principal=m, field="segment_code")
+    assert out["count"] == len(everyone)
+    fun = out["funnel"]
+    assert fun["matched"] == len(everyone)
+    assert [st["removed"] for st in fun["steps"]] == [3, 1]
+    assert fun["final"] == len(everyone) - 4
+    prof = out["profile"]
+    assert prof["audience"] == fun["final"]
+    assert prof["base"] == len(_ids(setup, "SELECT msisdn FROM profile WHERE city_code = 'C01'"))
+    tiers = {it["key"]: it for it in prof["dimensions"]["value_tier"]}
+    assert tiers["high"]["share"] == 1.0 and tiers["high"]["index"] > 100
+    assert sum(it["count"] for it in prof["dimensions"]["age_band"]) == fun["final"]
+    assert {it["key"] for it in prof["dimensions"]["field:segment_code"]} <= {
+        "mass", "youth", "vip"}
+    assert all("*" in row["msisdn"] for row in out["sample"])  # marketers see masked numbers
+    with session_scope() as s:
+        seg = service.create(s, segment_in=SegmentCreate(name="high", rule=HIGH), principal=m)
+        snap = service.take_snapshot(s, segment_id=seg.id, principal=m)
+    assert snap.count == fun["final"] and snap.matched == fun["matched"]
+    assert [st["label"] for st in snap.funnel][0] == "matched"
+    members = _ids(setup, f"SELECT msisdn FROM segment_snapshot_members "
+                          f"WHERE snapshot_id = {snap.id}")
+    assert members == set(everyone) - set(black) - {everyone[5]}
+    # the snapshot is immutable: a later edit of the segment leaves it as it was
+    with session_scope() as s:
+        service.update(s, segment_id=seg.id, principal=m, segment_in=SegmentUpdate(rule=F_HIGH))
+        again = service.get_snapshot(s, snapshot_id=snap.id, principal=m)
+        assert again.version == 1 and again.count == snap.count
+        with pytest.raises(NotFound):
+            service.get_snapshot(s, snapshot_id=snap.id, principal=marketer("C02"))
+    assert len(members) == len(_ids(setup, f"SELECT msisdn FROM segment_snapshot_members "
+                                           f"WHERE snapshot_id = {snap.id}"))
