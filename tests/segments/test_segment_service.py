@@ -16,7 +16,7 @@ from telcamp.core.errors import Conflict, NotFound, ValidationFailed
 from telcamp.core.security import Principal, system_principal
 from telcamp.segments import service
 from telcamp.segments.schemas import SegmentCreate, SegmentUpdate
-from telcamp.segments.synthetic import BASE_MSISDN, NOW
+from telcamp.segments.synthetic import NOW
 
 HIGH = {"field": "value_tier", "op": "=", "value": "high"}
 F_HIGH = {"all": [HIGH, {"field": "gender", "op": "=", "value": "f"}]}
@@ -164,7 +164,7 @@ def test_funnel_profile_sample_and_snapshot(setup: str) -> None:
         seg = service.create(s, segment_in=SegmentCreate(name="high", rule=HIGH), principal=m)
         snap = service.take_snapshot(s, segment_id=seg.id, principal=m)
     assert snap.count == fun["final"] and snap.matched == fun["matched"]
-    assert [st["label"] for st in snap.funnel][0] == "matched"
+    assert snap.funnel[0]["label"] == "matched"
     members = _ids(setup, f"SELECT msisdn FROM segment_snapshot_members "
                           f"WHERE snapshot_id = {snap.id}")
     assert members == set(everyone) - set(black) - {everyone[5]}
