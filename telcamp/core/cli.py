@@ -6,6 +6,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from telcamp.core.errors import TelcampError
 
@@ -16,7 +17,8 @@ def run(app: typer.Typer) -> None:
     try:
         app(standalone_mode=False)
     except TelcampError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        # escape: messages carry "file:line [column]", which Rich would eat as markup
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
