@@ -52,6 +52,8 @@ class Session(asyncio.Protocol):
             self.closed.set_result(str(exc or "closed"))
 
     def data_received(self, data: bytes) -> None:
+        if self.transport is None:
+            return  # reset: whatever still arrives belongs to a broken stream
         self.last_rx = time.monotonic()
         buf = self._buf
         buf += data
@@ -162,16 +164,25 @@ class Session(asyncio.Protocol):
         return 0
 
     def _framing_error(self, seq: int, reason: str) -> None:
+        # tell the peer why (generic_nack), then half-close so the nack is not lost to a
+        # TCP reset; the stream cannot be resynchronised, so nothing more is read from it
         self.send(p.frame(st.GENERIC_NACK, seq, status=st.ESME_RINVCMDLEN))
         self._flush()
-        self._reset(reason)
+        self._reset(reason, graceful=True)
 
-    def _reset(self, reason: str) -> None:
+    def _reset(self, reason: str, *, graceful: bool = False) -> None:
         log.warning("%s: resetting session: %s", self.name, reason)
         self.owner.on_protocol_error(self, reason)
         self._fail_pending(f"session reset: {reason}")
-        if self.transport is not None:
-            self.transport.abort()
+        transport = self.transport
+        self.transport = None
+        if transport is not None:
+            if graceful and transport.can_write_eof():
+                transport.pause_reading()
+                transport.write_eof()
+                self.loop.call_later(1.0, transport.abort)
+            else:
+                transport.abort()
         if not self.closed.done():
             self.closed.set_result(reason)
 

@@ -4,6 +4,7 @@
 //   NODE_PATH=<repo>/node_modules node node_smsc.js '<json config>'
 //
 // Config: port (0 = any), users {system_id: password}, quiet (no per-submit log lines),
+// id_base (first message id number),
 // id_format "dec"|"hex", dlr null|"text"|"text_other_radix"|"tlv"|"garbage",
 // dlr_stat, dlr_delay_ms, throttle_every N (every Nth submit_sm answered 0x58),
 // malformed_at N (the Nth submit_sm is answered with a broken frame instead),
@@ -34,7 +35,7 @@ function nodeDecode(buf, dataCoding, udhi) {
   return {text: smpp.encodings[enc].decode(body), udh: udh ? udh.toString('hex') : null};
 }
 
-let counter = 1000 + Math.floor(Math.random() * 1000);
+let counter = cfg.id_base || (1000 + Math.floor(Math.random() * 1000));
 let submits = 0;
 const sessions = new Set();
 
