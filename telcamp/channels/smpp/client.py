@@ -319,12 +319,27 @@ class SmppClient:
 
     async def _deliver(self, session: Session, pdu: p.Pdu) -> None:
         status = st.ESME_ROK
+        event = self._event_of(pdu)
+        if isinstance(event, ReceiptEvent) and event.orphan:
+            event = await self._rematch(event)
         try:
-            await self._inbox.put(self._event_of(pdu))
+            await self._inbox.put(event)
         except Exception:  # the caller's handler failed: the SMSC redelivers later
             log.exception("%s: inbound handler failed; answering ESME_RX_T_APPN", self.name)
             status = st.ESME_RX_T_APPN
         session.send(p.frame(st.DELIVER_SM_RESP, pdu.sequence_number, b"\x00", status))
+
+    async def _rematch(self, event: ReceiptEvent) -> ReceiptEvent:
+        """A receipt may overtake its own submit_sm_resp (fast SMSCs, or the resp still in
+        our buffer): look again for `receipt_grace` s before calling it an orphan."""
+        deadline = time.monotonic() + self.config.receipt_grace
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            hit = self._inbox.matcher.match(event.receipt.message_id)
+            if hit is not None:
+                return ReceiptEvent(event.receipt, hit[0], hit[1], False, event.bind)
+        self.counters["orphans"] += 1
+        return event
 
     def _event_of(self, pdu: p.Pdu) -> InboundEvent:
         esm = pdu.int_param("esm_class")
@@ -341,8 +356,6 @@ class SmppClient:
                                 tuple(pdu.tlvs), self.name)
             hit = self._inbox.matcher.match(receipt.message_id)
             self.counters["receipts"] += 1
-            if hit is None:
-                self.counters["orphans"] += 1
             return ReceiptEvent(receipt, hit[0] if hit else None, hit[1] if hit else None,
                                 hit is None, self.name)
         self.counters["mo"] += 1

@@ -46,6 +46,7 @@ class BindConfig:
     dest_addr_npi: int = 1
     service_type: str = ""
     registered_delivery: bool = True
+    receipt_grace: float = 2.0  # how long an unmatched receipt waits for its submit_sm_resp
 
     def __post_init__(self) -> None:
         if not self.name:
