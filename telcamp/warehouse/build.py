@@ -8,8 +8,8 @@ load and by `telcamp warehouse rebuild`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -33,6 +33,7 @@ class BuildReport:
     as_of_date: date
     subscribers: int
     seconds: float
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step
 
 
 def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> date:
@@ -59,6 +60,15 @@ def _subscriber_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [str(r[0]) for r in rows if str(r[0]) not in DERIVED_COLUMNS]
 
 
+def _begin(con: duckdb.DuckDBPyConnection) -> bool:
+    """Start a transaction unless the caller already holds one; True when we own it."""
+    try:
+        con.execute("BEGIN TRANSACTION")
+    except duckdb.TransactionException:
+        return False
+    return True
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -79,29 +89,63 @@ def daily_rows_sql(source: str) -> str:
     )
 
 
-def _window_sums() -> str:
-    """One pass over the last 90 days of usage_daily gives every metric x window."""
+def _segments() -> list[tuple[str, str]]:
+    """Usage per subscriber in disjoint day segments, one scan each: (cte name, SELECT).
+
+    The windows nest (7 in 30 in 90), so each segment (as_of - 7, as_of],
+    (as_of - 30, as_of - 7], (as_of - 90, as_of - 30] is summed once, with one aggregate
+    per metric, and a window is the sum of its segments (joined on msisdn, measured faster
+    than one GROUP BY with an aggregate per metric and window). usage_daily being ordered
+    by day lets each scan skip the row groups outside its segment. A last segment before
+    the longest window gives only the last usage day (days_since_last_activity).
+    """
+    sums = ", ".join(f"sum({m.name}) AS {m.name}" for m in METRICS)
+    out: list[tuple[str, str]] = []
+    upper = 0
+    for w in sorted(WINDOWS):
+        out.append((
+            f"seg_{int(w)}",
+            f"SELECT msisdn, {sums}, count(*) AS active_days, max(day) AS last_day "
+            f"FROM usage_daily WHERE day > $as_of - {int(w)} AND day <= $as_of - {upper} "
+            f"GROUP BY msisdn",
+        ))
+        upper = int(w)
+    out.append(("seg_before", "SELECT msisdn, max(day) AS last_day FROM usage_daily "
+                f"WHERE day <= $as_of - {upper} GROUP BY msisdn"))
+    return out
+
+
+def _window_columns() -> str:
+    """<metric>_<w>d = the sum of the segments inside the window, 0 without usage."""
+    ordered = sorted(WINDOWS)
     parts: list[str] = []
-    for w in WINDOWS:
-        # Days (as_of - w, as_of]: the w calendar days ending with the as-of date.
-        cond = f"day > $as_of - INTERVAL {int(w)} DAY"
-        for m in METRICS:
-            parts.append(f"sum(CASE WHEN {cond} THEN {m.name} ELSE 0 END) AS {m.name}_{w}d")
-        parts.append(f"count(*) FILTER (WHERE {cond}) AS active_days_{w}d")
+    for m in ALL_METRICS:
+        for w in WINDOWS:
+            terms = " + ".join(f"coalesce(seg_{x}.{m.name}, 0)" for x in ordered if x <= w)
+            kind = "BIGINT" if m.integer else "DOUBLE"
+            parts.append(f"({terms})::{kind} AS {m.name}_{w}d")
     return ",\n    ".join(parts)
 
 
-def profile_sql(subscriber_columns: list[str], config: scoring.ScoringConfig) -> str:
-    """The CREATE statement; parameters: $as_of (DATE), $new_days (INTEGER)."""
+# Columns the stage carries only for the scores.
+SCORE_INPUTS = ("_days_since_payment", "_payments_90d", "_active_products")
+
+
+def stage_sql(subscriber_columns: list[str]) -> str:
+    """Features without scores, into the temp table _profile_stage.
+
+    Parameters: $as_of (DATE), $new_days (INTEGER).
+    """
     max_w = max(WINDOWS)
     sub_cols = ", ".join(f"s.{_quote(c)}" for c in subscriber_columns)
-    usage_cols = ",\n  ".join(
-        f"coalesce(u.{m.name}_{w}d, 0)::{'BIGINT' if m.integer else 'DOUBLE'} "
-        f"AS {m.name}_{w}d"
-        for m in ALL_METRICS for w in WINDOWS
+    segs = _segments()
+    segments = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in segs)
+    seg_joins = "\n".join(
+        f"LEFT JOIN {name} ON {name}.msisdn = s.msisdn" for name, _sql in segs
     )
+    last_day = "greatest(" + ", ".join(f"{name}.last_day" for name, _sql in segs) + ")"
     return f"""
-CREATE OR REPLACE TABLE profile AS
+CREATE OR REPLACE TEMP TABLE _profile_stage AS
 WITH RECURSIVE
 -- Every region with each of its ancestors (itself included), so a subscriber attached to a
 -- county, a city or the province directly gets the right city and province codes.
@@ -118,22 +162,12 @@ region_codes AS (
          max(ancestor) FILTER (WHERE level = 'province') AS province_code
   FROM anc GROUP BY code
 ),
-win AS (
-  SELECT msisdn,
-    {_window_sums()},
-    sum(charge) AS charge_90d_for_arpu
-  FROM usage_daily
-  WHERE day > $as_of - INTERVAL {max_w} DAY AND day <= $as_of
-  GROUP BY msisdn
-),
-last_use AS (
-  SELECT msisdn, max(day) AS last_day FROM usage_daily WHERE day <= $as_of GROUP BY msisdn
-),
+{segments},
 pay AS (
   SELECT msisdn,
          max(CAST(timezone('UTC', event_time) AS DATE)) AS last_payment_day,
          count(*) FILTER (WHERE CAST(timezone('UTC', event_time) AS DATE)
-                          > $as_of - INTERVAL {max_w} DAY) AS payments_90d
+                          > $as_of - {max_w}) AS payments_90d
   FROM payments WHERE CAST(timezone('UTC', event_time) AS DATE) <= $as_of
   GROUP BY msisdn
 ),
@@ -145,9 +179,8 @@ prod AS (
     FROM product_events WHERE CAST(timezone('UTC', event_time) AS DATE) <= $as_of
     GROUP BY msisdn, product_code
   ) WHERE last_action = 'subscribe' GROUP BY msisdn
-),
-feat AS (
-  SELECT {sub_cols},
+)
+SELECT {sub_cols},
     rc.city_code, rc.province_code,
     t.payment_type,
     CASE WHEN s.birth_date IS NULL THEN NULL ELSE
@@ -157,31 +190,40 @@ feat AS (
               THEN 1 ELSE 0 END)::INTEGER END AS age,
     date_diff('day', s.activation_date, $as_of)::INTEGER AS tenure_days,
     date_diff('day', s.activation_date, $as_of) < $new_days AS is_new,
-    {usage_cols},
-    (coalesce(u.charge_90d_for_arpu, 0) / 3.0 + coalesce(t.monthly_fee, 0))::DOUBLE AS arpu_3m,
-    date_diff('day', lu.last_day, $as_of)::INTEGER AS days_since_last_activity,
-    -- inputs of the scores only; not kept in the profile
-    CASE WHEN pay.last_payment_day IS NULL THEN NULL
-         ELSE date_diff('day', pay.last_payment_day, $as_of) END AS _days_since_payment,
-    coalesce(pay.payments_90d, 0) AS _payments_90d,
-    coalesce(prod.active_products, 0) AS _active_products
-  FROM subscribers s
-  LEFT JOIN region_codes rc ON rc.code = s.region_code
-  LEFT JOIN tariffs t ON t.code = s.tariff_code
-  LEFT JOIN win u ON u.msisdn = s.msisdn
-  LEFT JOIN last_use lu ON lu.msisdn = s.msisdn
-  LEFT JOIN pay ON pay.msisdn = s.msisdn
-  LEFT JOIN prod ON prod.msisdn = s.msisdn
-),
-scored AS (
-  SELECT *, {scoring.value_score_sql(config)} AS value_score,
+    {_window_columns()},
+    ({" + ".join(f"coalesce(seg_{x}.charge, 0)" for x in sorted(WINDOWS))}) / 3.0
+      + coalesce(t.monthly_fee, 0) AS arpu_3m,
+    date_diff('day', {last_day}, $as_of)::INTEGER AS days_since_last_activity,
+    date_diff('day', pay.last_payment_day, $as_of)::INTEGER AS _days_since_payment,
+    coalesce(pay.payments_90d, 0)::INTEGER AS _payments_90d,
+    coalesce(prod.active_products, 0)::INTEGER AS _active_products
+FROM subscribers s
+LEFT JOIN region_codes rc ON rc.code = s.region_code
+LEFT JOIN tariffs t ON t.code = s.tariff_code
+{seg_joins}
+LEFT JOIN pay ON pay.msisdn = s.msisdn
+LEFT JOIN prod ON prod.msisdn = s.msisdn
+"""
+
+
+def scores_sql(config: scoring.ScoringConfig) -> str:
+    """Scores of every stage row, keyed by its rowid. The window functions (percent ranks)
+    run over this narrow projection, never over the wide feature rows."""
+    return f"""
+CREATE OR REPLACE TEMP TABLE _profile_scores AS
+WITH scored AS (
+  SELECT rowid AS rid, {scoring.value_score_sql(config)} AS value_score,
          {scoring.churn_risk_sql(config)} AS churn_risk
-  FROM feat
+  FROM _profile_stage
 )
-SELECT * EXCLUDE (_days_since_payment, _payments_90d, _active_products, churn_risk),
-       {scoring.tier_sql(config)} AS value_tier, churn_risk
-FROM scored
-ORDER BY msisdn
+SELECT rid, value_score, {scoring.tier_sql(config)} AS value_tier, churn_risk FROM scored
+"""
+
+
+PROFILE_SQL = f"""
+CREATE OR REPLACE TABLE profile AS
+SELECT st.* EXCLUDE ({", ".join(SCORE_INPUTS)}), sc.value_score, sc.value_tier, sc.churn_risk
+FROM _profile_stage st JOIN _profile_scores sc ON sc.rid = st.rowid
 """
 
 
@@ -194,15 +236,34 @@ def rebuild(
     ensure_schema(con)
     config = scoring.load_config(config_path)
     as_of_date = resolve_as_of(con, as_of)
-    sql = profile_sql(_subscriber_columns(con), config)
-    con.execute(sql, {"as_of": as_of_date, "new_days": get_settings().new_subscriber_days})
-    row = con.execute("SELECT count(*) FROM profile").fetchone()
-    set_meta(con, "as_of_date", as_of_date.isoformat())
-    set_meta(con, "last_build", clock.now().isoformat())
-    # Window sums use the max window; keep the bound visible for the segment engine.
-    set_meta(con, "usage_window_start", (as_of_date - timedelta(days=max(WINDOWS) - 1)).isoformat())
+    params = {"as_of": as_of_date, "new_days": get_settings().new_subscriber_days}
+    stage = stage_sql(_subscriber_columns(con))
+    # One transaction: readers see the old profile or the new one, and a failure leaves
+    # the old one (and meta) untouched. A caller already in a transaction (the loader,
+    # committing its load and the rebuild together) keeps ownership of it.
+    own = _begin(con)
+    try:
+        steps: dict[str, float] = {}
+        for step, sql, args in (("features", stage, params),
+                                ("scores", scores_sql(config), None),
+                                ("profile", PROFILE_SQL, None)):
+            t0 = time.perf_counter()
+            con.execute(sql, args)
+            steps[step] = round(time.perf_counter() - t0, 3)
+        con.execute("DROP TABLE IF EXISTS _profile_scores")
+        con.execute("DROP TABLE IF EXISTS _profile_stage")
+        row = con.execute("SELECT count(*) FROM profile").fetchone()
+        set_meta(con, "as_of_date", as_of_date.isoformat())
+        set_meta(con, "last_build", clock.now().isoformat())
+        if own:
+            con.execute("COMMIT")
+    except BaseException:
+        if own:
+            con.execute("ROLLBACK")
+        raise
     return BuildReport(
         as_of_date=as_of_date,
         subscribers=int(row[0]) if row else 0,
         seconds=time.perf_counter() - started,
+        steps=steps,
     )
