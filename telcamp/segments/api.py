@@ -1,0 +1,163 @@
+"""REST API under /api/segments: catalogue, count/funnel/profile/sample of a rule JSON,
+saved segments with versions, snapshots and criteria templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from telcamp.access.deps import require
+from telcamp.core.db import session_scope
+from telcamp.core.errors import Forbidden
+from telcamp.core.security import Principal
+from telcamp.segments import audience, criteria, service
+from telcamp.segments import catalogue as catalogue_mod
+from telcamp.segments.schemas import (
+    RuleRequest,
+    SegmentCreate,
+    SegmentRead,
+    SegmentUpdate,
+    SnapshotCreate,
+    SnapshotRead,
+    TemplateCreate,
+    TemplateFill,
+    TemplateRead,
+    VersionRead,
+)
+
+router = APIRouter(prefix="/api/segments", tags=["segments"])
+READ = Depends(require("segment.read"))
+WRITE = Depends(require("segment.write"))
+
+
+@router.get("/catalogue")
+def get_catalogue(principal: Principal = READ) -> dict[str, Any]:
+    """Fields (profile columns, extra ones too) and usage metrics with types, units,
+    allowed values and operators."""
+    with audience.opened(None) as con:
+        return catalogue_mod.load(con).to_dict()
+
+
+def _evaluate(body: RuleRequest, principal: Principal, parts: tuple[str, ...]
+              ) -> dict[str, Any]:
+    with session_scope() as s:
+        return service.evaluate(s, rule=body.rule, principal=principal, parts=parts,
+                                field=body.field, size=body.size,
+                                campaign_id=body.campaign_id)
+
+
+@router.post("/count")
+def count(body: RuleRequest, principal: Principal = READ) -> dict[str, Any]:
+    return _evaluate(body, principal, ("count",))
+
+
+@router.post("/funnel")
+def funnel(body: RuleRequest, principal: Principal = READ) -> dict[str, Any]:
+    return _evaluate(body, principal, ("funnel",))
+
+
+@router.post("/profile")
+def profile(body: RuleRequest, principal: Principal = READ) -> dict[str, Any]:
+    return _evaluate(body, principal, ("profile",))
+
+
+@router.post("/sample")
+def sample(body: RuleRequest, principal: Principal = READ) -> dict[str, Any]:
+    return _evaluate(body, principal, ("sample",))
+
+
+@router.post("/evaluate")
+def evaluate(body: RuleRequest, principal: Principal = READ) -> dict[str, Any]:
+    """Count, funnel, profile and sample at once (what the builder page shows)."""
+    return _evaluate(body, principal, ("count", "funnel", "profile", "sample"))
+
+
+@router.get("/templates")
+def list_templates(principal: Principal = READ) -> list[TemplateRead]:
+    with session_scope() as s:
+        return criteria.list_templates(s, principal=principal)
+
+
+@router.post("/templates", status_code=201)
+def create_template(body: TemplateCreate, principal: Principal = WRITE) -> TemplateRead:
+    with session_scope() as s:
+        return criteria.create_template(s, template_in=body, principal=principal)
+
+
+@router.post("/templates/{template_id}/fill")
+def fill_template(template_id: int, body: TemplateFill, principal: Principal = READ
+                  ) -> dict[str, Any]:
+    """The filled-in rule (checked); with save_as, also saved as a segment."""
+    if body.save_as and not principal.can("segment.write"):
+        raise Forbidden(f"the role {principal.role} lacks the permission segment.write")
+    with session_scope() as s:
+        return criteria.use_template(s, template_id=template_id, values=body.values,
+                                     principal=principal, save_as=body.save_as)
+
+
+@router.get("/snapshots/{snapshot_id}")
+def get_snapshot(snapshot_id: int, principal: Principal = READ) -> SnapshotRead:
+    with session_scope() as s:
+        return service.get_snapshot(s, snapshot_id=snapshot_id, principal=principal)
+
+
+@router.get("/snapshots/{snapshot_id}/members")
+def snapshot_members(snapshot_id: int, limit: int = 100, principal: Principal = READ
+                     ) -> dict[str, Any]:
+    with session_scope() as s:
+        members = service.snapshot_members(s, snapshot_id=snapshot_id, principal=principal,
+                                           limit=max(1, min(limit, 1000)))
+    return {"snapshot_id": snapshot_id, "members": members}
+
+
+@router.get("")
+def list_segments(principal: Principal = READ) -> list[SegmentRead]:
+    with session_scope() as s:
+        return service.list_segments(s, principal=principal)
+
+
+@router.post("", status_code=201)
+def create_segment(body: SegmentCreate, principal: Principal = WRITE) -> SegmentRead:
+    with session_scope() as s:
+        return service.create(s, segment_in=body, principal=principal)
+
+
+@router.get("/{segment_id}")
+def read_segment(segment_id: int, principal: Principal = READ) -> SegmentRead:
+    with session_scope() as s:
+        return service.read(s, segment_id=segment_id, principal=principal)
+
+
+@router.patch("/{segment_id}")
+def update_segment(segment_id: int, body: SegmentUpdate, principal: Principal = WRITE
+                   ) -> SegmentRead:
+    with session_scope() as s:
+        return service.update(s, segment_id=segment_id, segment_in=body, principal=principal)
+
+
+@router.get("/{segment_id}/versions")
+def list_versions(segment_id: int, principal: Principal = READ) -> list[VersionRead]:
+    with session_scope() as s:
+        return service.versions(s, segment_id=segment_id, principal=principal)
+
+
+@router.get("/{segment_id}/versions/{version}")
+def read_version(segment_id: int, version: int, principal: Principal = READ) -> VersionRead:
+    with session_scope() as s:
+        return service.version(s, segment_id=segment_id, version=version, principal=principal)
+
+
+@router.post("/{segment_id}/snapshots", status_code=201)
+def take_snapshot(segment_id: int, body: SnapshotCreate | None = None,
+                  principal: Principal = WRITE) -> SnapshotRead:
+    body = body or SnapshotCreate()
+    with session_scope() as s:
+        return service.take_snapshot(s, segment_id=segment_id, version=body.version,
+                                     principal=principal, campaign_id=body.campaign_id)
+
+
+@router.get("/{segment_id}/snapshots")
+def list_snapshots(segment_id: int, principal: Principal = READ) -> list[SnapshotRead]:
+    with session_scope() as s:
+        return service.snapshots(s, segment_id=segment_id, principal=principal)
