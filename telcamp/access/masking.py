@@ -66,7 +66,9 @@ def msisdn_sql(principal: Principal, column: str = "msisdn") -> str:
     return (
         f"CASE WHEN {column} IS NULL THEN NULL WHEN length({text}) >= 8 THEN "
         f"substr({text}, 1, 4) || repeat('*', length({text}) - 7) || "
-        f"substr({text}, length({text}) - 2) ELSE repeat('*', length({text})) END"
+        f"substr({text}, length({text}) - 2) WHEN length({text}) > 2 THEN "
+        f"repeat('*', length({text}) - 2) || substr({text}, length({text}) - 1) "
+        f"ELSE repeat('*', length({text})) END"
     )
 
 
