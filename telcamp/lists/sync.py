@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from telcamp.core import clock, warehouse
 from telcamp.core.db import session_scope
-from telcamp.lists.models import ListMember, SpecialList
+from telcamp.lists.models import SpecialList
 from telcamp.warehouse.schema import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -40,21 +40,36 @@ def _op_versions(ids: Iterable[int] | None = None) -> dict[int, int]:
 
 
 def _members_table(list_id: int) -> tuple[int | None, pa.Table]:
-    """The list's version and members, read in one operational-DB transaction."""
+    """The list's version and members, read in one operational-DB transaction.
+
+    Raw driver rows, no ORM: SQLite hands back its stored UTC text, PostgreSQL aware
+    datetimes; `_replace` turns either into TIMESTAMPTZ inside DuckDB."""
     with session_scope() as session:
         version = session.scalar(select(SpecialList.version).where(SpecialList.id == list_id))
-        rows = session.execute(
-            select(ListMember.msisdn, ListMember.reason, ListMember.expires_at,
-                   ListMember.added_at).where(ListMember.list_id == list_id)
-        ).all()
+        rows = session.connection().exec_driver_sql(
+            "SELECT msisdn, reason, expires_at, added_at FROM special_list_member "
+            "WHERE list_id = %(id)s" if session.get_bind().dialect.name == "postgresql" else
+            "SELECT msisdn, reason, expires_at, added_at FROM special_list_member "
+            "WHERE list_id = ?",
+            {"id": list_id} if session.get_bind().dialect.name == "postgresql" else (list_id,),
+        ).fetchall()
     cols = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+    stamp = pa.string() if any(isinstance(v, str) for v in cols[3][:1]) else (
+        pa.timestamp("us", tz="UTC"))
     table = pa.table({
         "msisdn": pa.array(cols[0], pa.int64()),
         "reason": pa.array(cols[1], pa.string()),
-        "expires_at": pa.array(cols[2], pa.timestamp("us", tz="UTC")),
-        "added_at": pa.array(cols[3], pa.timestamp("us", tz="UTC")),
+        "expires_at": pa.array(cols[2], stamp),
+        "added_at": pa.array(cols[3], stamp),
     })
     return (None if version is None else int(version)), table
+
+
+def _stamp(column: str, table: pa.Table) -> str:
+    if pa.types.is_string(table.schema.field(column).type):
+        # SQLite's text is UTC without an offset: say so, never the session's time zone.
+        return f"CAST({column} AS TIMESTAMP) AT TIME ZONE 'UTC'"
+    return column
 
 
 def _replace(con: duckdb.DuckDBPyConnection, list_id: int) -> None:
@@ -66,8 +81,9 @@ def _replace(con: duckdb.DuckDBPyConnection, list_id: int) -> None:
         if version is not None:  # None: the list was deleted
             con.register("new_members", members)
             con.execute(
-                "INSERT INTO list_members SELECT ?, msisdn, reason, expires_at, added_at "
-                "FROM new_members", [list_id],
+                f"INSERT INTO list_members SELECT ?, msisdn, reason, "
+                f"{_stamp('expires_at', members)}, {_stamp('added_at', members)} "
+                f"FROM new_members", [list_id],
             )
             con.unregister("new_members")
             con.execute("INSERT INTO list_sync VALUES (?, ?, ?)",
