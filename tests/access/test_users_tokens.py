@@ -89,7 +89,7 @@ def test_regional_admin_manages_only_their_subtree(db: str, login, test_regions)
 
 def test_token_for_channel_scoped_to_region(db: str, test_regions) -> None:  # type: ignore[no-untyped-def]
     with session_scope() as session:
-        text, row = tokens.create(session, name="ivr", role="channel", region_code="C02",
+        text, _row = tokens.create(session, name="ivr", role="channel", region_code="C02",
                                   actor=system_principal())
         principal = tokens.resolve(session, token=text)
     assert principal is not None and principal.region_code == "C02"
