@@ -197,5 +197,7 @@ def _tenure_and_status(
     # Churners left at least a week ago (no recent usage); some inside a 30-day window.
     churn = end_day - 7 - rng.exponential(150.0, n).astype(np.int64)
     churn = np.maximum(churn, activation + 1)
-    churn_day = np.where(status == 2, np.minimum(churn, end_day), NEVER)
+    # A line activated too late to have churned a week ago simply stays active.
+    status = np.where((status == 2) & (churn > end_day - 7), 0, status).astype(np.int8)
+    churn_day = np.where(status == 2, churn, NEVER)
     return activation.astype(np.int32), status, churn_day.astype(np.int32)

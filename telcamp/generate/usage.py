@@ -79,7 +79,7 @@ def usage_table(*, seed: int, block: Block, msisdn_bytes: np.ndarray, day: int,
 
     duration = np.zeros(n, dtype=np.int32)
     v = np.flatnonzero(is_voice)
-    calls = rng.lognormal(np.log(55.0), 1.0, len(v)) * block.voice_taste[idx[v]]
+    calls = rng.lognormal(np.log(75.0), 1.0, len(v)) * block.voice_taste[idx[v]]
     duration[v] = np.clip(calls, 1, 7200).astype(np.int32)
 
     volume = np.zeros(n, dtype=np.float64)
