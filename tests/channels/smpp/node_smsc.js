@@ -6,7 +6,8 @@
 // Config: port (0 = any), users {system_id: password}, quiet (no per-submit log lines),
 // id_base (first message id number),
 // id_format "dec"|"hex", dlr null|"text"|"text_other_radix"|"tlv"|"garbage",
-// dlr_stat, dlr_delay_ms, throttle_every N (every Nth submit_sm answered 0x58),
+// dlr_stat, dlr_delay_ms, throttle_every N (every Nth submit_sm answered throttle_status,
+// default 0x58), status_for_dest {dest: command_status} (always answer that status),
 // malformed_at N (the Nth submit_sm is answered with a broken frame instead),
 // bad_resp_at N (the Nth submit_sm_resp has no NUL after message_id).
 // Stdout: one JSON object per line (events). Stdin: one JSON command per line
@@ -17,7 +18,8 @@ const readline = require('readline');
 
 const cfg = Object.assign({
   port: 0, users: {telcamp: 'secret'}, quiet: false, id_format: 'dec', dlr: null,
-  dlr_stat: 'DELIVRD', dlr_delay_ms: 5, throttle_every: 0, malformed_at: 0, bad_resp_at: 0,
+  dlr_stat: 'DELIVRD', dlr_delay_ms: 5, throttle_every: 0, throttle_status: 0x58,
+  malformed_at: 0, bad_resp_at: 0, status_for_dest: {},
 }, JSON.parse(process.argv[2] || '{}'));
 
 // Raw bytes, not node-smpp's decoded text: the test compares both.
@@ -69,7 +71,13 @@ const server = smpp.createServer(function (session) {
     }
     if (cfg.throttle_every && n % cfg.throttle_every === 0) {
       if (!cfg.quiet) log({ev: 'throttled', seq: pdu.sequence_number});
-      session.send(pdu.response({command_status: smpp.ESME_RTHROTTLED}));
+      session.send(pdu.response({command_status: cfg.throttle_status}));
+      return;
+    }
+    const fixed = cfg.status_for_dest[pdu.destination_addr];
+    if (fixed) {
+      log({ev: 'refused', seq: pdu.sequence_number, dest: pdu.destination_addr, status: fixed});
+      session.send(pdu.response({command_status: fixed}));
       return;
     }
     counter += 1;

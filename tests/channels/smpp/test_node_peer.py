@@ -215,8 +215,9 @@ def test_enquire_link_both_ways(node_smsc):
     run(main())
 
 
-def test_throttling_backs_off_and_resubmits(node_smsc):
-    srv = node_smsc({"throttle_every": 4})
+@pytest.mark.parametrize("status", [st.ESME_RTHROTTLED, st.ESME_RMSGQFUL])
+def test_throttling_backs_off_and_resubmits(node_smsc, status):
+    srv = node_smsc({"throttle_every": 4, "throttle_status": status})
 
     async def main() -> tuple[list[Any], Any]:
         client = SmppClient(cfg(srv.port, throttle_initial=0.05, window=8))
@@ -227,10 +228,11 @@ def test_throttling_backs_off_and_resubmits(node_smsc):
         await client.close()
         return results, status
 
+    status_code = status
     results, status = run(main())
     assert all(r.ok for r in results)
     assert status.throttled == len(srv.of("throttled")) > 0
-    assert status.errors.get("ESME_RTHROTTLED") == status.throttled
+    assert status.errors.get(st.status_name(status_code)) == status.throttled
     # each message accepted exactly once, the throttled attempts resubmitted
     assert sorted(e["dest"] for e in srv.of("submit")) == sorted(f"7922{i:07d}" for i in range(40))
 
@@ -333,3 +335,71 @@ def test_tps_limit_paces_submissions(node_smsc):
 
     elapsed = run(main())
     assert 1.9 <= elapsed <= 2.6  # 201 at 100/s: the first is free, 200 intervals of 10 ms
+
+
+def test_per_status_handling_fail_and_retry(node_smsc):
+    srv = node_smsc({"status_for_dest": {"79770000001": st.ESME_RINVDSTADR,
+                                         "79770000002": st.ESME_RSYSERR}})
+
+    async def main() -> list[Any]:
+        client = SmppClient(cfg(srv.port, max_attempts=3))
+        await client.start()
+        results = [await client.submit(OutboundSms(d, "x", ref=d))
+                   for d in ("79770000001", "79770000002", "79770000003")]
+        await client.close()
+        return results
+
+    bad_dest, sys_err, fine = run(main())
+    assert bad_dest.state is MessageState.REJECTED and bad_dest.attempts == 1
+    assert bad_dest.command_status == st.ESME_RINVDSTADR and "ESME_RINVDSTADR" in bad_dest.error
+    assert sys_err.state is MessageState.REJECTED and sys_err.attempts == 3
+    assert sys_err.message_ids == [None]
+    assert fine.ok
+    refused = srv.of("refused")
+    assert [e["dest"] for e in refused].count("79770000001") == 1
+    assert [e["dest"] for e in refused].count("79770000002") == 3
+
+
+def test_smsc_down_at_start_then_up(node_smsc):
+    port = _free_port()
+
+    async def main() -> Any:
+        client = SmppClient(cfg(port, reconnect_initial=0.05, reconnect_max=0.2))
+        await client.start()
+        task = asyncio.create_task(client.submit(OutboundSms("79880000001", "wait for me")))
+        await asyncio.sleep(0.5)
+        assert not task.done() and client.status().state in ("backoff", "connecting")
+        assert "connect" in (client.status().last_error or "")
+        srv = await asyncio.to_thread(node_smsc, None, port)
+        result = await task
+        await client.close()
+        return result, srv
+
+    result, srv = run(main())
+    assert result.ok and srv.of("submit")[0]["id"] == result.message_ids[0]
+
+
+def test_bad_message_is_rejected_alone(node_smsc):
+    srv = node_smsc()
+
+    async def main() -> list[Any]:
+        client = SmppClient(cfg(srv.port))
+        await client.start()
+        out = [await client.submit(OutboundSms("79880000002", "Привет", encoding="gsm7")),
+               await client.submit(OutboundSms("7" * 30, "too long a number")),
+               await client.submit(OutboundSms("79880000003", "fine"))]
+        await client.close()
+        return out
+
+    forced, long_dest, fine = run(main())
+    assert forced.state is MessageState.REJECTED and "GSM 03.38" in forced.error
+    assert long_dest.state is MessageState.REJECTED and "destination_addr" in long_dest.error
+    assert fine.ok and len(srv.of("submit")) == 1
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
