@@ -58,6 +58,15 @@ def ensure_demo_users(console: Any) -> None:
                       "`telcamp token create`)")
 
 
+def create_test_user(*, username: str, role: str, region_code: str | None) -> Principal:
+    """A user with TEST_PASSWORD, for browser tests that log in through the form."""
+    migrate()
+    with session_scope() as session:
+        user = service.create_user(session, username=username, password=TEST_PASSWORD,
+                                   role=role, region_code=region_code, actor=system_principal())
+        return service.principal_for(user)
+
+
 def test_credentials(
     *, username: str, role: str, region_code: str | None, via: str = "session"
 ) -> tuple[Principal, dict[str, str], dict[str, str]]:
