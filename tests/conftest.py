@@ -222,3 +222,26 @@ def login() -> Iterator[object]:
     yield factory
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def page_as(live_server: LiveServer, page: object) -> object:
+    """Factory: `page_as("marketer", "C01")` creates a user and logs the browser `page`
+    in through the real login form; returns the Principal. Then `page.goto(...)`."""
+    from telcamp.access import demo
+
+    count = [0]
+
+    def factory(role: str, region_code: str | None = None) -> object:
+        count[0] += 1
+        username = f"{role}-{region_code or 'all'}-b{count[0]}"
+        principal = demo.create_test_user(username=username, role=role, region_code=region_code)
+        pg = page
+        pg.goto(f"{live_server.url}/login")  # type: ignore[attr-defined]
+        pg.fill("input[name=username]", username)  # type: ignore[attr-defined]
+        pg.fill("input[name=password]", demo.TEST_PASSWORD)  # type: ignore[attr-defined]
+        pg.click("form[data-testid=login-form] button[type=submit]")  # type: ignore[attr-defined]
+        pg.wait_for_load_state()  # type: ignore[attr-defined]
+        return principal
+
+    return factory
