@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from telcamp.core import clock
-from telcamp.core.errors import FileRejected, RowError
+from telcamp.core.errors import FileRejected, RowError, TelcampError
 from telcamp.core.security import Principal
 from telcamp.lists.models import ListDateTime, ListMember
 from telcamp.lists.schemas import ImportReport, RejectedRow
@@ -74,10 +74,10 @@ class ImportNeedsConfirmation(FileRejected):
         errors = [RowError(report.file, r.line, "msisdn", f"{r.value!r}: {r.reason}")
                   for r in report.rejected[:20]]
         super().__init__(file=report.file, errors=errors, total=report.rejected_total)
-        self.message += (
-            f"\n{report.valid} good rows were NOT imported; confirm the partial import "
-            "to import them"
-        )
+        TelcampError.__init__(self, self.message + (
+            f"\n{report.valid} good rows were NOT imported; confirm the partial import to "
+            "import them (API confirm_partial=true, CLI --accept-partial)"
+        ))
 
     def to_dict(self) -> dict[str, object]:
         out = super().to_dict()

@@ -1,0 +1,88 @@
+"""`telcamp list ...` end to end on the default SQLite database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from telcamp.cli import app
+from telcamp.core import warehouse
+from telcamp.core.db import migrate
+
+runner = CliRunner()
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, ["list", *args])
+    assert result.exit_code == 0, (args, result.output, result.exception)
+    return result.output
+
+
+def test_create_import_add_search_show_remove(regions, frozen, tmp_path: Path) -> None:
+    migrate()
+    assert "list 1 'dnd' (optout) owned by P01" in _ok("create", "dnd", "--type", "optout",
+                                                       "--owner", "P01")
+    csv_file = tmp_path / "dnd.csv"
+    csv_file.write_text("msisdn,reason,expiry\n79120000001,STOP reply,\nbad,,\n"
+                        "79120000002,,2027-03-01\n", encoding="utf-8")
+
+    refused = runner.invoke(app, ["list", "import", "dnd", str(csv_file)])
+    assert refused.exit_code != 0
+    assert "dnd.csv:3" in str(refused.exception) and "NOT imported" in str(refused.exception)
+    assert "0 members" in _ok("show", "dnd")
+
+    out = _ok("import", "dnd", str(csv_file), "--accept-partial")
+    assert "rejected dnd.csv:3 'bad': must be digits only" in out
+    assert "3 rows, 2 added, 0 updated, 1 rejected" in out
+
+    _ok("add", "dnd", "79120000003", "--reason", "called the hotline", "--expires",
+        "2027-01-31")
+    out = _ok("search", "79120000003")
+    assert "list 1 'dnd' (optout): called the hotline; until 2027-02-01T00:00:00+00:00" in out
+    assert "is on no list" in _ok("search", "79129999999")
+    hits = json.loads(_ok("search", "79120000001", "--json"))
+    assert hits[0]["reason"] == "STOP reply"
+
+    listing = json.loads(_ok("show", "--json"))
+    assert [(x["name"], x["members"]) for x in listing] == [("dnd", 3)]
+    assert "79120000003" in _ok("show", "1")
+    _ok("remove", "dnd", "79120000003")
+    assert "2 members" in _ok("show", "dnd")
+    assert "1. optout: dnd" in _ok("exclusions")
+    _ok("override", "9", "dnd", "--reason", "service message campaign")
+    assert "optout" not in _ok("exclusions", "--campaign", "9")
+    assert "up to date" in _ok("sync")
+    with warehouse.connect() as con:
+        assert con.execute("SELECT count(*) FROM list_members").fetchone() == (2,)
+    _ok("rename", "dnd", "do not disturb")
+    _ok("delete", "do not disturb", "--yes")
+    assert json.loads(_ok("show", "--json")) == []
+
+
+def test_region_option_scopes_the_cli(regions, frozen) -> None:
+    migrate()
+    _ok("create", "c01 tests", "--type", "test", "--region", "C01")
+    assert json.loads(_ok("show", "--json", "--region", "C02")) == []
+    result = runner.invoke(app, ["list", "add", "c01 tests", "79120000001", "--region", "C02"])
+    assert result.exit_code != 0 and "not found" in str(result.exception)
+
+
+def test_bad_input_exits_2_with_a_clear_message(regions, tmp_path: Path) -> None:
+    """Through the real `telcamp` entry point: no traceback, exit code 2."""
+    migrate()
+    _ok("create", "x", "--type", "custom")
+    bad = tmp_path / "latin1.csv"
+    bad.write_bytes("79120000001,r\u00e9clamation\n".encode("latin-1"))
+    env = {**os.environ}
+    result = subprocess.run(
+        [sys.executable, "-c", "from telcamp.cli import main; main()", "list", "import", "x",
+         str(bad)], capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "latin1.csv:1: not UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr
