@@ -243,7 +243,9 @@ class SmppClient:
     # -- sending -------------------------------------------------------------------------
     @property
     def is_bound(self) -> bool:
-        return self.state == "bound" and not self._closing
+        session = self.session
+        return (self.state == "bound" and not self._closing and session is not None
+                and not session.closed.done())
 
     @property
     def in_flight(self) -> int:
@@ -255,11 +257,12 @@ class SmppClient:
                 raise self.refused
             if self._closing or self.state == "closed":
                 raise SmppClosed(f"SMPP bind {self.name} is closed")
-            if self.state == "bound":
+            if self.is_bound:
                 return self
-            await self._bound_evt.wait()
-            if self.state != "bound":
-                await asyncio.sleep(0)  # let the state settle; the event was for an end
+            if self.state == "bound":
+                await asyncio.sleep(0.005)  # the session just ended; _run is about to notice
+            else:
+                await self._bound_evt.wait()
 
     async def send_submit(self, body: bytes) -> tuple[int, str]:
         """One submit_sm through limit, throttle pause and window. Raises SessionLost when
@@ -270,6 +273,9 @@ class SmppClient:
         if wait > 0:
             await asyncio.sleep(wait)
         async with self.window:
+            wait = self._paused_until - time.monotonic()
+            if wait > 0:  # throttled while we waited for a window slot
+                await asyncio.sleep(wait)
             session = self.session
             if session is None or self.state != "bound":
                 raise SessionLost(f"{self.name}: not bound")
