@@ -10,9 +10,10 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Mount
 
-from telcamp.access.deps import Require
+from telcamp.access import routes
 from telcamp.access.matrix import render
 from telcamp.access.permissions import PERMISSIONS, ROLES
+from telcamp.access.routes import declared
 from telcamp.app import create_app
 
 ROOT = Path(__file__).parent.parent.parent
@@ -21,35 +22,12 @@ PUBLIC = {"/login", "/logout", "/docs", "/docs/oauth2-redirect", "/openapi.json"
           "/health", "/healthz", "/api/health"}
 
 
-def declared(route: APIRoute) -> list[str]:
-    found: list[str] = []
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dep = stack.pop()
-        if isinstance(dep.call, Require):
-            found.append(dep.call.permission)
-        stack.extend(dep.dependencies)
-    return found
-
-
-def _walk(routes: list[BaseRoute]) -> list[BaseRoute]:
-    # FastAPI >= 0.16x keeps included routers as nodes; look inside them.
-    out: list[BaseRoute] = []
-    for r in routes:
-        inner = getattr(r, "original_router", None)
-        if inner is not None:
-            out.extend(_walk(inner.routes))
-        else:
-            out.append(r)
-    return out
-
-
 def all_routes() -> list[BaseRoute]:
-    return _walk(create_app(run_migrations=False).routes)
+    return routes.all_routes(create_app(run_migrations=False))
 
 
 def api_routes() -> list[APIRoute]:
-    return [r for r in all_routes() if isinstance(r, APIRoute)]
+    return routes.api_routes(create_app(run_migrations=False))
 
 
 def test_the_walk_sees_the_routers() -> None:
