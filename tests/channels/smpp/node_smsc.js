@@ -9,7 +9,8 @@
 // dlr_stat, dlr_delay_ms, throttle_every N (every Nth submit_sm answered throttle_status,
 // default 0x58), status_for_dest {dest: command_status} (always answer that status),
 // malformed_at N (the Nth submit_sm is answered with a broken frame instead),
-// bad_resp_at N (the Nth submit_sm_resp has no NUL after message_id).
+// bad_resp_at N (the Nth submit_sm_resp has no NUL after message_id), silent_at N (the
+// Nth submit_sm is never answered).
 // Stdout: one JSON object per line (events). Stdin: one JSON command per line
 // ({"cmd":"mo",...}, {"cmd":"deliver_raw",...}, {"cmd":"enquire_link"}, {"cmd":"unbind"}).
 'use strict';
@@ -19,7 +20,7 @@ const readline = require('readline');
 const cfg = Object.assign({
   port: 0, users: {telcamp: 'secret'}, quiet: false, id_format: 'dec', dlr: null,
   dlr_stat: 'DELIVRD', dlr_delay_ms: 5, throttle_every: 0, throttle_status: 0x58,
-  malformed_at: 0, bad_resp_at: 0, status_for_dest: {},
+  malformed_at: 0, bad_resp_at: 0, silent_at: 0, status_for_dest: {},
 }, JSON.parse(process.argv[2] || '{}'));
 
 // Raw bytes, not node-smpp's decoded text: the test compares both.
@@ -59,6 +60,10 @@ const server = smpp.createServer(function (session) {
   session.on('submit_sm', function (pdu) {
     submits += 1;
     const n = submits;
+    if (cfg.silent_at && n === cfg.silent_at) {
+      log({ev: 'silent', seq: pdu.sequence_number, dest: pdu.destination_addr});
+      return; // never answered: the client's response timer must notice
+    }
     if (cfg.malformed_at && n === cfg.malformed_at) {
       log({ev: 'malformed_sent', seq: pdu.sequence_number});
       const b = Buffer.alloc(16);

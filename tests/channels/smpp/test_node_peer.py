@@ -330,11 +330,33 @@ def test_tps_limit_paces_submissions(node_smsc):
         await asyncio.gather(*(client.submit(OutboundSms("79660000000", "x"))
                                for _ in range(201)))
         elapsed = loop.time() - t0
+        rate = client.status().rate
         await client.close()
-        return elapsed
+        return elapsed, rate
 
-    elapsed = run(main())
+    elapsed, rate = run(main())
     assert 1.9 <= elapsed <= 2.6  # 201 at 100/s: the first is free, 200 intervals of 10 ms
+    assert 60 <= rate <= 120  # the status page's rate sees the limit
+
+
+def test_unanswered_submit_times_out_resets_and_is_resubmitted(node_smsc):
+    srv = node_smsc({"silent_at": 3})
+
+    async def main() -> tuple[list[Any], Any]:
+        client = SmppClient(cfg(srv.port, response_timeout=0.5, window=2))
+        await client.start()
+        results = await asyncio.gather(*(
+            client.submit(OutboundSms(f"7999{i:07d}", f"m{i}", ref=i)) for i in range(6)))
+        status = client.status()
+        await client.close()
+        return results, status
+
+    results, status = run(main())
+    assert all(r.ok for r in results)
+    silent = srv.wait_for(lambda e: e["ev"] == "silent")
+    assert status.reconnects >= 1 and status.errors.get("protocol", 0) >= 1
+    accepted = {e["id"]: e["dest"] for e in srv.of("submit")}
+    assert silent["dest"] in {accepted[r.message_ids[0]] for r in results}
 
 
 def test_per_status_handling_fail_and_retry(node_smsc):
