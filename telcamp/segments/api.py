@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from telcamp.access.deps import require
 from telcamp.core.db import session_scope
 from telcamp.core.errors import Forbidden
+from telcamp.core.i18n import get_translator
 from telcamp.core.security import Principal
+from telcamp.core.web import request_locale
 from telcamp.segments import audience, criteria, service
 from telcamp.segments import catalogue as catalogue_mod
 from telcamp.segments.schemas import (
@@ -32,11 +34,15 @@ WRITE = Depends(require("segment.write"))
 
 
 @router.get("/catalogue")
-def get_catalogue(principal: Principal = READ) -> dict[str, Any]:
+def get_catalogue(request: Request, principal: Principal = READ) -> dict[str, Any]:
     """Fields (profile columns, extra ones too) and usage metrics with types, units,
-    allowed values and operators."""
+    allowed values and operators; labels in the user's language."""
     with audience.opened(None) as con:
-        return catalogue_mod.load(con).to_dict()
+        out = catalogue_mod.load(con).to_dict()
+    tr = get_translator(request_locale(request))
+    for item in out["fields"]:
+        item["label"] = tr.gettext(item["label"])
+    return out
 
 
 def _evaluate(body: RuleRequest, principal: Principal, parts: tuple[str, ...]

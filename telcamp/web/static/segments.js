@@ -1,0 +1,479 @@
+/* Segment builder: edits a rule tree from the catalogue and shows count, funnel, profile
+   and sample from /api/segments/evaluate, debounced, without reloading the page.
+   The tree model: group {kind:"group", mode:"all"|"any", negate, children}
+                   leaf  {kind:"field"|"usage"|"in_list"|"in_segment"|"contacted", negate, ...} */
+(function () {
+  "use strict";
+  var root = document.getElementById("segment-builder");
+  if (!root) { return; }
+  var T = JSON.parse(root.dataset.i18n || "{}");
+  var CSRF = root.dataset.csrf || "";
+  var segment = JSON.parse(root.dataset.segment || "null");
+  var canWrite = !!root.dataset.canWrite;
+  var catalogue = {fields: [], metrics: []};
+  var fieldsByName = {};
+  var metricsByName = {};
+  var segments = [];
+  var templates = [];
+  var tree = null;
+  var timer = null;
+  var seq = 0;
+  var charts = {};
+
+  function t(key) { return T[key] || key; }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") { node.textContent = attrs[k]; }
+      else if (k.indexOf("on") === 0) { node.addEventListener(k.slice(2), attrs[k]); }
+      else if (attrs[k] !== null && attrs[k] !== undefined && attrs[k] !== false) {
+        node.setAttribute(k, attrs[k]);
+      }
+    });
+    (children || []).forEach(function (c) { if (c) { node.appendChild(c); } });
+    return node;
+  }
+
+  function api(method, url, body) {
+    var opts = {method: method, headers: {"X-CSRF-Token": CSRF}, credentials: "same-origin"};
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    return fetch(url, opts).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (!r.ok) { throw new Error(data.message || ("HTTP " + r.status)); }
+        return data;
+      });
+    });
+  }
+
+  /* ---- rule JSON <-> tree ---------------------------------------------------------- */
+  function fromRule(rule, negate) {
+    negate = !!negate;
+    if (rule && rule.not) { return fromRule(rule.not, !negate); }
+    if (rule && (rule.all || rule.any)) {
+      var mode = rule.all ? "all" : "any";
+      return {kind: "group", mode: mode, negate: negate,
+              children: (rule[mode] || []).map(function (c) { return fromRule(c); })};
+    }
+    var leaf = {negate: negate};
+    if ("field" in rule) {
+      leaf.kind = "field"; leaf.field = rule.field; leaf.op = rule.op; leaf.value = rule.value;
+    } else if ("usage" in rule) {
+      leaf.kind = "usage"; leaf.usage = rule.usage; leaf.days = rule.days; leaf.op = rule.op;
+      leaf.value = rule.value;
+    } else if ("in_list" in rule) {
+      leaf.kind = "in_list"; leaf.ref = rule.in_list;
+    } else if ("in_segment" in rule) {
+      leaf.kind = "in_segment"; leaf.ref = rule.in_segment;
+    } else if ("contacted" in rule) {
+      leaf.kind = "contacted"; leaf.days = rule.contacted.days;
+      leaf.channel = rule.contacted.channel || "";
+    }
+    return leaf;
+  }
+
+  function typeOf(leaf) {
+    if (leaf.kind === "usage") { return "float"; }
+    var f = fieldsByName[leaf.field];
+    return f ? f.type : "str";
+  }
+
+  function convert(raw, type) {
+    if (raw === "" || raw === null || raw === undefined) { return undefined; }
+    if (type === "int") { var i = parseInt(raw, 10); return isNaN(i) ? raw : i; }
+    if (type === "float") { var x = parseFloat(raw); return isNaN(x) ? raw : x; }
+    if (type === "bool") { return raw === "true" || raw === true; }
+    return String(raw).trim();
+  }
+
+  function complete(leaf) {
+    if (leaf.kind === "field" || leaf.kind === "usage") {
+      if (!leaf.op || (leaf.kind === "field" && !leaf.field) || (leaf.kind === "usage" && !leaf.usage)) { return false; }
+      if (leaf.op === "is_null") { return true; }
+      if (leaf.param) { return true; }
+      if (Array.isArray(leaf.value)) {
+        return leaf.value.length > 0 && leaf.value.every(function (v) { return v !== undefined && v !== ""; });
+      }
+      return leaf.value !== undefined && leaf.value !== null && leaf.value !== "";
+    }
+    if (leaf.kind === "contacted") { return !!leaf.days; }
+    return leaf.ref !== undefined && leaf.ref !== "";
+  }
+
+  function toRule(node, params) {
+    var out;
+    if (node.kind === "group") {
+      var kids = node.children.map(function (c) { return toRule(c, params); })
+        .filter(function (c) { return c !== null; });
+      if (node.mode === "any" && kids.length === 0) { return null; }
+      out = {}; out[node.mode] = kids;
+    } else {
+      if (!complete(node)) { return null; }
+      if (node.kind === "field" || node.kind === "usage") {
+        out = node.kind === "field" ? {field: node.field} : {usage: node.usage, days: node.days};
+        out.op = node.op;
+        if (node.op !== "is_null") {
+          if (params && node.param) {
+            var name = "p" + (Object.keys(params).length + 1);
+            params[name] = {type: typeOf(node), label: node.field || node.usage};
+            out.value = "{" + name + "}";
+          } else {
+            out.value = node.value;
+          }
+        }
+      } else if (node.kind === "in_list" || node.kind === "in_segment") {
+        out = {};
+        out[node.kind] = /^\d+$/.test(String(node.ref)) ? parseInt(node.ref, 10) : node.ref;
+      } else {
+        out = {contacted: {days: node.days}};
+        if (node.channel) { out.contacted.channel = node.channel; }
+      }
+    }
+    return node.negate ? {not: out} : out;
+  }
+
+  function currentRule(params) { return toRule(tree, params) || {all: []}; }
+
+  /* ---- rendering the tree ------------------------------------------------------------ */
+  function option(value, label, selected) {
+    return el("option", {value: value, selected: selected ? "selected" : null, text: label});
+  }
+
+  function select(options, value, onchange, attrs) {
+    var s = el("select", Object.assign({onchange: onchange}, attrs || {}));
+    options.forEach(function (o) { s.appendChild(option(o[0], o[1], String(o[0]) === String(value))); });
+    return s;
+  }
+
+  function valueInputs(leaf) {
+    var type = typeOf(leaf);
+    var f = leaf.kind === "field" ? fieldsByName[leaf.field] : null;
+    var allowed = f && f.values;
+    function input(val, onset, testid) {
+      if (allowed && leaf.op !== "in" && leaf.op !== "not_in") {
+        return select([["", t("choose")]].concat(allowed.map(function (v) { return [v, v]; })),
+                      val, function (e) { onset(e.target.value || undefined); changed(); },
+                      {"data-testid": testid});
+      }
+      if (type === "bool") {
+        return select([["", t("choose")], ["true", "true"], ["false", "false"]],
+                      val === undefined ? "" : String(val),
+                      function (e) { onset(convert(e.target.value, "bool")); changed(); },
+                      {"data-testid": testid});
+      }
+      return el("input", {type: type === "date" ? "date" : (type === "int" || type === "float") ? "number" : "text",
+                          step: type === "float" ? "any" : null, value: val === undefined ? "" : val,
+                          "data-testid": testid, size: 10,
+                          oninput: function (e) { onset(convert(e.target.value, type)); changed(); }});
+    }
+    if (leaf.op === "is_null") { return []; }
+    if (leaf.op === "between") {
+      var v = Array.isArray(leaf.value) ? leaf.value : [undefined, undefined];
+      leaf.value = v;
+      return [input(v[0], function (x) { v[0] = x; }, "value-low"),
+              input(v[1], function (x) { v[1] = x; }, "value-high")];
+    }
+    if (leaf.op === "in" || leaf.op === "not_in") {
+      var shown = Array.isArray(leaf.value) ? leaf.value.join(", ") : "";
+      return [el("input", {type: "text", value: shown, "data-testid": "value", size: 18,
+                           placeholder: allowed ? allowed.join(", ") : "",
+                           oninput: function (e) {
+                             leaf.value = e.target.value.split(",").map(function (s) { return convert(s.trim(), type); })
+                               .filter(function (s) { return s !== undefined; });
+                             changed();
+                           }})];
+    }
+    if (Array.isArray(leaf.value)) { leaf.value = leaf.value[0]; }
+    return [input(leaf.value, function (x) { leaf.value = x; }, "value")];
+  }
+
+  function renderLeaf(leaf, parent) {
+    var row = el("div", {"class": "sb-leaf" + (complete(leaf) ? "" : " sb-incomplete"), "data-testid": "leaf"});
+    var notBox = el("label", {}, [el("input", {type: "checkbox", checked: leaf.negate ? "checked" : null,
+      onchange: function (e) { leaf.negate = e.target.checked; changed(); }}), document.createTextNode(t("not"))]);
+    row.appendChild(notBox);
+    row.appendChild(select([["field", t("field")], ["usage", t("usage")], ["in_list", t("in_list")],
+                            ["in_segment", t("in_segment")], ["contacted", t("contacted")]],
+      leaf.kind, function (e) {
+        var k = e.target.value;
+        Object.keys(leaf).forEach(function (key) { if (key !== "negate") { delete leaf[key]; } });
+        leaf.kind = k;
+        if (k === "usage") { leaf.days = 30; }
+        if (k === "contacted") { leaf.days = 7; }
+        render(); changed();
+      }, {"data-testid": "leaf-kind"}));
+    var hint = "";
+    if (leaf.kind === "field") {
+      var groups = {};
+      catalogue.fields.forEach(function (f) { (groups[f.group] = groups[f.group] || []).push(f); });
+      var fs = el("select", {"data-testid": "field", onchange: function (e) {
+        leaf.field = e.target.value; leaf.op = undefined; leaf.value = undefined; render(); changed(); }});
+      fs.appendChild(option("", t("choose"), !leaf.field));
+      Object.keys(groups).forEach(function (g) {
+        var og = el("optgroup", {label: g});
+        groups[g].forEach(function (f) { og.appendChild(option(f.name, f.label + " (" + f.name + ")", f.name === leaf.field)); });
+        fs.appendChild(og);
+      });
+      row.appendChild(fs);
+      var f = fieldsByName[leaf.field];
+      if (f) {
+        if (!leaf.op) { leaf.op = f.ops[0]; }
+        row.appendChild(select(f.ops.map(function (o) { return [o, o]; }), leaf.op,
+          function (e) { leaf.op = e.target.value; render(); changed(); }, {"data-testid": "op"}));
+        valueInputs(leaf).forEach(function (i) { row.appendChild(i); });
+        hint = t("type") + ": " + f.type + (f.unit ? ", " + t("unit") + ": " + f.unit : "") +
+               (f.values ? ", " + t("values") + ": " + f.values.join(", ") : "");
+      }
+    } else if (leaf.kind === "usage") {
+      row.appendChild(select([["", t("choose")]].concat(catalogue.metrics.map(function (m) { return [m.name, m.label + " (" + m.name + ")"]; })),
+        leaf.usage || "", function (e) { leaf.usage = e.target.value; render(); changed(); }, {"data-testid": "metric"}));
+      row.appendChild(el("input", {type: "number", min: 1, max: 90, value: leaf.days || 30, size: 4, "data-testid": "days",
+        oninput: function (e) { leaf.days = parseInt(e.target.value, 10) || undefined; changed(); }}));
+      row.appendChild(document.createTextNode(t("days")));
+      var m = metricsByName[leaf.usage];
+      if (m) {
+        if (!leaf.op) { leaf.op = ">="; }
+        row.appendChild(select(m.ops.map(function (o) { return [o, o]; }), leaf.op,
+          function (e) { leaf.op = e.target.value; render(); changed(); }, {"data-testid": "op"}));
+        valueInputs(leaf).forEach(function (i) { row.appendChild(i); });
+        hint = t("unit") + ": " + m.unit;
+      }
+    } else if (leaf.kind === "in_list") {
+      row.appendChild(el("input", {type: "text", value: leaf.ref === undefined ? "" : leaf.ref, placeholder: t("list_ref"),
+        "data-testid": "list-ref", oninput: function (e) { leaf.ref = e.target.value.trim(); changed(); }}));
+    } else if (leaf.kind === "in_segment") {
+      row.appendChild(select([["", t("choose")]].concat(segments.map(function (s) { return [s.id, s.name]; })),
+        leaf.ref === undefined ? "" : leaf.ref, function (e) { leaf.ref = e.target.value; changed(); }));
+    } else if (leaf.kind === "contacted") {
+      row.appendChild(el("input", {type: "number", min: 1, value: leaf.days || 7, size: 4,
+        oninput: function (e) { leaf.days = parseInt(e.target.value, 10) || undefined; changed(); }}));
+      row.appendChild(document.createTextNode(t("days")));
+      row.appendChild(el("input", {type: "text", value: leaf.channel || "", placeholder: t("channel"), size: 8,
+        oninput: function (e) { leaf.channel = e.target.value.trim(); changed(); }}));
+    }
+    if (canWrite && (leaf.kind === "field" || leaf.kind === "usage") && leaf.op !== "is_null") {
+      row.appendChild(el("label", {"class": "sb-hint"}, [el("input", {type: "checkbox", checked: leaf.param ? "checked" : null,
+        onchange: function (e) { leaf.param = e.target.checked; }}), document.createTextNode(t("param"))]));
+    }
+    row.appendChild(el("button", {type: "button", "class": "sb-x", text: "×", title: t("remove"), "data-testid": "remove",
+      onclick: function () { parent.children.splice(parent.children.indexOf(leaf), 1); render(); changed(); }}));
+    if (hint) { row.appendChild(el("span", {"class": "sb-hint", text: hint})); }
+    return row;
+  }
+
+  function renderGroup(group, parent) {
+    var box = el("div", {"class": "sb-group" + (group.negate ? " sb-not" : ""), "data-testid": "group"});
+    var head = el("div", {"class": "sb-head"});
+    head.appendChild(el("label", {}, [el("input", {type: "checkbox", checked: group.negate ? "checked" : null,
+      onchange: function (e) { group.negate = e.target.checked; render(); changed(); }}), document.createTextNode(t("not"))]));
+    head.appendChild(select([["all", t("all")], ["any", t("any")]], group.mode,
+      function (e) { group.mode = e.target.value; changed(); }, {"data-testid": "group-mode"}));
+    head.appendChild(el("button", {type: "button", "class": "secondary", text: t("add_rule"), "data-testid": "add-rule",
+      onclick: function () { group.children.push({kind: "field", negate: false}); render(); }}));
+    head.appendChild(el("button", {type: "button", "class": "secondary", text: t("add_group"), "data-testid": "add-group",
+      onclick: function () { group.children.push({kind: "group", mode: "any", negate: false, children: []}); render(); }}));
+    if (parent) {
+      head.appendChild(el("button", {type: "button", "class": "sb-x", text: "×", title: t("remove"),
+        onclick: function () { parent.children.splice(parent.children.indexOf(group), 1); render(); changed(); }}));
+    }
+    box.appendChild(head);
+    group.children.forEach(function (c) {
+      box.appendChild(c.kind === "group" ? renderGroup(c, group) : renderLeaf(c, group));
+    });
+    return box;
+  }
+
+  function render() {
+    var holder = document.getElementById("sb-tree");
+    holder.textContent = "";
+    holder.appendChild(renderGroup(tree, null));
+  }
+
+  /* ---- figures --------------------------------------------------------------------- */
+  function changed() {
+    clearTimeout(timer);
+    timer = setTimeout(evaluate, 350);
+  }
+
+  function fmt(n) { return (n === null || n === undefined) ? "—" : Number(n).toLocaleString(); }
+
+  function evaluate() {
+    var mine = ++seq;
+    var dim = document.getElementById("sb-dim").value || null;
+    root.classList.add("sb-busy");
+    api("POST", "/api/segments/evaluate", {rule: currentRule(), field: dim, size: 10})
+      .then(function (data) {
+        if (mine !== seq) { return; }  // a newer edit's answer wins
+        document.getElementById("sb-error").textContent = "";
+        document.getElementById("sb-count").textContent = fmt(data.count);
+        document.getElementById("sb-base").textContent = fmt(data.base);
+        document.getElementById("sb-final").textContent = fmt(data.funnel.final);
+        showFunnel(data.funnel);
+        showProfile(data.profile);
+        showSample(data.sample);
+      })
+      .catch(function (err) {
+        if (mine !== seq) { return; }
+        document.getElementById("sb-error").textContent = err.message;
+      })
+      .then(function () { if (mine === seq) { root.classList.remove("sb-busy"); } });
+  }
+
+  function row(cells, tag) {
+    return el("tr", {}, cells.map(function (c) { return el(tag || "td", {text: c}); }));
+  }
+
+  function showFunnel(f) {
+    var table = document.getElementById("sb-funnel");
+    table.textContent = "";
+    table.appendChild(row(["", t("removed"), t("remaining")], "th"));
+    table.appendChild(row([t("matched"), "", fmt(f.matched)]));
+    f.steps.forEach(function (s) { table.appendChild(row(["− " + s.label, "−" + fmt(s.removed), fmt(s.remaining)])); });
+    table.appendChild(row([t("final"), "", fmt(f.final)]));
+  }
+
+  function showProfile(p) {
+    var holder = document.getElementById("sb-charts");
+    Object.keys(p.dimensions).forEach(function (name) {
+      var items = p.dimensions[name];
+      var box = document.getElementById("sb-chart-" + name);
+      if (!box) {
+        box = el("div", {}, [el("h3", {text: name.indexOf("field:") === 0 ? name.slice(6) : t(name)}),
+                             el("div", {"class": "chart", id: "sb-chart-" + name, "data-testid": "chart-" + name})]);
+        holder.appendChild(box);
+        box = document.getElementById("sb-chart-" + name);
+      }
+      if (!window.echarts) { return; }
+      var chart = charts[name] || (charts[name] = echarts.init(box));
+      chart.setOption({
+        animation: false, legend: {top: 0}, grid: {left: 40, right: 10, top: 30, bottom: 40},
+        tooltip: {trigger: "axis", formatter: function (ps) {
+          var it = items[ps[0].dataIndex];
+          return it.key + "<br>" + t("audience_share") + ": " + (100 * it.share).toFixed(1) +
+                 "<br>" + t("base_share") + ": " + (100 * it.base_share).toFixed(1) +
+                 "<br>" + t("index") + ": " + (it.index === null ? "—" : it.index);
+        }},
+        xAxis: {type: "category", data: items.map(function (i) { return i.key; }), axisLabel: {interval: 0, rotate: items.length > 6 ? 30 : 0}},
+        yAxis: {type: "value", axisLabel: {formatter: "{value}%"}},
+        series: [{name: t("audience_share"), type: "bar", data: items.map(function (i) { return +(100 * i.share).toFixed(1); }), itemStyle: {color: "#2f6db5"}},
+                 {name: t("base_share"), type: "bar", data: items.map(function (i) { return +(100 * i.base_share).toFixed(1); }), itemStyle: {color: "#b8c4d3"}}]
+      }, true);
+      box.dataset.rendered = "1";
+    });
+    Object.keys(charts).forEach(function (name) {
+      if (!(name in p.dimensions)) {
+        charts[name].dispose(); delete charts[name];
+        var gone = document.getElementById("sb-chart-" + name);
+        if (gone) { gone.parentNode.remove(); }
+      }
+    });
+  }
+
+  function showSample(rows) {
+    var table = document.getElementById("sb-sample");
+    table.textContent = "";
+    if (!rows.length) { table.appendChild(row([t("none")])); return; }
+    var cols = Object.keys(rows[0]);
+    table.appendChild(row(cols, "th"));
+    rows.forEach(function (r) { table.appendChild(row(cols.map(function (c) { return r[c] === null ? "—" : String(r[c]); }))); });
+  }
+
+  /* ---- save, snapshot, templates ------------------------------------------------------ */
+  function say(id, text, bad) {
+    var node = document.getElementById(id);
+    node.textContent = text;
+    node.className = bad ? "error" : "";
+  }
+
+  function wire() {
+    var save = document.getElementById("sb-save");
+    if (save) {
+      save.addEventListener("click", function () {
+        var name = document.getElementById("sb-name").value.trim();
+        var req = segment ? api("PATCH", "/api/segments/" + segment.id, {name: name, rule: currentRule()})
+                          : api("POST", "/api/segments", {name: name, rule: currentRule()});
+        req.then(function (seg) {
+          segment = seg;
+          document.getElementById("sb-snapshot").disabled = false;
+          say("sb-save-result", t("saved") + " " + seg.current_version + " (#" + seg.id + ")");
+          history.replaceState(null, "", "/segments/builder?segment=" + seg.id);
+        }).catch(function (e) { say("sb-save-result", e.message, true); });
+      });
+      document.getElementById("sb-snapshot").addEventListener("click", function () {
+        if (!segment) { return; }
+        api("POST", "/api/segments/" + segment.id + "/snapshots", {})
+          .then(function (s) { say("sb-save-result", t("snapshot_done") + " " + fmt(s.count) + " (#" + s.id + ", v" + s.version + ")"); })
+          .catch(function (e) { say("sb-save-result", e.message, true); });
+      });
+      document.getElementById("sb-tpl-save").addEventListener("click", function () {
+        var params = {};
+        var rule = currentRule(params);
+        api("POST", "/api/segments/templates", {name: document.getElementById("sb-tpl-name").value.trim(),
+          description: document.getElementById("sb-tpl-desc").value.trim(), params: params, rule: rule})
+          .then(function () { say("sb-tpl-result", t("template_saved")); loadTemplates(); })
+          .catch(function (e) { say("sb-tpl-result", e.message, true); });
+      });
+    }
+    document.getElementById("sb-dim").addEventListener("change", changed);
+    document.getElementById("sb-tpl-pick").addEventListener("change", showTemplateParams);
+  }
+
+  function loadTemplates() {
+    return api("GET", "/api/segments/templates").then(function (list) {
+      templates = list;
+      var pick = document.getElementById("sb-tpl-pick");
+      pick.textContent = "";
+      pick.appendChild(option("", t("choose"), true));
+      list.forEach(function (tp) { pick.appendChild(option(tp.id, tp.name + (tp.description ? " — " + tp.description : ""), false)); });
+    });
+  }
+
+  function showTemplateParams() {
+    var holder = document.getElementById("sb-tpl-params");
+    holder.textContent = "";
+    var id = document.getElementById("sb-tpl-pick").value;
+    var tp = templates.filter(function (x) { return String(x.id) === id; })[0];
+    if (!tp) { return; }
+    var inputs = {};
+    Object.keys(tp.params).forEach(function (name) {
+      var spec = tp.params[name];
+      var input = el("input", {type: "text", value: spec.default === undefined ? "" : spec.default, size: 10,
+                               placeholder: spec.values ? spec.values.join(", ") : spec.type});
+      inputs[name] = input;
+      holder.appendChild(el("label", {}, [document.createTextNode((spec.label || name) + " {" + name + "} "), input]));
+    });
+    holder.appendChild(el("button", {type: "button", text: t("apply"), onclick: function () {
+      var values = {};
+      Object.keys(inputs).forEach(function (n) { if (inputs[n].value !== "") { values[n] = inputs[n].value; } });
+      api("POST", "/api/segments/templates/" + tp.id + "/fill", {values: values})
+        .then(function (out) { tree = asGroup(fromRule(out.rule)); render(); changed(); })
+        .catch(function (e) { document.getElementById("sb-error").textContent = e.message; });
+    }}));
+  }
+
+  function asGroup(node) {
+    return node.kind === "group" ? node : {kind: "group", mode: "all", negate: false, children: [node]};
+  }
+
+  Promise.all([api("GET", "/api/segments/catalogue"), api("GET", "/api/segments")])
+    .then(function (res) {
+      catalogue = res[0];
+      segments = res[1].filter(function (s) { return !segment || s.id !== segment.id; });
+      catalogue.fields.forEach(function (f) { fieldsByName[f.name] = f; });
+      catalogue.metrics.forEach(function (m) { metricsByName[m.name] = m; });
+      var dim = document.getElementById("sb-dim");
+      dim.appendChild(option("", t("choose"), true));
+      catalogue.fields.forEach(function (f) {
+        if (f.name !== "msisdn" && f.name !== "email") { dim.appendChild(option(f.name, f.label, false)); }
+      });
+      tree = asGroup(fromRule(segment ? segment.rule : {all: []}));
+      render();
+      wire();
+      loadTemplates();
+      evaluate();
+    })
+    .catch(function (e) { document.getElementById("sb-error").textContent = e.message; });
+})();

@@ -1,0 +1,77 @@
+"""The segment builder in a real browser: build a segment and watch its count change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.browser
+
+
+def _count(warehouse_file: str, where: str) -> int:
+    con = duckdb.connect(warehouse_file)
+    try:
+        row = con.execute(f"SELECT count(*) FROM profile WHERE city_code = 'C01' AND {where}"
+                          ).fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        con.close()
+
+
+def _wait_text(page: Any, testid: str, expected: str) -> None:
+    page.wait_for_function(
+        "([id, want]) => { const n = document.querySelector(`[data-testid=${id}]`);"
+        " return n && n.textContent.trim() === want; }",
+        arg=[testid, expected], timeout=15_000)
+
+
+def test_build_a_segment_and_watch_the_count(warehouse_file: str, live_server: Any,
+                                             page: Any, page_as: Any) -> None:
+    base = _count(warehouse_file, "TRUE")
+    high = _count(warehouse_file, "value_tier = 'high'")
+    high_data = _count(warehouse_file, "value_tier = 'high' AND msisdn IN (SELECT msisdn "
+                       "FROM usage_daily WHERE day > DATE '2026-10-31' - 14 GROUP BY msisdn "
+                       "HAVING sum(data_mb) >= 1000)")
+    assert base > high > high_data > 0
+    page_as("marketer", "C01")
+    page.goto(f"{live_server.url}/segments/builder")
+    _wait_text(page, "count", f"{base:,}")  # the empty rule: everyone in the user's city
+
+    page.get_by_test_id("add-rule").first.click()
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("field").select_option("value_tier")
+    leaf.get_by_test_id("value").select_option("high")
+    _wait_text(page, "count", f"{high:,}")
+    assert "value tier" in leaf.inner_text() or "low, medium, high" in leaf.inner_text()
+
+    page.get_by_test_id("add-rule").first.click()
+    usage = page.get_by_test_id("leaf").nth(1)
+    usage.get_by_test_id("leaf-kind").select_option("usage")
+    usage = page.get_by_test_id("leaf").nth(1)
+    usage.get_by_test_id("metric").select_option("data_mb")
+    usage = page.get_by_test_id("leaf").nth(1)
+    usage.get_by_test_id("days").fill("14")
+    usage.get_by_test_id("op").select_option(">=")
+    usage.get_by_test_id("value").fill("1000")
+    _wait_text(page, "count", f"{high_data:,}")
+
+    page.wait_for_selector("[data-testid=chart-value_tier] canvas", timeout=15_000)
+    sample = page.get_by_test_id("sample").inner_text()
+    assert "*" in sample  # masked numbers for a marketer
+    assert "−" in page.get_by_test_id("funnel").inner_text()
+
+    page.get_by_test_id("segment-name").fill("high data users")
+    page.get_by_test_id("save").click()
+    page.wait_for_function("document.querySelector('[data-testid=save-result]')"
+                           ".textContent.includes('1')", timeout=10_000)
+    page.get_by_test_id("snapshot").click()
+    page.wait_for_function("document.querySelector('[data-testid=save-result]')"
+                           f".textContent.includes('{high_data:,}')", timeout=10_000)
+
+    # removing the usage rule brings the count back
+    page.get_by_test_id("leaf").nth(1).get_by_test_id("remove").click()
+    _wait_text(page, "count", f"{high:,}")
+    page.goto(f"{live_server.url}/segments")
+    assert "high data users" in page.get_by_test_id("segments").inner_text()
