@@ -126,17 +126,19 @@ def _counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
     return {int(r[0]): (int(r[1]) - int(r[2] or 0), int(r[2] or 0)) for r in rows}
 
 
-def to_read(lst: SpecialList, scope: Scope, counts: tuple[int, int] = (0, 0)) -> ListRead:
+def to_read(lst: SpecialList, scope: Scope, counts: tuple[int, int] = (0, 0), *,
+            can_write: bool = True) -> ListRead:
     out = ListRead.model_validate(lst)
     out.members, out.expired = counts
-    out.writable = scope.can_write(lst.region_code)
+    out.writable = can_write and scope.can_write(lst.region_code)
     return out
 
 
 def read_list(session: Session, *, principal: Principal, list_id: int) -> ListRead:
     scope = scope_of(principal)
     lst = get_list(session, principal=principal, list_id=list_id, scope=scope)
-    return to_read(lst, scope, _counts(session, [lst.id]).get(lst.id, (0, 0)))
+    return to_read(lst, scope, _counts(session, [lst.id]).get(lst.id, (0, 0)),
+                   can_write=principal.can("list.write"))
 
 
 def visible_lists(session: Session, *, principal: Principal) -> list[ListRead]:
@@ -147,7 +149,8 @@ def visible_lists(session: Session, *, principal: Principal) -> list[ListRead]:
         if scope.can_read(lst.region_code)
     ]
     counts = _counts(session, [lst.id for lst in lists])
-    return [to_read(lst, scope, counts.get(lst.id, (0, 0))) for lst in lists]
+    return [to_read(lst, scope, counts.get(lst.id, (0, 0)), can_write=principal.can("list.write"))
+            for lst in lists]
 
 
 def _check_name_free(

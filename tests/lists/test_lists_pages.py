@@ -1,0 +1,76 @@
+"""Console pages for lists through HTTP (the browser test drives the same pages)."""
+
+from __future__ import annotations
+
+import re
+
+BAD_FILE = b"79120000001,complaint\n7912x,typo\n79120000002\n"
+
+
+def _create(client, name="complaints", type_="blacklist") -> int:
+    r = client.post("/lists", data={"name": name, "type": type_}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return int(r.headers["location"].rsplit("/", 1)[1])
+
+
+def test_create_import_confirm_search_add_remove(db, regions, frozen, login):
+    marketer = login("marketer", "C01")
+    page = marketer.get("/lists")
+    assert page.status_code == 200 and 'href="/lists"' in page.text
+    lid = _create(marketer)
+
+    r = marketer.post(f"/lists/{lid}/import",
+                      files={"file": ("c.csv", BAD_FILE, "text/csv")})
+    assert r.status_code == 422
+    assert 'data-testid="rejected-rows"' in r.text and "must be digits only" in r.text
+    assert 'data-testid="nothing-imported"' in r.text
+    token = re.search(r'name="token" value="([^"]+)"', r.text).group(1)
+    assert '<span data-testid="member-count">0</span>' in r.text
+
+    r = marketer.post(f"/lists/{lid}/import/confirm", data={"token": token})
+    assert r.status_code == 200, r.text
+    assert '<b data-testid="report-added">2</b>' in r.text
+    assert '<span data-testid="member-count">2</span>' in r.text
+    # the token is spent
+    again = marketer.post(f"/lists/{lid}/import/confirm", data={"token": token})
+    assert again.status_code == 410
+
+    r = marketer.post(f"/lists/{lid}/members",
+                      data={"msisdn": "79120000003", "reason": "hotline",
+                            "expires_at": "2027-01-01"})
+    assert r.status_code == 200 and '<span data-testid="member-count">3</span>' in r.text
+    assert "7912****003" in r.text and "79120000003" not in r.text  # masked for marketers
+    bad = marketer.post(f"/lists/{lid}/members", data={"msisdn": "12ab"})
+    assert bad.status_code == 422 and "digits only" in bad.text
+
+    hit = marketer.get("/lists/search", params={"msisdn": "79120000003"})
+    assert "hotline" in hit.text and "complaints" in hit.text
+    none = marketer.get("/lists/search", params={"msisdn": "79129999999"})
+    assert 'data-testid="search-none"' in none.text
+
+    r = marketer.post(f"/lists/{lid}/remove", data={"msisdn": "79120000003"})
+    assert '<span data-testid="member-count">2</span>' in r.text
+    r = marketer.post(f"/lists/{lid}/delete", follow_redirects=False)
+    assert r.headers["location"] == "/lists"
+
+
+def test_foreign_list_page_is_not_found_and_readers_get_no_forms(db, regions, frozen, login):
+    c01 = login("marketer", "C01")
+    lid = _create(c01, "c01 only", "custom")
+    c02 = login("marketer", "C02")
+    r = c02.get(f"/lists/{lid}")
+    assert r.status_code == 404 and "c01 only" not in r.text
+    r = c02.post(f"/lists/{lid}/members", data={"msisdn": "79120000001"})
+    assert r.status_code == 404 and "c01 only" not in r.text
+    analyst = login("analyst", "P01")
+    r = analyst.get(f"/lists/{lid}")
+    assert r.status_code == 200 and 'data-testid="import-form"' not in r.text
+    assert analyst.post(f"/lists/{lid}/members",
+                        data={"msisdn": "79120000001"}).status_code == 403
+
+
+def test_duplicate_name_shows_an_error(db, regions, frozen, login):
+    c01 = login("marketer", "C01")
+    _create(c01, "dup", "custom")
+    r = c01.post("/lists", data={"name": "dup", "type": "test"})
+    assert r.status_code == 409 and "already exists" in r.text
