@@ -67,7 +67,10 @@ def attempt_login(session: Session, *, username: str, password: str, ip: str) ->
     if ok and user is not None and not user.disabled and user.role != "channel":
         session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
         return LoginResult(user, None)
-    session.add(LoginAttempt(username=username, ip=ip, at=clock.now()))
+    now = clock.now()
+    # Attempts older than the window no longer count; drop them so the table stays small.
+    session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - WINDOW))
+    session.add(LoginAttempt(username=username, ip=ip, at=now))
     session.flush()
     if throttled(session, username=username, ip=ip):
         audit_service.record(
@@ -82,6 +85,8 @@ def start(session: Session, *, user: User, ip: str | None) -> tuple[str, UserSes
     """Open a session; returns the cookie token (shown to nobody else) and the row."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
+    # Housekeeping on the way: sessions expired a week ago are of no use to anyone.
+    session.execute(delete(UserSession).where(UserSession.expires_at < now - timedelta(days=7)))
     row = UserSession(
         token_hash=token_hash(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32),
         created_at=now, expires_at=now + timedelta(seconds=get_settings().session_max_age_s),

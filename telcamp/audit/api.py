@@ -6,9 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
+from telcamp.access import regions
 from telcamp.access.deps import require
 from telcamp.audit import service
 from telcamp.core.db import session_scope
+from telcamp.core.errors import Forbidden
 from telcamp.core.security import Principal
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
@@ -22,16 +24,19 @@ def list_entries(
     action: str | None = Query(None),
     limit: int = Query(100, ge=1, le=1000),
     before_id: int | None = Query(None, description="page backwards from this id"),
-    _principal: Principal = Depends(require("audit.read")),
+    principal: Principal = Depends(require("audit.read")),
 ) -> list[dict[str, Any]]:
     with session_scope() as session:
         return [service.to_dict(e) for e in service.search(
             session, object_type=object_type, object_id=object_id, user=user, action=action,
-            limit=limit, before_id=before_id)]
+            limit=limit, before_id=before_id, scope=regions.scope_codes(principal))]
 
 
 @router.get("/verify")
-def verify(_principal: Principal = Depends(require("audit.read"))) -> dict[str, Any]:
+def verify(principal: Principal = Depends(require("audit.read"))) -> dict[str, Any]:
+    if principal.region_code is not None:
+        # The whole chain is the operator's; a regional admin would see others' entries.
+        raise Forbidden("verifying the whole audit chain is for operator-wide admins")
     with session_scope() as session:
         result = service.verify(session)
     broken = result.broken

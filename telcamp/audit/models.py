@@ -28,5 +28,7 @@ class AuditEntry(Base):
     object_id: Mapped[str] = mapped_column(String(128))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The owning region of the object (None: operator-wide); scopes who may read the entry.
+    region_code: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)

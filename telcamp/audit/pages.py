@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from telcamp.access import regions
 from telcamp.access.deps import require
 from telcamp.audit import service
 from telcamp.core.db import session_scope
@@ -25,12 +26,13 @@ def audit_page(
     user: str = Query(""),
     action: str = Query(""),
     before_id: int | None = Query(None),
-    _principal: Principal = Depends(require("audit.read")),
+    principal: Principal = Depends(require("audit.read")),
 ) -> Response:
     with session_scope() as session:
         entries = service.search(
             session, object_type=object_type or None, object_id=object_id or None,
             user=user or None, action=action or None, limit=PAGE, before_id=before_id,
+            scope=regions.scope_codes(principal),
         )
     filters = {"object_type": object_type, "object_id": object_id, "user": user,
                "action": action}

@@ -43,6 +43,10 @@ def entry_hash(entry: AuditEntry, prev_hash: str) -> str:
         "object_type": entry.object_type, "object_id": entry.object_id,
         "before": entry.before, "after": entry.after,
     }
+    # Added after the first release: hashed only when set, so older entries still verify,
+    # and setting or clearing it later changes the hash all the same.
+    if entry.region_code is not None:
+        body["region_code"] = entry.region_code
     return hashlib.sha256((canonical(body) + prev_hash).encode()).hexdigest()
 
 
@@ -65,8 +69,20 @@ def record(
     object_id: str | int,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    region_code: str | None = None,
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction (flush, never commit)."""
+    """Append one entry in the caller's transaction (flush, never commit).
+
+    `region_code` is the owning region of the object; when omitted it is taken from
+    after/before["region_code"], else the actor's region. It decides which regional admins
+    may read the entry."""
+    if region_code is None:
+        for snap in (after, before):
+            if snap and isinstance(snap.get("region_code"), str):
+                region_code = snap["region_code"]
+                break
+        else:
+            region_code = actor.region_code
     _lock_chain(session)
     tail = session.execute(
         select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
@@ -76,6 +92,7 @@ def record(
         id=prev_id + 1, at=clock.now(), actor=actor.username, actor_id=actor.user_id,
         role=actor.role, action=action, object_type=object_type, object_id=str(object_id),
         before=_normal(before), after=_normal(after), prev_hash=prev_hash,
+        region_code=region_code,
     )
     entry.hash = entry_hash(entry, prev_hash)
     session.add(entry)
@@ -92,9 +109,13 @@ def search(
     action: str | None = None,
     limit: int = 100,
     before_id: int | None = None,
+    scope: set[str] | None = None,
 ) -> list[AuditEntry]:
-    """Newest first; `before_id` pages backwards."""
+    """Newest first; `before_id` pages backwards. `scope` (from
+    access regions.scope_codes) limits to entries of objects in those regions."""
     q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if scope is not None:
+        q = q.where(AuditEntry.region_code.in_(sorted(scope)))
     if object_type:
         q = q.where(AuditEntry.object_type == object_type)
     if object_id:
@@ -163,6 +184,6 @@ def to_dict(entry: AuditEntry) -> dict[str, Any]:
     return {
         "id": entry.id, "at": entry.at.isoformat(), "actor": entry.actor,
         "role": entry.role, "action": entry.action, "object_type": entry.object_type,
-        "object_id": entry.object_id, "before": entry.before, "after": entry.after,
-        "hash": entry.hash,
+        "object_id": entry.object_id, "region_code": entry.region_code,
+        "before": entry.before, "after": entry.after, "hash": entry.hash,
     }

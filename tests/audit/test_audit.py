@@ -109,3 +109,22 @@ def test_api_filters_by_object_and_user(db: str, login) -> None:  # type: ignore
     assert admin.get("/api/audit/verify").json()["ok"] is True
     page = admin.get("/audit?user=alice")
     assert page.status_code == 200 and "segment.update" in page.text
+
+
+def test_regional_admin_reads_only_their_subtree(db: str, login, test_regions) -> None:  # type: ignore[no-untyped-def]
+    with session_scope() as session:
+        for name, region in (("c1-user", "C01-01"), ("c2-user", "C02")):
+            access_service.create_user(session, username=name, password="long-enough-1",
+                                       role="marketer", region_code=region,
+                                       actor=system_principal())
+        service.record(session, actor=ALICE, action="segment.create", object_type="segment",
+                       object_id="9", after={"name": "x"}, region_code="C02-01")
+    city_admin = login("admin", "C01")
+    objects = {(r["object_type"], r["object_id"]) for r in city_admin.get("/api/audit").json()}
+    assert ("user", "c1-user") in objects
+    assert ("user", "c2-user") not in objects and ("segment", "9") not in objects
+    assert city_admin.get("/api/audit/verify").status_code == 403
+    page = city_admin.get("/audit")
+    assert "c1-user" in page.text and "c2-user" not in page.text
+    with session_scope() as session:
+        assert service.verify(session).ok
