@@ -155,8 +155,9 @@ def generate(*, subscribers: int, days: int, seed: int, out: Path, fmt: str = "c
         report.files.append(Written(kind, w.path, w.rows))
 
     expected_usage = subscribers * days * events_per_day
-    # Largest first, so two workers finish together.
-    tasks = [*usage_tasks, profile_task]
+    # The profiles task (one pass over every block) is the longest single task: start it
+    # first so the usage files fill the other worker meanwhile and both finish together.
+    tasks = [profile_task, *usage_tasks]
     n_workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     use_pool = n_workers > 1 and len(tasks) > 1 and expected_usage >= _POOL_THRESHOLD
     with _progress_bars(progress, subscribers, int(expected_usage)) as advance:
