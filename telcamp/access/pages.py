@@ -29,7 +29,11 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def landing(principal: Principal) -> str:
-    """The first console page the role may see (an agent has no home page)."""
+    """The home page, or else the first console page the role may see (an agent has no
+    home page)."""
+    allowed = [path for path, _label, perm in NAV if perm is None or principal.can(perm)]
+    if "/" in allowed:
+        return "/"
     for path, _label, perm in NAV:
         if perm is None or principal.can(perm):
             return path
