@@ -65,9 +65,10 @@ def septet_length(text: str) -> int:
     return len(text) + sum(1 for ch in text if ch in EXTENSION)
 
 
-def encode(text: str) -> bytes:
-    """Unpacked septets (one per octet). Raises ValueError naming the first bad character."""
-    bad = _NOT_GSM.search(text)
+def encode(text: str, *, checked: bool = False) -> bytes:
+    """Unpacked septets (one per octet). Raises ValueError naming the first bad character
+    (`checked=True`: the caller already knows every character fits)."""
+    bad = None if checked else _NOT_GSM.search(text)
     if bad is not None:
         raise ValueError(
             f"character {bad.group()!r} at position {bad.start()} is not in the GSM 03.38 alphabet"

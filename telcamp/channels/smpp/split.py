@@ -101,9 +101,11 @@ def encode_message(
     dc = choose_coding(text, encoding)
     gsm = dc == DC_DEFAULT
     single, part = (GSM7_SINGLE, GSM7_PART) if gsm else (UCS2_SINGLE, UCS2_PART)
-    size = gsm7.septet_length(text) if gsm else len(text.encode("utf-16-be")) // 2
+    # encode once: the whole text is the body of every single-part message (the hot path)
+    whole = gsm7.encode(text, checked=True) if gsm else text.encode("utf-16-be")
+    size = len(whole) if gsm else len(whole) // 2
     if size <= single or method == "payload":
-        body = _encode_text(text, dc, gsm7_packed)
+        body = gsm7.pack(whole) if gsm and gsm7_packed else whole
         if len(body) > MAX_PAYLOAD:
             raise MessageTooLong(f"message of {size} units exceeds the message_payload limit")
         return EncodedMessage(dc, method, ref, (Segment(text, body, 1, 1),))
