@@ -84,10 +84,15 @@ def validate(*, subscribers: int, days: int, seed: int, fmt: str,
 
 def plan_usage(*, subscribers: int, days: int, first_day: int, events_per_day: float,
                out: Path, fmt: str, rows_per_file: int) -> list[Task]:
-    """Usage files of about `rows_per_file` expected rows: a group of subscriber blocks over
-    the whole window, or one block over a range of days when one block is already more."""
+    """Usage files of at most about `rows_per_file` expected rows: a group of subscriber
+    blocks over the whole window, or one block over a range of days when one block is
+    already more."""
     n_blocks = block_count(subscribers)
     per_block_day = min(subscribers, SUB_BLOCK) * events_per_day
+    # At least two files once there is real work, so both cores of a 2-core box get some
+    # (a constant, not the pool size: the files must not depend on the machine).
+    rows_per_file = min(rows_per_file,
+                        max(int(subscribers * days * events_per_day / 2), 1_000_000))
     if per_block_day * days <= rows_per_file:
         blocks_per_file = max(1, int(rows_per_file // (per_block_day * days)))
         days_per_file = days
