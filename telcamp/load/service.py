@@ -98,6 +98,7 @@ def _load_one(
     if con.execute("SELECT 1 FROM load_registry WHERE fingerprint = ?", [fp]).fetchone():
         report.duplicate = True
         return report
+    con.execute("SET enable_progress_bar = false")  # our own bar, not DuckDB's on stdout
     con.execute("BEGIN TRANSACTION")
     try:
         for t in _TEMP_TABLES:
@@ -198,7 +199,7 @@ def load_files(
     if progress:
         from rich.progress import Progress
 
-        bar = Progress()
+        bar = Progress(transient=True)
         task = bar.add_task("loading", total=len(files))
         bar.start()
 

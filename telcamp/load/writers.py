@@ -89,6 +89,8 @@ def _reject_if_bad(
 ) -> None:
     if bad_rows or cross_bad or validate.has_rejects(con, source):
         cross = cross_checks(contract, numbered=True, orphans=orphans, table="_load_lines")
+        if contract.kind == "usage":
+            cross = usage_checks(source, contract, numbered=True)[-1:] + cross
         raise validate.report(con, source, contract, cross)
 
 
@@ -177,12 +179,21 @@ def _metrics_sql() -> str:
     )
 
 
+def usage_checks(source: Source, contract: Contract, *, numbered: bool) -> list[validate.Check]:
+    """Column checks, and a day that must be a date: the first 10 characters written."""
+    return [*validate.all_column_checks(source, contract, numbered=numbered), validate.Check(
+        "event_time", f"no date in the first 10 characters ({validate.TIMESTAMP_HINT})",
+        f"{validate.raw('event_time')} IS NOT NULL AND day IS NULL",
+        f"'got ' || {validate.raw('event_time')}",
+    )]
+
+
 def write_usage(
     con: duckdb.DuckDBPyConnection, source: Source, contract: Contract, orphans: str
 ) -> Written:
     """Aggregate straight from the validated scan to one row per msisdn and day, then
     add to usage_daily (summing into days that already have rows)."""
-    checks = validate.all_column_checks(source, contract, numbered=False)
+    checks = usage_checks(source, contract, numbered=False)
     typed = validate.typed_select(source, contract, numbered=False)
     con.execute("SET preserve_insertion_order = false")
     con.execute("DROP TABLE IF EXISTS _load_agg")

@@ -1,0 +1,218 @@
+"""Bad input: the file is refused whole with file, line, column and reason; the warehouse
+keeps exactly what it had (row counts of every table identical)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from telcamp.core.errors import FileRejected, RowError, ValidationFailed
+from telcamp.load import service
+
+from .conftest import HEADERS, ROWS, counts, write_csv
+
+
+def _rejected(kind: str, path: Path, **kw: object) -> FileRejected:
+    before = counts()
+    with pytest.raises(FileRejected) as info:
+        service.load_file(kind, path, **kw)  # type: ignore[arg-type]
+    assert counts() == before, "a rejected file must leave the warehouse unchanged"
+    return info.value
+
+
+def _only(err: FileRejected, line: int | None, column: str | None, reason: str) -> RowError:
+    hits = [e for e in err.errors if e.line == line and e.column == column and reason in e.reason]
+    assert hits, f"no error at line {line} [{column}] '{reason}' in:\n{err.message}"
+    assert err.file in err.message and reason in err.message
+    return hits[0]
+
+
+def test_missing_column(loaded: Path, tmp_path: Path) -> None:
+    header = HEADERS["usage"].replace(",service", "")
+    rows = [",".join(r.split(",")[:2] + r.split(",")[3:]) for r in ROWS["usage"]]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows, header=header))
+    _only(err, 1, "service", "missing column")
+    assert err.file == "usage-x.csv"
+
+
+def test_not_utf8_reports_the_first_bad_line(loaded: Path, tmp_path: Path) -> None:
+    f = tmp_path / "subscribers-x.csv"
+    good = ROWS["subscribers"][0].replace("79000000001", "79000000011")
+    bad = b"79000000012,C01-01,T1,2020-01-05,active,,m,ru," + "Телефон".encode("cp1251")
+    f.write_bytes((HEADERS["subscribers"] + "\n" + good + "\n").encode() + bad + b",\n")
+    err = _rejected("subscribers", f)
+    e = _only(err, 3, "device_type", "not UTF-8")
+    assert str(e).startswith("subscribers-x.csv:3 [device_type]")
+
+
+def test_unknown_service_value(loaded: Path, tmp_path: Path) -> None:
+    rows = [*ROWS["usage"], "79000000001,2026-11-20T10:00:00+03:00,fax,out,0,0,1,0,0"]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    e = _only(err, 6, "service", "unknown value")
+    assert "got fax" in e.reason and "voice" in e.reason
+    assert err.total == 1
+
+
+def test_region_whose_parent_does_not_exist(tmp_path: Path) -> None:
+    rows = [*ROWS["regions"], "C09-01,Lost County,C09,county,Europe/Moscow"]
+    err = _rejected("regions", write_csv(tmp_path / "regions.csv", "regions", rows))
+    e = _only(err, 6, "parent_code", "parent region")
+    assert "C09" in e.reason
+
+
+def test_parent_loaded_earlier_is_a_valid_reference(loaded: Path, tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "regions-2.csv", "regions", ["C01-03,County C,C01,county,UTC"])
+    assert service.load_file("regions", f).files[0].rows == 1
+
+
+@pytest.mark.parametrize("value", ["2026-11-20 10:00", "20/11/2026 10:00:00+03:00",
+                                   "2026-11-20T25:00:00+03:00", "2026-11-20T10:00:00"])
+def test_unparsable_time_or_time_without_offset(loaded: Path, tmp_path: Path, value: str) -> None:
+    rows = [*ROWS["usage"], f"79000000001,{value},voice,out,0,0,1,0,0"]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    _only(err, 6, "event_time", "not a timestamp")
+
+
+def test_msisdn_with_letters(loaded: Path, tmp_path: Path) -> None:
+    rows = [*ROWS["usage"], "7900000000A,2026-11-20T10:00:00+03:00,voice,out,0,0,1,0,0"]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    _only(err, 6, "msisdn", "not an msisdn")
+
+
+@pytest.mark.parametrize("msisdn", ["7900123", "7900123456789012", "+79000000001"])
+def test_msisdn_of_wrong_length_or_with_plus(tmp_path: Path, msisdn: str) -> None:
+    rows = [f"{msisdn},C01-01,T1,2020-01-05,active,,m,ru,,"]
+    err = _rejected("subscribers", write_csv(tmp_path / "subscribers.csv", "subscribers", rows))
+    _only(err, 2, "msisdn", "not an msisdn")
+
+
+def test_negative_duration(loaded: Path, tmp_path: Path) -> None:
+    rows = [*ROWS["usage"], "79000000001,2026-11-20T10:00:00+03:00,voice,out,0,0,-5,0,0"]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    _only(err, 6, "duration_s", "negative value")
+
+
+def test_number_that_is_not_a_number(loaded: Path, tmp_path: Path) -> None:
+    rows = ["79000000001,2026-11-20T10:00:00+03:00,voice,out,0,0,12s,0,0", *ROWS["usage"]]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    e = _only(err, 2, "duration_s", "not a whole number")
+    assert "got 12s" in e.reason
+
+
+def test_duplicate_msisdn_in_one_subscribers_file(loaded: Path, tmp_path: Path) -> None:
+    rows = [*ROWS["subscribers"], ROWS["subscribers"][1].replace(",f,", ",m,")]
+    err = _rejected("subscribers", write_csv(tmp_path / "subscribers-2.csv", "subscribers", rows))
+    e = _only(err, 5, "msisdn", "duplicate msisdn")
+    assert "first at line 3" in e.reason
+
+
+@pytest.mark.parametrize("content", [b"", HEADERS["usage"].encode() + b"\n"],
+                         ids=["zero-bytes", "header-only"])
+def test_empty_file(loaded: Path, tmp_path: Path, content: bytes) -> None:
+    f = tmp_path / "usage-x.csv"
+    f.write_bytes(content)
+    err = _rejected("usage", f)
+    assert "empty file" in err.message and "usage-x.csv" in err.message
+
+
+def test_empty_parquet_file(loaded: Path, tmp_path: Path) -> None:
+    f = tmp_path / "payments.parquet"
+    pq.write_table(pa.table({c: pa.array([], pa.string()) for c in HEADERS["payments"].split(",")}),
+                   f)
+    assert "empty file" in _rejected("payments", f).message
+
+
+def test_usage_of_unknown_subscriber_rejects_by_default(loaded: Path, tmp_path: Path) -> None:
+    rows = [*ROWS["usage"], "79999999999,2026-11-20T10:00:00+03:00,voice,out,0,0,1,0,0"]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    e = _only(err, 6, "msisdn", "unknown subscriber")
+    assert "79999999999" in e.reason
+
+
+def test_subscriber_of_unknown_region_or_tariff(loaded: Path, tmp_path: Path) -> None:
+    rows = ["79000000009,C77-01,T9,2020-01-05,active,,m,ru,,"]
+    err = _rejected("subscribers", write_csv(tmp_path / "subscribers-2.csv", "subscribers", rows))
+    _only(err, 2, "region_code", "unknown region_code")
+    _only(err, 2, "tariff_code", "unknown tariff_code")
+
+
+def test_empty_required_value_and_enum_of_other_kinds(loaded: Path, tmp_path: Path) -> None:
+    rows = ["79000000001,2026-11-20T10:00:00+03:00,,recharge",
+            "79000000001,2026-11-20T10:00:00+03:00,5,refund"]
+    err = _rejected("payments", write_csv(tmp_path / "payments-2.csv", "payments", rows))
+    _only(err, 2, "amount", "empty value")
+    _only(err, 3, "kind", "unknown value")
+
+
+def test_line_numbers_count_quoted_line_breaks(loaded: Path, tmp_path: Path) -> None:
+    rows = ['79000000001,2026-11-20T10:00:00+03:00,P1,subscribe,"web\nshop"',
+            "79000000001,2026-11-20T10:00:00+03:00,P1,cancel,web"]
+    err = _rejected("product_events", write_csv(tmp_path / "product_events-2.csv",
+                                                "product_events", rows))
+    _only(err, 4, "action", "unknown value")
+
+
+def test_wrong_number_of_fields(loaded: Path, tmp_path: Path) -> None:
+    rows = [*ROWS["usage"][:2], "79000000001,2026-11-20T10:00:00+03:00,voice"]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    assert err.errors[0].line == 4
+
+
+def test_many_problems_report_the_first_ten_and_the_total(loaded: Path, tmp_path: Path) -> None:
+    rows = [f"79000000001,2026-11-20T10:00:00+03:00,voice,out,0,0,-{i},0,0" for i in range(1, 26)]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    assert len(err.errors) == 10 and err.total == 25
+    assert [e.line for e in err.errors] == list(range(2, 12))
+    assert "and 15 more" in err.message
+
+
+def test_bad_parquet_row_is_named_by_row_number(loaded: Path, tmp_path: Path) -> None:
+    table = pa.table({
+        "msisdn": pa.array([79000000001, 79000000001], pa.int64()),
+        "event_time": ["2026-11-20T10:00:00+03:00", "2026-11-20T11:00:00+03:00"],
+        "service": ["voice", "telex"], "direction": ["out", "out"],
+        "long_distance": pa.array([0, 0], pa.int8()), "roaming": pa.array([0, 0], pa.int8()),
+        "duration_s": pa.array([1, 2], pa.int32()), "volume_kb": [0.0, 0.0],
+        "charge": [0.0, -1.0],
+    })
+    f = tmp_path / "usage-x.parquet"
+    pq.write_table(table, f)
+    err = _rejected("usage", f)
+    _only(err, 2, "service", "unknown value")
+    _only(err, 2, "charge", "negative value")
+
+
+def test_a_rejected_file_in_a_folder_stops_the_load_but_keeps_earlier_files(
+    tmp_path: Path,
+) -> None:
+    from .conftest import make_dir
+
+    d = make_dir(tmp_path / "in")
+    write_csv(d / "tariffs.csv", "tariffs", ["T1,Basic,prepaid,-1", "T2,Gold,postpaid,1"])
+    with pytest.raises(FileRejected) as info:
+        service.load_dir(d)
+    _only(info.value, 2, "monthly_fee", "negative value")
+    c = counts()
+    assert c["regions"] == 4 and c["tariffs"] == 0 and c["subscribers"] == 0
+
+
+def test_mapping_errors_name_the_file_and_key(tmp_path: Path) -> None:
+    m = tmp_path / "map.yaml"
+    m.write_text("usage:\n  columns: {X: nonsense}\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed, match=r"map.yaml: usage.columns.X: 'nonsense'"):
+        service.load_file("usage", write_csv(tmp_path / "u.csv", "usage", ROWS["usage"]),
+                          mapping=m)
+    m.write_text("cdrs: {}\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed, match="unknown kind"):
+        service.load_file("usage", tmp_path / "u.csv", mapping=m)
+
+
+def test_unknown_kind_and_bad_orphan_policy(tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "u.csv", "usage", ROWS["usage"])
+    with pytest.raises(ValidationFailed, match="unknown kind"):
+        service.load_file("cdr", f)
+    with pytest.raises(ValidationFailed, match="orphans"):
+        service.load_file("usage", f, orphans="ignore")
