@@ -75,3 +75,28 @@ def test_generated_operator_loads_without_a_single_problem(tmp_path: Path) -> No
     # replaced by msisdn, so still 300
     assert query("SELECT count(*) FROM subscribers") == [(300,)]
     assert query("SELECT max(day)::VARCHAR FROM usage_daily") == [("2026-11-21",)]
+
+
+def test_load_waits_while_another_process_holds_the_warehouse(data_dir: Path) -> None:
+    """A load started while another process (e.g. a request of `telcamp serve`) has the
+    DuckDB file open waits for it instead of failing with 'database is locked'."""
+    import time
+
+    from telcamp.core.settings import get_settings
+    from telcamp.load import service
+
+    wh_file = get_settings().warehouse_file
+    holder = subprocess.Popen([
+        sys.executable, "-c",
+        "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+        " time.sleep(2); con.close()", str(wh_file),
+    ], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        report = service.load_dir(data_dir)
+        waited = time.monotonic() - started
+    finally:
+        holder.wait(timeout=30)
+    assert report.files[0].rows == 4
+    assert waited > 0.5  # it did wait for the other process
