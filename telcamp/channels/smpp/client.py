@@ -32,7 +32,7 @@ from telcamp.channels.smpp.messages import (
     ReceiptEvent,
     SubmitResult,
 )
-from telcamp.channels.smpp.ratelimit import RateLimiter
+from telcamp.channels.smpp.ratelimit import RateLimiter, Window
 from telcamp.channels.smpp.receipts import (
     ReceiptMatcher,
     is_receipt_pdu,
@@ -93,7 +93,7 @@ class SmppClient:
         self._notify = _notify
         self.state = "new"
         self.session: Session | None = None
-        self.window = asyncio.Semaphore(config.window)
+        self.window = Window(config.window)
         self.limiter = RateLimiter(config.tps, config.tps_burst) if config.tps else None
         self.refused: BindRefused | None = None
         self._closing = False
@@ -249,7 +249,7 @@ class SmppClient:
 
     @property
     def in_flight(self) -> int:
-        return self.config.window - self.window._value
+        return self.window.used
 
     async def _pick(self) -> SmppClient:
         while True:
@@ -272,7 +272,10 @@ class SmppClient:
         wait = self._paused_until - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        async with self.window:
+        window = self.window
+        if not window.try_acquire():
+            await window.acquire()
+        try:
             wait = self._paused_until - time.monotonic()
             if wait > 0:  # throttled while we waited for a window slot
                 await asyncio.sleep(wait)
@@ -280,6 +283,8 @@ class SmppClient:
             if session is None or self.state != "bound":
                 raise SessionLost(f"{self.name}: not bound")
             status, mid, _ = await session.request(st.SUBMIT_SM, body)
+        finally:
+            window.release()
         if status == 0:
             self.counters["submitted"] += 1
             if self._throttle_delay != self.config.throttle_initial:

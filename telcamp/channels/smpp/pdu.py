@@ -254,7 +254,9 @@ def decode(data: bytes | memoryview) -> Pdu:
 
 
 def _cstr(value: str, size: int, name: str) -> bytes:
-    raw = value.encode("latin-1") if value else b""
+    if not value:
+        return b""
+    raw = value.encode("latin-1")
     if len(raw) >= size or 0 in raw:
         raise PduError(f"submit_sm.{name} {value!r}: at most {size - 1} octets, no NUL",
                        field=name)

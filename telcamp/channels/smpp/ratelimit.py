@@ -8,6 +8,7 @@ rate is the set rate (within one message over any window).
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 
 
@@ -32,3 +33,45 @@ class RateLimiter:
         delay = self.reserve()
         if delay > 0:
             await asyncio.sleep(delay)
+
+
+class Window:
+    """The bound on outstanding requests. Like asyncio.Semaphore, but its uncontended
+    path is a plain call (the semaphore costs three coroutines per message)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.used = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    def try_acquire(self) -> bool:
+        if self.used < self.size and not self._waiters:
+            self.used += 1
+            return True
+        return False
+
+    async def acquire(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self.used >= self.size:
+            fut: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(fut)
+            try:
+                await fut
+            except asyncio.CancelledError:
+                if fut.done() and not fut.cancelled():
+                    self._wake_next()  # we were woken but leave: pass the slot on
+                else:
+                    self._waiters.remove(fut)
+                raise
+        self.used += 1
+
+    def release(self) -> None:
+        self.used -= 1
+        self._wake_next()
+
+    def _wake_next(self) -> None:
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(None)
+                return
