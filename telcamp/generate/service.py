@@ -187,11 +187,16 @@ def _run_pool(tasks: list[Task], params: Params, out: Path, n_workers: int,
                              initargs=(q,)) as pool:
         pending: set[Future[list[Written]]] = {
             pool.submit(run_in_worker, t, params, out) for t in tasks}
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-            for fut in done:
-                written += fut.result()  # re-raises a worker's error here
-            _drain(q, advance)
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+                for fut in done:
+                    written += fut.result()  # re-raises a worker's error here
+                _drain(q, advance)
+        except BaseException:
+            # Do not write the remaining files of a run that has already failed.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     _drain(q, advance)
     return written
 

@@ -114,3 +114,36 @@ def test_out_must_be_a_folder(tmp_path) -> None:
     f.write_text("x")
     with pytest.raises(ValidationFailed, match="not a folder"):
         service.generate(subscribers=10, days=1, seed=1, out=f)
+
+
+def test_latent_traits_rebuild_the_same_subscribers(tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from telcamp.generate.traits import latent_traits
+
+    out = tmp_path / "out"
+    service.generate(subscribers=600, days=3, seed=4, out=out, end_date=END)
+    subs = pacsv.read_csv(out / "subscribers.csv",
+                          convert_options=pacsv.ConvertOptions(column_types={
+                              "msisdn": pa.string()}))
+    traits = pa.concat_tables(latent_traits(subscribers=600, seed=4, end_date=END))
+    assert traits.column("msisdn").to_pylist() == subs.column("msisdn").to_pylist()
+    churned = [s == "churned" for s in subs.column("status").to_pylist()]
+    assert [d is not None for d in traits.column("churn_date").to_pylist()] == churned
+    p = traits.column("propensity").to_numpy()
+    assert p.min() > 0 and p.max() < 1 and 0.1 < p.mean() < 0.3
+
+
+def test_a_failed_run_leaves_no_partial_file(tmp_path, monkeypatch) -> None:
+    from telcamp.generate import usage
+
+    def broken(**_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(usage, "usage_table", broken)
+    out = tmp_path / "out"
+    with pytest.raises(OSError, match="disk full"):
+        service.generate(subscribers=100, days=2, seed=1, out=out, end_date=END)
+    names = {p.name for p in out.iterdir()}
+    assert not any(n.endswith(".part") or n.startswith("usage") for n in names)
