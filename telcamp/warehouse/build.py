@@ -1,15 +1,19 @@
 """Rebuild of the `profile` table: derived features, usage windows and scores.
 
-One set-based statement builds the whole table (CREATE OR REPLACE), so readers see either
-the old profile or the new one, never a half-built one. Called by the loader after each
-load and by `telcamp warehouse rebuild`.
+Set-based SQL in one transaction (readers see the old profile or the new one, never a
+half-built one): the features and, when the scoring config needs no figure over all
+subscribers, the scores too, in one CREATE TABLE; otherwise the scores are computed over a
+narrow projection (percent ranks sort only the factor columns) and written back with one
+UPDATE. The new table then replaces `profile`. Called by the loader after each load and by
+`telcamp warehouse rebuild`.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 
 import duckdb
@@ -24,7 +28,8 @@ from telcamp.warehouse.schema import ALL_METRICS, METRICS, WINDOWS, ensure_schem
 DERIVED_COLUMNS: tuple[str, ...] = (
     "city_code", "province_code", "payment_type", "age", "tenure_days", "is_new",
     *(f"{m.name}_{w}d" for m in ALL_METRICS for w in WINDOWS),
-    "arpu_3m", "days_since_last_activity", *scoring.SCORE_COLUMNS,
+    "arpu_3m", "days_since_last_activity", "days_since_last_payment", "payments_90d",
+    "active_products", *scoring.SCORE_COLUMNS,
 )
 
 
@@ -61,11 +66,15 @@ def _subscriber_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _begin(con: duckdb.DuckDBPyConnection) -> bool:
-    """Start a transaction unless the caller already holds one; True when we own it."""
-    try:
-        con.execute("BEGIN TRANSACTION")
-    except duckdb.TransactionException:
+    """Start a transaction unless the caller already holds one; True when we own it.
+
+    A BEGIN inside a transaction would abort the caller's transaction, so ask first: in
+    autocommit mode every statement gets a new transaction id, inside one it stays.
+    """
+    ids = [con.execute("SELECT txid_current()").fetchone() for _ in range(2)]
+    if ids[0] == ids[1]:
         return False
+    con.execute("BEGIN TRANSACTION")
     return True
 
 
@@ -127,16 +136,12 @@ def _window_columns() -> str:
     return ",\n    ".join(parts)
 
 
-# Columns the stage carries only for the scores.
-SCORE_INPUTS = ("_days_since_payment", "_payments_90d", "_active_products")
+def _features_select(subscriber_columns: list[str]) -> str:
+    """SELECT of every profile column but the scores, one row per subscriber.
 
-
-def stage_sql(subscriber_columns: list[str]) -> str:
-    """Features without scores, into the temp table _profile_stage.
-
-    Parameters: $as_of (DATE), $new_days (INTEGER).
+    Parameters: $as_of (DATE), $new_days (INTEGER), $ts_end and $ts_90d (TIMESTAMPTZ: the
+    instant after the as-of date and the start of the 90-day window, in UTC).
     """
-    max_w = max(WINDOWS)
     sub_cols = ", ".join(f"s.{_quote(c)}" for c in subscriber_columns)
     segs = _segments()
     segments = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in segs)
@@ -144,8 +149,8 @@ def stage_sql(subscriber_columns: list[str]) -> str:
         f"LEFT JOIN {name} ON {name}.msisdn = s.msisdn" for name, _sql in segs
     )
     last_day = "greatest(" + ", ".join(f"{name}.last_day" for name, _sql in segs) + ")"
+    charge_90d = " + ".join(f"coalesce(seg_{x}.charge, 0)" for x in sorted(WINDOWS))
     return f"""
-CREATE OR REPLACE TEMP TABLE _profile_stage AS
 WITH RECURSIVE
 -- Every region with each of its ancestors (itself included), so a subscriber attached to a
 -- county, a city or the province directly gets the right city and province codes.
@@ -164,19 +169,18 @@ region_codes AS (
 ),
 {segments},
 pay AS (
-  SELECT msisdn,
-         max(CAST(timezone('UTC', event_time) AS DATE)) AS last_payment_day,
-         count(*) FILTER (WHERE CAST(timezone('UTC', event_time) AS DATE)
-                          > $as_of - {max_w}) AS payments_90d
-  FROM payments WHERE CAST(timezone('UTC', event_time) AS DATE) <= $as_of
+  -- Compared as instants (no per-row time-zone conversion): payments up to the end of the
+  -- as-of date in UTC.
+  SELECT msisdn, CAST(timezone('UTC', max(event_time)) AS DATE) AS last_payment_day,
+         count(*) FILTER (WHERE event_time >= $ts_90d) AS payments_90d
+  FROM payments WHERE event_time < $ts_end
   GROUP BY msisdn
 ),
 prod AS (
   -- Products whose latest event up to the as-of date is a subscription.
   SELECT msisdn, count(*) AS active_products FROM (
-    SELECT msisdn, product_code,
-           arg_max(action, event_time) AS last_action
-    FROM product_events WHERE CAST(timezone('UTC', event_time) AS DATE) <= $as_of
+    SELECT msisdn, product_code, arg_max(action, event_time) AS last_action
+    FROM product_events WHERE event_time < $ts_end
     GROUP BY msisdn, product_code
   ) WHERE last_action = 'subscribe' GROUP BY msisdn
 )
@@ -191,12 +195,11 @@ SELECT {sub_cols},
     date_diff('day', s.activation_date, $as_of)::INTEGER AS tenure_days,
     date_diff('day', s.activation_date, $as_of) < $new_days AS is_new,
     {_window_columns()},
-    ({" + ".join(f"coalesce(seg_{x}.charge, 0)" for x in sorted(WINDOWS))}) / 3.0
-      + coalesce(t.monthly_fee, 0) AS arpu_3m,
+    (({charge_90d}) / 3.0 + coalesce(t.monthly_fee, 0))::DOUBLE AS arpu_3m,
     date_diff('day', {last_day}, $as_of)::INTEGER AS days_since_last_activity,
-    date_diff('day', pay.last_payment_day, $as_of)::INTEGER AS _days_since_payment,
-    coalesce(pay.payments_90d, 0)::INTEGER AS _payments_90d,
-    coalesce(prod.active_products, 0)::INTEGER AS _active_products
+    date_diff('day', pay.last_payment_day, $as_of)::INTEGER AS days_since_last_payment,
+    coalesce(pay.payments_90d, 0)::INTEGER AS payments_90d,
+    coalesce(prod.active_products, 0)::INTEGER AS active_products
 FROM subscribers s
 LEFT JOIN region_codes rc ON rc.code = s.region_code
 LEFT JOIN tariffs t ON t.code = s.tariff_code
@@ -206,24 +209,35 @@ LEFT JOIN prod ON prod.msisdn = s.msisdn
 """
 
 
-def scores_sql(config: scoring.ScoringConfig) -> str:
-    """Scores of every stage row, keyed by its rowid. The window functions (percent ranks)
-    run over this narrow projection, never over the wide feature rows."""
-    return f"""
-CREATE OR REPLACE TEMP TABLE _profile_scores AS
-WITH scored AS (
-  SELECT rowid AS rid, {scoring.value_score_sql(config)} AS value_score,
+NEXT = "_profile_next"
+
+
+def next_table_sql(subscriber_columns: list[str], config: scoring.ScoringConfig) -> str:
+    """CREATE the new profile table; scores included when they are row-local."""
+    features = _features_select(subscriber_columns)
+    if not scoring.needs_all_rows(config):
+        return f"""CREATE OR REPLACE TABLE {NEXT} AS
+SELECT * EXCLUDE (churn_risk), {scoring.tier_sql(config)} AS value_tier, churn_risk FROM (
+  SELECT *, {scoring.value_score_sql(config)} AS value_score,
          {scoring.churn_risk_sql(config)} AS churn_risk
-  FROM _profile_stage
+  FROM ({features}) f
+) scored"""
+    return f"""CREATE OR REPLACE TABLE {NEXT} AS
+SELECT *, NULL::DOUBLE AS value_score, NULL::VARCHAR AS value_tier,
+       {scoring.churn_risk_sql(config)} AS churn_risk
+FROM ({features}) f"""
+
+
+def scores_update_sql(config: scoring.ScoringConfig) -> str:
+    """UPDATE value_score and value_tier from window functions over a narrow projection."""
+    return f"""
+WITH scored AS (
+  SELECT rowid AS rid, {scoring.value_score_sql(config)} AS value_score FROM {NEXT}
+), tiered AS (
+  SELECT rid, value_score, {scoring.tier_sql(config)} AS value_tier FROM scored
 )
-SELECT rid, value_score, {scoring.tier_sql(config)} AS value_tier, churn_risk FROM scored
-"""
-
-
-PROFILE_SQL = f"""
-CREATE OR REPLACE TABLE profile AS
-SELECT st.* EXCLUDE ({", ".join(SCORE_INPUTS)}), sc.value_score, sc.value_tier, sc.churn_risk
-FROM _profile_stage st JOIN _profile_scores sc ON sc.rid = st.rowid
+UPDATE {NEXT} SET value_score = tiered.value_score, value_tier = tiered.value_tier
+FROM tiered WHERE tiered.rid = {NEXT}.rowid
 """
 
 
@@ -236,22 +250,30 @@ def rebuild(
     ensure_schema(con)
     config = scoring.load_config(config_path)
     as_of_date = resolve_as_of(con, as_of)
-    params = {"as_of": as_of_date, "new_days": get_settings().new_subscriber_days}
-    stage = stage_sql(_subscriber_columns(con))
+    end = datetime.combine(as_of_date + timedelta(days=1), dtime(0), tzinfo=UTC)
+    params = {
+        "as_of": as_of_date, "new_days": get_settings().new_subscriber_days,
+        "ts_end": end, "ts_90d": end - timedelta(days=max(WINDOWS)),
+    }
+    statements: list[tuple[str, str, dict[str, object] | None]] = [
+        ("features", next_table_sql(_subscriber_columns(con), config), params),
+    ]
+    if scoring.needs_all_rows(config):
+        statements.append(("scores", scores_update_sql(config), None))
+    statements += [
+        ("replace", "DROP TABLE IF EXISTS profile", None),
+        ("rename", f"ALTER TABLE {NEXT} RENAME TO profile", None),
+    ]
     # One transaction: readers see the old profile or the new one, and a failure leaves
     # the old one (and meta) untouched. A caller already in a transaction (the loader,
     # committing its load and the rebuild together) keeps ownership of it.
     own = _begin(con)
+    steps: dict[str, float] = {}
     try:
-        steps: dict[str, float] = {}
-        for step, sql, args in (("features", stage, params),
-                                ("scores", scores_sql(config), None),
-                                ("profile", PROFILE_SQL, None)):
+        for step, sql, args in statements:
             t0 = time.perf_counter()
             con.execute(sql, args)
             steps[step] = round(time.perf_counter() - t0, 3)
-        con.execute("DROP TABLE IF EXISTS _profile_scores")
-        con.execute("DROP TABLE IF EXISTS _profile_stage")
         row = con.execute("SELECT count(*) FROM profile").fetchone()
         set_meta(con, "as_of_date", as_of_date.isoformat())
         set_meta(con, "last_build", clock.now().isoformat())

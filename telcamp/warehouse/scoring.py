@@ -27,8 +27,8 @@ VALUE_FACTORS: dict[str, str] = {
     "arpu_3m": "arpu_3m",
     "tenure_days": "tenure_days",
     "age": "coalesce(age, 0)",
-    "active_products": "_active_products",
-    "payment_regularity": "_payments_90d",
+    "active_products": "active_products",
+    "payment_regularity": "payments_90d",
     **{f"{m.name}_{w}d": f"{m.name}_{w}d" for m in ALL_METRICS for w in WINDOWS},
 }
 NORMALISERS = ("percentile", "cap", "minmax")
@@ -189,6 +189,14 @@ def _normalised(f: ValueFactor) -> str:
     return f"coalesce(({x} - {lo}) / nullif({hi} - {lo}, 0), 0)"
 
 
+def needs_all_rows(config: ScoringConfig) -> bool:
+    """True when a score needs a figure over all subscribers (a rank, a min or a max), so
+    it cannot be computed row by row in the features statement."""
+    return config.tier_method == "percentiles" or any(
+        f.normalise != "cap" and f.weight > 0 for f in config.factors
+    )
+
+
 def value_score_sql(config: ScoringConfig) -> str:
     """0..100: weighted mean of the normalised factors, rounded to 2 decimals."""
     total = sum(f.weight for f in config.factors)
@@ -215,7 +223,7 @@ def churn_factor_sql(config: ScoringConfig) -> dict[str, str]:
         "usage_drop": f"CASE WHEN {prior} > 0 THEN greatest(0.0, 1.0 - ({recent}) / ({prior}))"
                       " ELSE 0.0 END",
         # Days since the last payment (or since activation when never paid) over the gap.
-        "payment_gap": "least(greatest(coalesce(_days_since_payment, tenure_days), 0) / "
+        "payment_gap": "least(greatest(coalesce(days_since_last_payment, tenure_days), 0) / "
                        f"{config.payment_gap_days!r}, 1.0)",
         # Days since the last usage (or since activation when never used) over the limit.
         "inactivity": "least(greatest(coalesce(days_since_last_activity, tenure_days), 0) / "

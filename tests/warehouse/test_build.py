@@ -257,3 +257,53 @@ def test_usage_columns_match_the_metric_list(wh: Warehouse) -> None:
     assert expected <= cols
     assert {"value_score", "value_tier", "churn_risk", "arpu_3m", "is_new"} <= cols
     assert not any(c.startswith("_") for c in cols)  # score inputs are not kept
+
+
+def test_payment_and_product_features(wh: Warehouse) -> None:
+    wh.region_tree()
+    wh.subscriber(MSISDN)
+    wh.payment(MSISDN, AS_OF - timedelta(days=90))  # outside the 90 days
+    wh.payment(MSISDN, AS_OF - timedelta(days=89))
+    wh.payment(MSISDN, AS_OF - timedelta(days=4))
+    wh.payment(MSISDN, AS_OF + timedelta(days=1))  # after the as-of date
+    events = [("A", "subscribe", 10), ("A", "unsubscribe", 5), ("B", "subscribe", 3),
+              ("C", "subscribe", 20), ("D", "unsubscribe", 2), ("E", "subscribe", -1)]
+    for product, action, back in events:
+        wh.con.execute(
+            "INSERT INTO product_events VALUES (?, CAST(? AS TIMESTAMP) AT TIME ZONE 'UTC', "
+            "?, ?, 'sms')",
+            [MSISDN, f"{(AS_OF - timedelta(days=back)).isoformat()} 08:00:00", product, action],
+        )
+    rebuild(wh.con, as_of=AS_OF)
+    p = wh.profile(MSISDN)
+    assert p["payments_90d"] == 2
+    assert p["days_since_last_payment"] == 4
+    assert p["active_products"] == 2  # B and C; A cancelled, D never on, E in the future
+
+
+def test_a_callers_transaction_stays_the_callers(wh: Warehouse) -> None:
+    """The loader commits its load and the rebuild together; its rollback undoes both."""
+    wh.region_tree()
+    wh.subscriber(MSISDN)
+    rebuild(wh.con, as_of=AS_OF)
+    wh.con.execute("BEGIN TRANSACTION")
+    wh.subscriber(MSISDN + 1)
+    assert rebuild(wh.con, as_of=AS_OF).subscribers == 2
+    wh.con.execute("ROLLBACK")
+    assert wh.con.execute("SELECT count(*) FROM profile").fetchone() == (1,)
+    assert get_meta(wh.con, "as_of_date") == AS_OF.isoformat()
+
+
+def test_a_failed_rebuild_keeps_the_old_profile(wh: Warehouse) -> None:
+    wh.region_tree()
+    wh.subscriber(MSISDN)
+    rebuild(wh.con, as_of=AS_OF)
+    # A subscribers column whose type breaks the age arithmetic makes the build fail.
+    wh.con.execute("ALTER TABLE subscribers ALTER birth_date TYPE VARCHAR")
+    wh.con.execute("UPDATE subscribers SET birth_date = 'not a date'")
+    with pytest.raises(Exception, match="(?i)conversion|cast|date"):
+        rebuild(wh.con, as_of=AS_OF - timedelta(days=1))
+    assert wh.con.execute("SELECT count(*) FROM profile").fetchone() == (1,)
+    assert get_meta(wh.con, "as_of_date") == AS_OF.isoformat()
+    tables = {r[0] for r in wh.con.execute("SHOW TABLES").fetchall()}
+    assert "_profile_next" not in tables
