@@ -301,7 +301,7 @@ def test_a_failed_rebuild_keeps_the_old_profile(wh: Warehouse) -> None:
     # A subscribers column whose type breaks the age arithmetic makes the build fail.
     wh.con.execute("ALTER TABLE subscribers ALTER birth_date TYPE VARCHAR")
     wh.con.execute("UPDATE subscribers SET birth_date = 'not a date'")
-    with pytest.raises(Exception, match="(?i)conversion|cast|date"):
+    with pytest.raises(Exception, match=r"(?i)conversion|cast|date"):
         rebuild(wh.con, as_of=AS_OF - timedelta(days=1))
     assert wh.con.execute("SELECT count(*) FROM profile").fetchone() == (1,)
     assert get_meta(wh.con, "as_of_date") == AS_OF.isoformat()
