@@ -82,6 +82,13 @@ def submit(*, session: Session, actor: Principal, campaign_id: int) -> Campaign:
     if campaign.start_at is None or campaign.end_at is None:
         raise ValidationFailed("set the campaign's start and end before submitting",
                                field="start_at")
+    # approvers decide on figures of exactly this content: rehearse it now
+    from telcamp.campaigns import rehearsal
+
+    figures = rehearsal.rehearse(session=session, actor=actor, campaign_id=campaign_id)
+    if figures["problems"]:
+        raise ValidationFailed("the campaign cannot be submitted: "
+                               + "; ".join(figures["problems"]), field="rehearsal")
     lifecycle.transition(campaign, "submitted", reason="submitted for approval")
     campaign.submitted_by = actor.username
     now_content = campaign_service.content(campaign)

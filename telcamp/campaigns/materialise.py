@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import delete, select
@@ -156,12 +155,9 @@ def _prior_contacts(session: Session, plan: Plan) -> pa.Table | None:
     return pa.table({"msisdn": pa.array(rows, type=pa.int64())})
 
 
-def _batches(con: duckdb.DuckDBPyConnection, plan: Plan, prior: pa.Table | None
-             ) -> pa.RecordBatchReader:
-    table = None
-    if prior is not None:
-        con.register("prior_contacts", prior)
-        table = "prior_contacts"
+def batch_sql(plan: Plan, *, with_prior: bool) -> tuple[str, dict[str, Any]]:
+    """The contact rows of the run. Compiled before the warehouse is opened, because
+    compiling a segment rule reads the warehouse catalogue itself."""
     where = ["channel = $channel"]
     params: dict[str, Any] = {"snapshot": plan.snapshot_id, "channel": plan.channel,
                               "campaign": plan.campaign_id, "wave": plan.wave_id,
@@ -170,16 +166,17 @@ def _batches(con: duckdb.DuckDBPyConnection, plan: Plan, prior: pa.Table | None
     if plan.only_cell is not None:
         where.append("cell_id = $cell")
         params["cell"] = plan.only_cell
+    audience = audience_sql(plan, exclude_table="prior_contacts" if with_prior else None)
     sql = f"""
       SELECT CAST($campaign AS INTEGER) AS campaign_id, CAST($wave AS INTEGER) AS wave_id,
              cell_id, CAST($run AS INTEGER) AS run, msisdn, channel,
              CAST($priority AS INTEGER) AS priority,
              CASE WHEN is_control THEN 'control' ELSE 'planned' END AS state, is_control,
              CAST($planned AS VARCHAR) AS planned_at, language,
-             'cell:' || cell_id || ':' || channel AS template_ref
-      FROM ({audience_sql(plan, exclude_table=table)}) x
+             CAST(NULL AS VARCHAR) AS template_ref
+      FROM ({audience}) x
       WHERE {' AND '.join(where)}"""
-    return con.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
+    return sql, params
 
 
 def _copy_postgres(session: Session, reader: pa.RecordBatchReader) -> None:
@@ -195,27 +192,32 @@ def _copy_postgres(session: Session, reader: pa.RecordBatchReader) -> None:
 
 
 def _insert_sqlite(session: Session, reader: pa.RecordBatchReader, plan: Plan) -> None:
-    # Only the varying columns go through executemany, into an index-free staging table;
-    # one INSERT … SELECT then writes the contacts with the constant columns bound once.
+    # Only the varying columns go through executemany, into an index-free staging table
+    # in memory; one INSERT … SELECT then writes the contacts with the constant columns
+    # bound once. A large page cache keeps the contact indexes' pages in memory meanwhile.
     raw = session.connection().connection.driver_connection
     cur = raw.cursor()  # type: ignore[union-attr]
+    cur.execute("PRAGMA cache_size = -262144")  # 256 MiB, for this connection
     cur.execute("CREATE TEMP TABLE IF NOT EXISTS contact_stage("
-                "msisdn INTEGER, cell_id INTEGER, channel TEXT, is_control INTEGER, "
-                "language TEXT)")
+                "msisdn INTEGER, cell_id INTEGER, is_control INTEGER, language TEXT)")
     cur.execute("DELETE FROM contact_stage")
     for batch in reader:
-        cols = [batch.column(n).to_pylist() for n in
-                ("msisdn", "cell_id", "channel", "is_control", "language")]
-        cur.executemany("INSERT INTO contact_stage VALUES (?, ?, ?, ?, ?)", zip(*cols,
-                                                                                 strict=True))
+        cols = [
+            batch.column("msisdn").to_numpy().tolist(),
+            batch.column("cell_id").to_numpy().tolist(),
+            batch.column("is_control").to_numpy(zero_copy_only=False).tolist(),
+            batch.column("language").to_pylist(),
+        ]
+        cur.executemany("INSERT INTO contact_stage VALUES (?, ?, ?, ?)", zip(*cols, strict=True))
     planned = plan.planned_at.strftime("%Y-%m-%d %H:%M:%S.%f")
     cur.execute(
         f"INSERT INTO contact ({', '.join(COLUMNS)}) "
-        "SELECT ?, ?, cell_id, ?, msisdn, channel, ?, "
+        "SELECT ?, ?, cell_id, ?, msisdn, ?, ?, "
         "CASE WHEN is_control THEN 'control' ELSE 'planned' END, is_control, ?, language, "
-        "'cell:' || cell_id || ':' || channel FROM contact_stage",
-        (plan.campaign_id, plan.wave_id, plan.run, plan.priority, planned))
+        "NULL FROM contact_stage ORDER BY msisdn",
+        (plan.campaign_id, plan.wave_id, plan.run, plan.channel, plan.priority, planned))
     cur.execute("DELETE FROM contact_stage")
+    cur.execute("PRAGMA cache_size = -2000")
     cur.close()
 
 
@@ -227,11 +229,14 @@ def finish(plan: Plan, *, crash_after_insert: bool = False) -> Result:
         if wave.state != "materialising":
             raise Conflict(f"wave {plan.wave_id} is {wave.state}, not materialising")
         # leftovers of this run cannot exist after a rollback; deleting keeps it idempotent
-        s.execute(delete(Contact).where(Contact.wave_id == plan.wave_id,
-                                        Contact.run == plan.run))
+        s.execute(delete(Contact).where(Contact.campaign_id == plan.campaign_id,
+                                        Contact.wave_id == plan.wave_id, Contact.run == plan.run))
         prior = _prior_contacts(s, plan)
+        sql, params = batch_sql(plan, with_prior=prior is not None)
         with warehouse.connect(read_only=True) as con:
-            reader = _batches(con, plan, prior)
+            if prior is not None:
+                con.register("prior_contacts", prior)
+            reader = con.sql(sql, params=params).to_arrow_reader(BATCH_ROWS)
             if s.get_bind().dialect.name == "postgresql":
                 _copy_postgres(s, reader)
             else:
@@ -259,7 +264,8 @@ def _counts(session: Session, plan: Plan) -> dict[int, dict[str, int]]:
         select(Contact.cell_id,
                func.sum(case((Contact.is_control.is_(False), 1), else_=0)),
                func.sum(case((Contact.is_control.is_(True), 1), else_=0)))
-        .where(Contact.wave_id == plan.wave_id, Contact.run == plan.run)
+        .where(Contact.campaign_id == plan.campaign_id, Contact.wave_id == plan.wave_id,
+               Contact.run == plan.run)
         .group_by(Contact.cell_id)).all()
     return {int(c): {"contacts": int(a or 0), "controls": int(b or 0)} for c, a, b in rows}
 
@@ -269,7 +275,8 @@ def abort(*, wave_id: int) -> None:
     with session_scope() as s:
         wave = s.scalars(select(Wave).where(Wave.id == wave_id).with_for_update()).first()
         if wave is not None and wave.state == "materialising":
-            s.execute(delete(Contact).where(Contact.wave_id == wave_id,
+            s.execute(delete(Contact).where(Contact.campaign_id == wave.campaign_id,
+                                            Contact.wave_id == wave_id,
                                             Contact.run == wave.runs + 1))
             wave.state = "planned"
 

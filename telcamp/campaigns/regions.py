@@ -37,7 +37,7 @@ def lineage(code: str) -> list[Region]:
 def _has_regions(con: object) -> bool:
     row = con.execute(  # type: ignore[attr-defined]
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'regions'"
-    ).fetchone()
+    ).fetchall()[0]
     return bool(row and row[0])
 
 

@@ -172,6 +172,9 @@ def create_campaign(*, session: Session, actor: Principal, campaign_in: Campaign
                     ) -> Campaign:
     program = get_program(session=session, actor=actor, program_id=campaign_in.program_id)
     region = campaign_in.region_code or program.region_code
+    if campaign_in.region_code is None and actor.region_code is not None and regions.within(
+            actor.region_code, program.region_code):
+        region = actor.region_code  # a county office's campaign under the province program
     regions.require_scope(actor, region)
     if not regions.within(region, program.region_code):
         raise ValidationFailed(

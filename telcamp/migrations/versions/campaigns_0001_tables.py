@@ -119,7 +119,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_contact_dispatch", "contact", ["state", "channel", "priority", "planned_at"]
     )
-    op.create_index("ix_contact_wave", "contact", ["wave_id"])
     op.create_index("ix_contact_campaign_msisdn", "contact", ["campaign_id", "msisdn"])
     op.create_table(
         "campaign_approval",
