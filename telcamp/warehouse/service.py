@@ -27,18 +27,32 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(row and row[0])
 
 
-def stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+def stats(con: duckdb.DuckDBPyConnection, *, region_code: str | None = None) -> dict[str, Any]:
     """Row counts per table, the as-of date, the value-tier distribution and the
-    churn-risk bands (subscribers per band)."""
+    churn-risk bands (subscribers per band).
+
+    With `region_code` (a user at that node) the figures cover its subtree only: the
+    subscriber and profile counts, tiers and bands of subscribers with region_code IN
+    (region_code, city_code, province_code); other tables' counts are operator-wide
+    figures and are left out.
+    """
     counts: dict[str, int] = {}
-    for table in STATS_TABLES:
-        if _has_table(con, table):
-            row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
-            counts[table] = int(row[0]) if row else 0
+    where, params = "", []
+    if region_code is not None:
+        where = " WHERE ? IN (region_code, city_code, province_code)"
+        params = [region_code]
+        if _has_table(con, "profile"):
+            row = con.execute(f"SELECT count(*) FROM profile{where}", params).fetchone()
+            counts["subscribers"] = counts["profile"] = int(row[0]) if row else 0
+    else:
+        for table in STATS_TABLES:
+            if _has_table(con, table):
+                row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+                counts[table] = int(row[0]) if row else 0
     tiers = {t: 0 for t in TIERS}
     if _has_table(con, "profile"):
         for tier, n in con.execute(
-            "SELECT value_tier, count(*) FROM profile GROUP BY value_tier"
+            f"SELECT value_tier, count(*) FROM profile{where} GROUP BY value_tier", params
         ).fetchall():
             if tier is not None:
                 tiers[str(tier)] = int(n)
@@ -49,7 +63,8 @@ def stats(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         )
         for band, n in con.execute(
             f"SELECT CASE {cases} ELSE '{CHURN_BANDS[-1][0]}' END AS band, count(*) "
-            "FROM profile WHERE churn_risk IS NOT NULL GROUP BY band"
+            f"FROM profile{where or ' WHERE true'} AND churn_risk IS NOT NULL GROUP BY band",
+            params,
         ).fetchall():
             churn[str(band)] = int(n)
     has_meta = _has_table(con, "meta")
