@@ -131,9 +131,11 @@ def list_members(list_id: int, limit: int = Query(100, ge=1, le=1000),
 @router.post("/{list_id}/members", status_code=201)
 def add_member(list_id: int, body: MemberCreate, principal: Principal = WRITE) -> SearchHit:
     with session_scope() as s:
-        service.add_member(s, principal=principal, list_id=list_id, msisdn=body.msisdn,
-                           reason=body.reason, expires_at=body.expires_at)
-    sync.sync_lists([list_id])
+        member = service.add_member(s, principal=principal, list_id=list_id,
+                                    msisdn=body.msisdn, reason=body.reason,
+                                    expires_at=body.expires_at)
+        number = member.msisdn
+    sync.sync_member(list_id, number)
     with session_scope() as s:
         hits = service.search(s, principal=principal, msisdn=body.msisdn)
     return next(h for h in hits if h.list_id == list_id)
@@ -143,7 +145,7 @@ def add_member(list_id: int, body: MemberCreate, principal: Principal = WRITE) -
 def remove_member(list_id: int, msisdn: str, principal: Principal = WRITE) -> Response:
     with session_scope() as s:
         service.remove_member(s, principal=principal, list_id=list_id, msisdn=msisdn)
-    sync.sync_lists([list_id])
+    sync.sync_member(list_id, int(msisdn.strip()))
     return Response(status_code=204)
 
 

@@ -125,7 +125,7 @@ def add(
     with session_scope() as s:
         service.add_member(s, principal=who, list_id=list_id, msisdn=msisdn, reason=reason,
                            expires_at=expires)
-    sync.sync_lists([list_id])
+    sync.sync_member(list_id, int(msisdn.strip()))
     console.print(f"{msisdn.strip()} is on list {list_id}")
 
 
@@ -136,7 +136,7 @@ def remove(list_ref: str, msisdn: str, region: str | None = REGION) -> None:
     list_id = _list_id(list_ref, who)
     with session_scope() as s:
         service.remove_member(s, principal=who, list_id=list_id, msisdn=msisdn)
-    sync.sync_lists([list_id])
+    sync.sync_member(list_id, int(msisdn.strip()))
     console.print(f"{msisdn.strip()} removed from list {list_id}")
 
 

@@ -116,13 +116,17 @@ def list_page(request: Request, list_id: int, principal: Principal = READ) -> HT
     return _detail(request, principal, list_id)
 
 
-def _change(request: Request, principal: Principal, list_id: int, action: Any) -> Response:
+def _change(request: Request, principal: Principal, list_id: int, action: Any,
+            msisdn: str | None = None) -> Response:
     try:
         with session_scope() as s:
             action(s)
     except TelcampError as exc:
         return _detail(request, principal, list_id, error=exc.message, status=exc.status)
-    sync.sync_lists([list_id])
+    if msisdn is None:
+        sync.sync_lists([list_id])
+    else:  # validated by the action
+        sync.sync_member(list_id, int(msisdn.strip()))
     return _back(list_id)
 
 
@@ -132,14 +136,14 @@ def add_member(request: Request, list_id: int, msisdn: str = Form(...),
                principal: Principal = WRITE) -> Response:
     return _change(request, principal, list_id, lambda s: service.add_member(
         s, principal=principal, list_id=list_id, msisdn=msisdn, reason=reason,
-        expires_at=expires_at))
+        expires_at=expires_at), msisdn)
 
 
 @router.post("/lists/{list_id}/remove", response_class=HTMLResponse)
 def remove_member(request: Request, list_id: int, msisdn: str = Form(...),
                   principal: Principal = WRITE) -> Response:
     return _change(request, principal, list_id, lambda s: service.remove_member(
-        s, principal=principal, list_id=list_id, msisdn=msisdn))
+        s, principal=principal, list_id=list_id, msisdn=msisdn), msisdn)
 
 
 @router.post("/lists/{list_id}/rename", response_class=HTMLResponse)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from telcamp.core import clock, warehouse
 from telcamp.core.db import session_scope
-from telcamp.lists.models import SpecialList
+from telcamp.lists.models import ListMember, SpecialList
 from telcamp.warehouse.schema import ensure_schema
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,52 @@ def sync_lists(list_ids: Iterable[int], *, strict: bool = False) -> list[int]:
         log.exception("warehouse copy of lists %s failed; ensure_synced() will retry", ids)
         return []
     return ids
+
+
+def _one_member(list_id: int, msisdn: int) -> tuple[int | None, tuple[object, ...] | None]:
+    """The list's version and the current row of one member (None: not on the list)."""
+    with session_scope() as session:
+        version = session.scalar(select(SpecialList.version).where(SpecialList.id == list_id))
+        row = session.execute(
+            select(ListMember.reason, ListMember.expires_at, ListMember.added_at)
+            .where(ListMember.list_id == list_id, ListMember.msisdn == msisdn)
+        ).first()
+    return (None if version is None else int(version)), (None if row is None else tuple(row))
+
+
+def sync_member(list_id: int, msisdn: int, *, strict: bool = False) -> bool:
+    """After one number was added or removed: copy just that row when the warehouse holds
+    the version right before this change, else the whole list (some other change was
+    missed). Reads the number's current state, so running it twice is harmless. Returns
+    False when the copy failed (logged; `ensure_synced` repairs it)."""
+    try:
+        with _LOCK, warehouse.connect() as con:
+            ensure_schema(con)
+            version, row = _one_member(list_id, msisdn)
+            held = con.execute("SELECT version FROM list_sync WHERE list_id = ?",
+                               [list_id]).fetchall()
+            if version is None or not held or int(held[0][0]) != version - 1:
+                _replace(con, list_id)
+                return True
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("DELETE FROM list_members WHERE list_id = ? AND msisdn = ?",
+                            [list_id, msisdn])
+                if row is not None:
+                    con.execute("INSERT INTO list_members VALUES (?, ?, ?, ?, ?)",
+                                [list_id, msisdn, *row])
+                con.execute("UPDATE list_sync SET version = ?, synced_at = ? WHERE list_id = ?",
+                            [version, clock.now(), list_id])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+    except Exception:
+        if strict:
+            raise
+        log.exception("warehouse copy of list %s failed; ensure_synced() will retry", list_id)
+        return False
+    return True
 
 
 def stale_lists(con: duckdb.DuckDBPyConnection) -> list[int]:

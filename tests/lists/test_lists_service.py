@@ -247,3 +247,35 @@ def test_resolve_list_by_name_prefers_own_region(db, regions, frozen) -> None:
             service.resolve_list(s, principal=principal("admin", None), ref="vip")
         with pytest.raises(NotFound):
             service.resolve_list(s, principal=C01, ref="nope")
+
+
+def test_one_number_changes_copy_one_row_unless_a_change_was_missed(db, regions, frozen):
+    lid = _create(C01, "complaints")
+    with session_scope() as s:
+        service.add_member(s, principal=C01, list_id=lid, msisdn="79120000001")
+    sync.sync_lists([lid], strict=True)
+
+    def held() -> tuple[int, list[int]]:
+        with warehouse.connect() as con:
+            version = con.execute("SELECT version FROM list_sync WHERE list_id = ?",
+                                  [lid]).fetchall()[0][0]
+            rows = con.execute("SELECT msisdn FROM list_members ORDER BY msisdn").fetchall()
+        return version, [r[0] for r in rows]
+
+    assert held() == (2, [79120000001])
+    with session_scope() as s:
+        service.add_member(s, principal=C01, list_id=lid, msisdn="79120000002",
+                           reason="r")
+    assert sync.sync_member(lid, 79120000002, strict=True)
+    assert held() == (3, [79120000001, 79120000002])
+    assert sync.sync_member(lid, 79120000002, strict=True)  # twice: harmless
+    assert held() == (3, [79120000001, 79120000002])
+    # two changes, the first one's copy lost: the second sees a gap and copies it all
+    with session_scope() as s:
+        service.remove_member(s, principal=C01, list_id=lid, msisdn="79120000001")
+    with session_scope() as s:
+        service.add_member(s, principal=C01, list_id=lid, msisdn="79120000003")
+    assert sync.sync_member(lid, 79120000003, strict=True)
+    assert held() == (5, [79120000002, 79120000003])
+    with warehouse.connect() as con:
+        assert sync.stale_lists(con) == []
