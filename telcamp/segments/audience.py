@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from telcamp.core import clock, warehouse
-from telcamp.core.errors import NotFound
+from telcamp.core.errors import NotFound, ValidationFailed
 from telcamp.core.security import Principal
 from telcamp.core.settings import get_settings
 from telcamp.segments import catalogue as catalogue_mod
@@ -57,16 +57,16 @@ def as_of_date(con: duckdb.DuckDBPyConnection) -> date:
     if configured is not None:
         return configured
     try:
-        row = con.execute("SELECT value FROM meta WHERE key = 'as_of_date'").fetchone()
+        # the whole (tiny) table: a point lookup through its key index costs more here
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
     except duckdb.CatalogException:
-        row = None
-    return date.fromisoformat(str(row[0])) if row and row[0] else clock.today()
+        meta = {}
+    value = meta.get("as_of_date")
+    return date.fromisoformat(str(value)) if value else clock.today()
 
 
 def has_profile(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute("SELECT count(*) FROM information_schema.tables "
-                      "WHERE table_name = 'profile'").fetchone()
-    return bool(row and row[0])
+    return bool(catalogue_mod.profile_columns(con))
 
 
 def _segment_resolver(session: Session, principal: Principal,
@@ -105,8 +105,14 @@ def _list_resolver(session: Session, principal: Principal) -> Any:
 
 def make_context(session: Session | None, *, principal: Principal,
                  con: duckdb.DuckDBPyConnection) -> CompileContext:
-    """Everything compiling needs for this user: as-of date, now, scope, resolvers."""
-    cat = catalogue_mod.load(con)
+    """Everything compiling needs for this user: as-of date, now, scope, resolvers.
+
+    Raises ValidationFailed when the warehouse has no profile yet."""
+    columns = catalogue_mod.profile_columns(con)
+    if not columns:
+        raise ValidationFailed("the warehouse has no profile yet: load subscriber data "
+                               "first (telcamp load)")
+    cat = catalogue_mod.from_columns(columns)
     return CompileContext(
         as_of_date=as_of_date(con), now=clock.now(), region_code=principal.region_code,
         resolve_list=_list_resolver(session, principal) if session is not None else None,
@@ -174,12 +180,6 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 def count(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext) -> int:
     cond = scoped_condition(rule, context=ctx).sql(dialect="duckdb")
     return _scalar(con, f"SELECT count(*) FROM profile p WHERE {cond}")
-
-
-def base_count(con: duckdb.DuckDBPyConnection, ctx: CompileContext) -> int:
-    scope = "TRUE" if ctx.region_code is None else region_condition(ctx.region_code).sql(
-        dialect="duckdb")
-    return _scalar(con, f"SELECT count(*) FROM profile p WHERE {scope}")
 
 
 def funnel(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext,

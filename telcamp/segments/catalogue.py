@@ -157,11 +157,15 @@ class Catalogue:
 
 
 def profile_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_name = 'profile' ORDER BY ordinal_position"
-    ).fetchall()
-    return [(str(n), str(t)) for n, t in rows]
+    """(name, type) of each profile column; [] when no profile is built yet.
+
+    DESCRIBE, not information_schema: it is one catalogue lookup, several times faster,
+    and it runs on every count the builder asks for."""
+    try:
+        rows = con.execute("DESCRIBE profile").fetchall()
+    except duckdb.CatalogException:
+        return []
+    return [(str(r[0]), str(r[1])) for r in rows]
 
 
 def from_columns(columns: list[tuple[str, str]]) -> Catalogue:

@@ -274,11 +274,18 @@ def _is_cheap(rule: Rule) -> bool:
     return not any(isinstance(n, UsageLeaf) and n.days not in WINDOWS for n in walk(rule))
 
 
+def _is_plain(rule: Rule) -> bool:
+    """Only profile columns: no subquery (lists and contacts would be evaluated twice)."""
+    return all(isinstance(n, AllOf | AnyOf | NotOf | FieldLeaf)
+               or (isinstance(n, UsageLeaf) and n.days in WINDOWS) for n in walk(rule))
+
+
 def _prefilter(rule: Rule, ctx: CompileContext) -> exp.Expr | None:
-    """Conditions every member must meet that need no usage aggregate (filter first)."""
+    """Conditions on profile columns every member must meet (filter first): a subset of
+    the rule's top-level conjuncts, so restricting the usage sums to them is exact."""
     if _is_cheap(rule):
         return None
-    parts = [_Compiler(ctx, "pf", None).node(c) for c in _conjuncts(rule) if _is_cheap(c)]
+    parts = [_Compiler(ctx, "pf", None).node(c) for c in _conjuncts(rule) if _is_plain(c)]
     if ctx.region_code is not None:
         parts.append(region_condition(ctx.region_code, "pf"))
     if not parts:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from telcamp.core import clock
-from telcamp.core.errors import Conflict, NotFound, ValidationFailed
+from telcamp.core.errors import Conflict, NotFound
 from telcamp.core.security import Principal
 from telcamp.segments import audience
 from telcamp.segments.compiler import resolve, scoped_condition
@@ -47,9 +47,6 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
              con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
     """Count, funnel, profile and/or sample of a rule for this user, in one connection."""
     with audience.opened(con) as c:
-        if not audience.has_profile(c):
-            raise ValidationFailed("the warehouse has no profile yet: load subscriber data "
-                                   "first (telcamp load)")
         resolved, ctx = audience.prepare(session, principal=principal, con=c, rule=rule)
         out: dict[str, Any] = {"as_of_date": ctx.as_of_date.isoformat(),
                                "region_code": principal.region_code}
@@ -58,11 +55,11 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
             excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id)
         if "count" in parts:
             out["count"] = audience.count(c, resolved, ctx)
-            out["base"] = audience.base_count(c, ctx)
         if "funnel" in parts:
             out["funnel"] = audience.funnel(c, resolved, ctx, excl)
         if "profile" in parts:
             out["profile"] = audience.profile(c, resolved, ctx, excl, field)
+            out["base"] = out["profile"]["base"]  # the whole base of the user's scope
         if "sample" in parts:
             out["sample"] = audience.sample(c, resolved, ctx, excl, principal, size)
         return out
