@@ -189,6 +189,9 @@ class SmppClient:
             self._record_error(f"bind: no answer ({e or 'timeout'})")
             session.close()
             return None
+        except asyncio.CancelledError:  # close() while binding: do not leak the socket
+            session.close()
+            raise
         if status == st.ESME_ROK:
             return session
         session.close()
@@ -279,6 +282,8 @@ class SmppClient:
             wait = self._paused_until - time.monotonic()
             if wait > 0:  # throttled while we waited for a window slot
                 await asyncio.sleep(wait)
+            if self._closing:  # close() lets outstanding requests finish, sends no more
+                raise SmppClosed(f"SMPP bind {self.name} is closing; not sent")
             session = self.session
             if session is None or self.state != "bound":
                 raise SessionLost(f"{self.name}: not bound")

@@ -425,3 +425,27 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_close_finishes_what_is_in_flight_and_refuses_the_rest(node_smsc):
+    srv = node_smsc()
+
+    async def main() -> list[Any]:
+        client = SmppClient(cfg(srv.port, window=8))
+        await client.start()
+        await client.wait_bound(10)
+        tasks = [asyncio.create_task(client.submit(OutboundSms(f"7988{i:07d}", f"m{i}")))
+                 for i in range(5000)]
+        await srv.await_event(lambda e: e["ev"] == "submit", count=20)
+        await client.close()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    from telcamp.channels.smpp import SmppClosed
+
+    outcomes = run(main())
+    issued = {e["id"]: e["dest"] for e in srv.of("submit")}
+    ok = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert ok and all(o.ok and o.message_ids[0] in issued for o in ok)
+    assert all(isinstance(o, SmppClosed) for o in outcomes if isinstance(o, BaseException))
+    assert len(ok) < 5000  # close() refused what was not yet sent
+    srv.wait_for(lambda e: e["ev"] == "unbind")
