@@ -30,9 +30,6 @@ def open_generated(out: Path, fmt: str) -> duckdb.DuckDBPyConnection:
     return con
 
 
-Generated = Callable[..., service.GenerateReport]
-
-
 @pytest.fixture(scope="module")
 def small_operator(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     """3,000 subscribers, 14 days ending END, generated once per format."""
