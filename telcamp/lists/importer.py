@@ -51,6 +51,7 @@ COLUMN_ALIASES = {
     "msisdn": "msisdn", "phone": "msisdn", "number": "msisdn", "reason": "reason",
     "expiry": "expiry", "expires_at": "expiry", "expires": "expiry",
 }
+MAX_BYTES = 500_000_000  # ~20M numbers with reasons; the whole file is held in memory
 REPORT_LIMIT = 200  # rejected rows carried in a report; rejected_total counts them all
 
 
@@ -194,6 +195,9 @@ def parse(data: bytes, *, file: str = "upload.csv") -> ParsedFile:
     """Read and validate a whole file; raises FileRejected when nothing in it is usable."""
     if not data.strip():
         raise _reject_file(file, "the file is empty")
+    if len(data) > MAX_BYTES:
+        raise _reject_file(file, f"the file is larger than {MAX_BYTES // 1_000_000} MB; "
+                                 "split it into several imports")
     lines, msisdns, reasons, expiries, cells = _read_rows(data, file)
     rows_in = pa.table({
         "line": pa.array(lines, pa.int64()), "msisdn": pa.array(msisdns, pa.string()),

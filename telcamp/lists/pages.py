@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,14 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 def _stash_dir() -> Path:
     return get_settings().var_dir / "list-imports"
+
+
+def _forget_stale_stashes(max_age_s: float = 86_400) -> None:
+    # Users who read a report and walk away leave their file behind; keep a day's worth.
+    cutoff = time.time() - max_age_s
+    for path in _stash_dir().glob("*.*"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
 
 
 def _index(request: Request, principal: Principal, *, error: str | None = None,
@@ -175,6 +184,7 @@ def _run_import(request: Request, principal: Principal, list_id: int, data: byte
     except ImportNeedsConfirmation as exc:
         token = secrets.token_urlsafe(24)
         _stash_dir().mkdir(parents=True, exist_ok=True)
+        _forget_stale_stashes()
         (_stash_dir() / f"{token}.csv").write_bytes(data)
         (_stash_dir() / f"{token}.json").write_text(json.dumps(
             {"list_id": list_id, "file": file_name, "user": principal.username}))
