@@ -33,6 +33,40 @@ from tests.channels.smpp.peers import NodeSmsc, node_available  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
+# the smpp34 (Rust) SMSC in its own process: a faster peer than node-smpp, to show how far
+# each client goes when the peer is not the limit
+SMPP34_SERVER = """
+import asyncio, sys, smpp34
+async def main(port):
+    srv = smpp34.Server(host="127.0.0.1", port=port, system_id="smpp34-smsc")
+    await srv.start()
+    print("listening", flush=True)
+    n = 0
+    while True:
+        ev = await srv.next()
+        if isinstance(ev, smpp34.SubmitSmEvent):
+            n += 1
+            ev.accept(message_id=format(n, "x"))
+asyncio.run(main(int(sys.argv[1])))
+"""
+
+
+class Smpp34Peer:
+    def __init__(self) -> None:
+        import socket
+        import subprocess
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        self.proc = subprocess.Popen([sys.executable, "-c", SMPP34_SERVER, str(self.port)],
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and "listening" in self.proc.stdout.readline()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
 
 def cpu_seconds(pid: int | str = "self") -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -88,7 +122,7 @@ async def run_smpp34(port: int, n: int, window: int) -> dict[str, Any]:
     return {"sent": sum(oks), "seconds": dt}
 
 
-async def measured(fn: Any, srv: NodeSmsc, *args: Any) -> dict[str, Any]:
+async def measured(fn: Any, srv: Any, *args: Any) -> dict[str, Any]:
     c_self, c_node = cpu_seconds(), cpu_seconds(srv.proc.pid)
     out = await fn(srv.port, *args)
     out["rate"] = out["sent"] / out["seconds"]
@@ -101,8 +135,8 @@ async def measured(fn: Any, srv: NodeSmsc, *args: Any) -> dict[str, Any]:
     return out
 
 
-async def throughput(args: argparse.Namespace) -> dict[str, Any]:
-    srv = NodeSmsc({"quiet": True})
+async def throughput(args: argparse.Namespace, peer: str) -> dict[str, Any]:
+    srv: Any = NodeSmsc({"quiet": True}) if peer == "node" else Smpp34Peer()
     try:
         await measured(run_ours, srv, 5000, args.window)  # warm both paths up
         await measured(run_smpp34, srv, 5000, args.window)
@@ -112,10 +146,10 @@ async def throughput(args: argparse.Namespace) -> dict[str, Any]:
             b = await measured(run_smpp34, srv, args.messages, args.window)
             ours.append(a)
             theirs.append(b)
-            print(f"round {r + 1}: telcamp {a['rate']:,.0f}/s (client cpu "
-                  f"{a['client_cpu_us_per_msg']:.0f} us/msg, node {a['node_cpu_us_per_msg']:.0f}"
+            print(f"[peer {peer}] round {r + 1}: telcamp {a['rate']:,.0f}/s (client cpu "
+                  f"{a['client_cpu_us_per_msg']:.0f} us/msg, peer {a['node_cpu_us_per_msg']:.0f}"
                   f" us/msg)  smpp34 {b['rate']:,.0f}/s (client cpu "
-                  f"{b['client_cpu_us_per_msg']:.0f} us/msg, node "
+                  f"{b['client_cpu_us_per_msg']:.0f} us/msg, peer "
                   f"{b['node_cpu_us_per_msg']:.0f} us/msg)", flush=True)
     finally:
         srv.stop()
@@ -173,6 +207,9 @@ async def main() -> None:
     ap.add_argument("--tps-workers", type=int, default=256,
                     help="concurrent submitters in the TPS runs (a dispatcher keeps a batch "
                     "of contacts in flight, more than the window)")
+    ap.add_argument("--peer", choices=["node", "smpp34", "both"], default="node",
+                    help="SMSC for the throughput runs: node-smpp (the official figure), the "
+                    "smpp34 Rust server in its own process, or both")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-tps", action="store_true")
     ap.add_argument("--json", type=Path, help="write the figures here too")
@@ -183,15 +220,16 @@ async def main() -> None:
     out: dict[str, Any] = {"machine": f"{platform.node()} {os.cpu_count()} cpu, "
                                       f"{platform.python_version()}",
                            "load_before": os.getloadavg()}
-    if not args.skip_throughput:
-        out["throughput"] = await throughput(args)
-        t = out["throughput"]
-        print(f"submit_sm/s on one bind, window {args.window}: telcamp "
+    peers = ["node", "smpp34"] if args.peer == "both" else [args.peer]
+    for peer in [] if args.skip_throughput else peers:
+        key = "throughput" if peer == "node" else f"throughput_{peer}"
+        out[key] = t = await throughput(args, peer)
+        print(f"[peer {peer}] submit_sm/s on one bind, window {args.window}: telcamp "
               f"{t['telcamp_rate']:,.0f}, smpp34 {t['smpp34_rate']:,.0f}, "
               f"ratio {t['ratio']:.2f}; CPU per message: telcamp {t['telcamp_cpu_us']:.0f} us, "
-              f"smpp34 client {t['smpp34_cpu_us']:.0f} us, node-smpp {t['node_cpu_us']:.0f} us "
+              f"smpp34 client {t['smpp34_cpu_us']:.0f} us, peer {t['node_cpu_us']:.0f} us "
               f"(one free core each: telcamp {1e6 / t['telcamp_cpu_us']:,.0f}/s, "
-              f"node-smpp {1e6 / t['node_cpu_us']:,.0f}/s)")
+              f"peer {1e6 / t['node_cpu_us']:,.0f}/s)")
     if not args.skip_tps:
         out["tps"] = []
         for rate in (float(x) for x in args.rates.split(",")):
