@@ -60,3 +60,18 @@ def scope_of(principal: Principal) -> Scope:
     down = {str(c) for d, c in rows if d == "down"} | {code}
     up = {str(c) for d, c in rows if d == "up"} - {code}
     return Scope(frozenset(down), frozenset(up))
+
+
+def known_region(code: str) -> bool:
+    """Whether `code` is a node of the region tree (True while no tree is loaded, so lists
+    can be prepared before the first load)."""
+    with warehouse.connect() as con:
+        has = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'regions'"
+        ).fetchone()
+        if not has or not has[0]:
+            return True
+        row = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE code = ?) FROM regions", [code]
+        ).fetchone()
+    return row is None or row[0] == 0 or row[1] > 0

@@ -26,7 +26,7 @@ from telcamp.lists.schemas import (
     parse_expiry,
     parse_msisdn,
 )
-from telcamp.lists.scope import Scope, scope_of
+from telcamp.lists.scope import Scope, known_region, scope_of
 
 if TYPE_CHECKING:
     from telcamp.lists.exclusions import ExclusionRule
@@ -172,7 +172,7 @@ def _check_name_free(
 def create_list(session: Session, *, principal: Principal, list_in: ListCreate) -> SpecialList:
     scope = scope_of(principal)
     region = list_in.region_code if list_in.region_code is not None else principal.region_code
-    if not scope.can_write(region):
+    if not scope.can_write(region) or (region is not None and not known_region(region)):
         raise NotFound(f"region {region} not found", field="region_code")
     _check_name_free(session, name=list_in.name, region_code=region)
     now = clock.now()

@@ -98,6 +98,9 @@ def test_region_scope_hides_other_regions_and_protects_ancestors(db, regions, fr
         with pytest.raises(NotFound):
             service.create_list(s, principal=C01,
                                 list_in=ListCreate(name="x", type="custom", region_code="C02"))
+    with session_scope() as s, pytest.raises(NotFound, match="region NOPE not found"):
+        service.create_list(s, principal=principal("admin"),
+                            list_in=ListCreate(name="x", type="custom", region_code="NOPE"))
     # a county list created by the city marketer belongs to the city's subtree
     county_list = _create(C01, "county list", "custom", "C01-01")
     with session_scope() as s:
