@@ -66,6 +66,7 @@ class Plan:
     cells: tuple[tuple[int, dict[str, Any] | None, float, tuple[str, ...]], ...]
     reparticipation: str
     reparticipation_days: int | None
+    now: datetime
 
 
 def audience_sql(plan: Plan, *, exclude_table: str | None = None) -> str:
@@ -107,6 +108,7 @@ def _plan(session: Session, wave: Wave, campaign: Campaign, now: datetime) -> Pl
                     for c in campaign.cells),
         reparticipation=campaign.reparticipation,
         reparticipation_days=campaign.reparticipation_days,
+        now=now,
     )
 
 
@@ -123,9 +125,9 @@ def planned_time(wave: Wave, now: datetime) -> datetime:
     return start + timedelta(days=1)
 
 
-def begin(*, wave_id: int) -> Plan:
+def begin(*, wave_id: int, now: datetime | None = None) -> Plan:
     """Mark the wave 'materialising' and commit, so a crash afterwards is visible."""
-    now = clock.now()
+    now = now or clock.now()
     with session_scope() as s:
         wave = s.scalars(select(Wave).where(Wave.id == wave_id).with_for_update()).first()
         if wave is None:
@@ -247,12 +249,12 @@ def finish(plan: Plan, *, crash_after_insert: bool = False) -> Result:
         contacts = sum(v["contacts"] for v in counts.values())
         controls = sum(v["controls"] for v in counts.values())
         wave.runs = plan.run
-        wave.last_run_at = clock.now()
+        wave.last_run_at = plan.now
         wave.contacts_planned = int(wave.contacts_planned or 0) + contacts
         wave.controls = int(wave.controls or 0) + controls
         from telcamp.campaigns import schedule  # the next run of a recurring wave
 
-        schedule.after_run(wave, clock.now())
+        schedule.after_run(wave, plan.now)
     return Result(plan.wave_id, plan.run, contacts, controls, time.monotonic() - started,
                   counts)
 
@@ -281,8 +283,8 @@ def abort(*, wave_id: int) -> None:
             wave.state = "planned"
 
 
-def materialise_wave(*, wave_id: int) -> Result:
-    plan = begin(wave_id=wave_id)
+def materialise_wave(*, wave_id: int, now: datetime | None = None) -> Result:
+    plan = begin(wave_id=wave_id, now=now)
     try:
         return finish(plan)
     except BaseException:

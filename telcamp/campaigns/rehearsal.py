@@ -47,7 +47,7 @@ def _plan(campaign: Campaign) -> Plan:
         cells=tuple((c.id, c.rule, float(c.control_pct), tuple(c.channels))
                     for c in campaign.cells),
         reparticipation=campaign.reparticipation,
-        reparticipation_days=campaign.reparticipation_days,
+        reparticipation_days=campaign.reparticipation_days, now=clock.now(),
     )
 
 

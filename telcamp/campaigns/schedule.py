@@ -179,7 +179,7 @@ def run_due(now: datetime | None = None) -> dict[str, Any]:
                 owner = s.get(Campaign, campaign_id)
                 assert due_wave is not None and owner is not None
                 _fresh_snapshot(s, owner, due_wave)
-            result = materialise.materialise_wave(wave_id=wave_id)
+            result = materialise.materialise_wave(wave_id=wave_id, now=now)
             report["materialised"].append(result.as_dict())
         except TelcampError as exc:
             log.warning("wave %s not materialised: %s", wave_id, exc.message)

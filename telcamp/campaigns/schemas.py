@@ -179,3 +179,15 @@ class CampaignRead(BaseModel):
 
 class Decision(BaseModel):
     comment: str = ""
+
+
+class Reason(BaseModel):
+    reason: str = ""
+
+
+class PreviewIn(BaseModel):
+    msisdn: str = Field(pattern=r"^\d{8,15}$")
+    cell_name: str | None = None
+    channel: Channel = "sms"
+    language: str | None = None
+    text: str | None = None  # preview this text instead of the stored template

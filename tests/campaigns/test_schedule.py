@@ -1,0 +1,125 @@
+"""Scheduling: automatic launch, recurring waves, re-participation, pause, cancel, end."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from telcamp.campaigns import approvals, schedule
+from telcamp.campaigns.models import Campaign, Contact, Wave
+from telcamp.core.db import session_scope
+from telcamp.core.errors import IllegalTransition
+
+from .conftest import CITY_HEAD, MARKETER, make_campaign, make_program
+
+START = datetime(2026, 11, 23, 9, tzinfo=UTC)
+
+
+def _approve(cid: int) -> None:
+    with session_scope() as s:
+        approvals.submit(session=s, actor=MARKETER, campaign_id=cid)
+    with session_scope() as s:
+        approvals.approve(session=s, actor=CITY_HEAD, campaign_id=cid)
+
+
+def _state(cid: int) -> str:
+    with session_scope() as s:
+        return s.get(Campaign, cid).state  # type: ignore[union-attr]
+
+
+def _count(cid: int, **where: object) -> int:
+    with session_scope() as s:
+        q = select(func.count()).select_from(Contact).where(Contact.campaign_id == cid)
+        for k, v in where.items():
+            q = q.where(getattr(Contact, k) == v)
+        return int(s.scalar(q) or 0)
+
+
+SMS_ONLY = [{"name": "all", "control_pct": 10, "channels": ["sms"],
+             "messages": {"sms": {"en": "hi"}}}]
+
+
+def test_automatic_launch_at_start_and_completion_at_end(world: str) -> None:
+    cid = make_campaign(make_program(), cells=SMS_ONLY)
+    _approve(cid)
+    assert _state(cid) == "scheduled"
+    assert schedule.run_due(START - timedelta(hours=1))["started"] == []
+    report = schedule.run_due(START + timedelta(minutes=1))
+    assert report["started"] == [cid]
+    assert [m["contacts"] + m["controls"] for m in report["materialised"]] == [300]
+    assert _state(cid) == "running"
+    assert schedule.run_due(datetime(2026, 12, 21, tzinfo=UTC))["completed"] == [cid]
+    assert _state(cid) == "completed"
+
+
+def test_daily_wave_once_per_campaign_rule(world: str) -> None:
+    cid = make_campaign(make_program(), cells=SMS_ONLY, reparticipation="once",
+                        waves=[{"channel": "sms", "schedule": {"kind": "daily"}}])
+    _approve(cid)
+    schedule.run_due(START + timedelta(minutes=1))
+    assert _count(cid) == 300
+    day2 = schedule.run_due(START + timedelta(days=1, minutes=1))
+    # everyone already took part once: the second run creates nobody
+    assert [m["contacts"] + m["controls"] for m in day2["materialised"]] == [0]
+    assert _count(cid) == 300
+
+
+def test_every_n_days_rule_lets_subscribers_back_after_n_days(world: str) -> None:
+    cid = make_campaign(make_program(), cells=SMS_ONLY, reparticipation="every_n_days",
+                        reparticipation_days=2,
+                        waves=[{"channel": "sms", "schedule": {"kind": "daily"}}])
+    _approve(cid)
+    for day in range(4):
+        schedule.run_due(START + timedelta(days=day, minutes=1))
+    # runs on days 0 and 2 reach everybody; days 1 and 3 are within 2 days of them
+    assert _count(cid) == 600
+    assert _count(cid, run=2) == 0 and _count(cid, run=3) == 300
+
+
+def test_weekly_wave_runs_on_its_weekdays_only(world: str) -> None:
+    cid = make_campaign(make_program(), cells=SMS_ONLY, reparticipation="every_n_days",
+                        reparticipation_days=1,
+                        waves=[{"channel": "sms", "schedule": {"kind": "weekly",
+                                                               "weekdays": [2]}}])  # Wed
+    _approve(cid)
+    with session_scope() as s:
+        schedule.launch(session=s, actor=MARKETER, campaign_id=cid)
+    with session_scope() as s:
+        wave = s.scalars(select(Wave).where(Wave.campaign_id == cid)).one()
+        assert wave.next_run_at == datetime(2026, 11, 25, 9, tzinfo=UTC)  # next Wednesday
+
+
+def test_pause_stops_runs_resume_continues_cancel_withdraws(world: str) -> None:
+    cid = make_campaign(make_program(), cells=SMS_ONLY,
+                        waves=[{"channel": "sms", "schedule": {"kind": "daily"}}],
+                        reparticipation="every_n_days", reparticipation_days=1)
+    _approve(cid)
+    schedule.run_due(START + timedelta(minutes=1))
+    with session_scope() as s:
+        schedule.pause(session=s, actor=MARKETER, campaign_id=cid, reason="complaints")
+    schedule.run_due(START + timedelta(days=1, minutes=1))
+    assert _count(cid) == 300
+    with session_scope() as s:
+        schedule.resume(session=s, actor=MARKETER, campaign_id=cid)
+    schedule.run_due(START + timedelta(days=1, minutes=2))
+    assert _count(cid) == 600
+    with session_scope() as s:
+        schedule.cancel(session=s, actor=MARKETER, campaign_id=cid, reason="stop")
+    assert _count(cid, state="planned") == 0
+    assert _count(cid, state="control") > 0  # the record of held-out subscribers stays
+    with pytest.raises(IllegalTransition), session_scope() as s:
+        schedule.resume(session=s, actor=MARKETER, campaign_id=cid)
+
+
+def test_several_campaigns_run_at_once(world: str) -> None:
+    pid = make_program()
+    a = make_campaign(pid, cells=SMS_ONLY, name="a")
+    b = make_campaign(pid, cells=SMS_ONLY, name="b", priority=90)
+    _approve(a)
+    _approve(b)
+    report = schedule.run_due(START + timedelta(minutes=1))
+    assert sorted(report["started"]) == sorted([a, b])
+    assert _count(a) == _count(b) == 300
+    assert _state(a) == _state(b) == "running"
