@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     sms_max_parts: int = Field(
         6, ge=1, description="Longest SMS a campaign message may be, in concatenated parts."
     )
+    scheduler_interval_s: float = Field(
+        60.0,
+        ge=0,
+        description="How often the server's campaign scheduler tick runs (automatic launch, "
+        "due waves); 0 turns the in-server scheduler off.",
+    )
 
     @property
     def db_url(self) -> str:
