@@ -7,7 +7,7 @@ from 1970-01-01 (numpy-friendly); the window is [end_day - days + 1, end_day].
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -99,6 +99,12 @@ class Block:
 
     def __len__(self) -> int:
         return len(self.msisdn)
+
+    def part(self, lo: int, hi: int) -> Block:
+        """Subscribers lo..hi of this block, as a block of their own (start moves on)."""
+        arrays = {f.name: getattr(self, f.name)[lo:hi] for f in fields(self)
+                  if f.name != "start"}
+        return replace(self, start=self.start + lo, **arrays)
 
 
 def msisdns(seed: int, index: np.ndarray) -> np.ndarray:

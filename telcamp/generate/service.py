@@ -145,7 +145,8 @@ def generate(*, subscribers: int, days: int, seed: int, out: Path, fmt: str = "c
 
     block0 = make_block(seed=seed, block=0, subscribers=subscribers, end_day=end_day)
     params = Params(seed=seed, subscribers=subscribers, first_day=first_day, days=days,
-                    fmt=fmt, scale=usage.scale_for(block0, first_day, days, events_per_day))
+                    fmt=fmt, events_per_day=events_per_day,
+                    scale=usage.scale_for(block0, first_day, days, events_per_day))
     del block0
     usage_tasks = plan_usage(subscribers=subscribers, days=days, first_day=first_day,
                              events_per_day=events_per_day, out=out, fmt=fmt,

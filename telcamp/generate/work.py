@@ -27,6 +27,7 @@ class Params:
     first_day: int
     days: int
     fmt: str
+    events_per_day: float
     scale: float  # global usage factor (see usage.scale_for)
 
     @property
@@ -55,6 +56,17 @@ def _block(params: Params, b: int) -> tuple[Block, Any]:
     return block, digits(block.msisdn, 11)
 
 
+# Rows of one generated batch at most (expected): bounds memory at high --events-per-day.
+BATCH_ROWS = 2_000_000
+
+
+def _parts(n: int, events_per_day: float) -> list[tuple[int, int]]:
+    """Split a block's subscribers so one day's batch stays under BATCH_ROWS; depends on
+    the arguments only, like everything that shapes the output."""
+    size = max(1, min(n, int(BATCH_ROWS // events_per_day)))
+    return [(lo, min(n, lo + size)) for lo in range(0, n, size)]
+
+
 def run_task(task: Task, params: Params, out: Path, progress: Progress) -> list[Written]:
     times = TimeTable(params.first_day, params.days, cat.county_timezones())
     ext = params.fmt
@@ -64,12 +76,14 @@ def run_task(task: Task, params: Params, out: Path, progress: Progress) -> list[
         with TableWriter(task.path, usage.SCHEMA, ext) as w:
             for day in task.days:
                 for block, msisdn_bytes in blocks:
-                    table = usage.usage_table(
-                        seed=params.seed, block=block, msisdn_bytes=msisdn_bytes, day=day,
-                        first_day=params.first_day, days=params.days, scale=params.scale,
-                        times=times)
-                    w.write(table)
-                    progress("usage", table.num_rows)
+                    for lo, hi in _parts(len(block), params.events_per_day):
+                        table = usage.usage_table(
+                            seed=params.seed, block=block.part(lo, hi),
+                            msisdn_bytes=msisdn_bytes[lo:hi], day=day,
+                            first_day=params.first_day, days=params.days,
+                            scale=params.scale, times=times)
+                        w.write(table)
+                        progress("usage", table.num_rows)
         return [Written("usage", task.path, w.rows)]
 
     subs = TableWriter(out / f"subscribers.{ext}", profiles.SUBSCRIBER_SCHEMA, ext)

@@ -147,3 +147,25 @@ def test_a_failed_run_leaves_no_partial_file(tmp_path, monkeypatch) -> None:
         service.generate(subscribers=100, days=2, seed=1, out=out, end_date=END)
     names = {p.name for p in out.iterdir()}
     assert not any(n.endswith(".part") or n.startswith("usage") for n in names)
+
+
+def test_big_days_are_cut_into_bounded_batches(tmp_path, monkeypatch) -> None:
+    from telcamp.generate import usage, work
+
+    assert work._parts(10, 1.0) == [(0, 10)]
+    assert work._parts(250_000, 1000.0) == [(lo, lo + 2_000) for lo in range(0, 250_000, 2_000)]
+    monkeypatch.setattr(work, "BATCH_ROWS", 900)
+    sizes: list[int] = []
+    real = usage.usage_table
+
+    def spy(**kwargs):
+        sizes.append(len(kwargs["block"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(usage, "usage_table", spy)
+    report = service.generate(subscribers=1_000, days=2, seed=1, out=tmp_path / "out",
+                              end_date=END)
+    assert sizes == [300, 300, 300, 100] * 2
+    assert report.rows["usage"] == pytest.approx(1_000 * 2 * 3.0, rel=0.15)
+    lines = (tmp_path / "out" / "usage-0001.csv").read_text().splitlines()[1:]
+    assert len(lines) == report.rows["usage"]
