@@ -32,8 +32,9 @@ def small_warehouse() -> None:
 
 @pytest.mark.parametrize("locale", ["en", "ru", "zh"])
 def test_home_page_in_each_language(
-    small_warehouse: None, live_server, page, locale: str  # type: ignore[no-untyped-def]
+    small_warehouse: None, live_server, page, page_as, locale: str  # type: ignore[no-untyped-def]
 ) -> None:
+    page_as("analyst")  # the home page needs warehouse.read
     page.goto(f"{live_server.url}/?lang={locale}")
     assert page.locator("html").get_attribute("lang") == locale
     assert page.locator("h1").inner_text() == HEADINGS[locale]
