@@ -109,6 +109,13 @@ def overrides(session: Session, *, campaign_id: int) -> list[ListOverride]:
     ).all())
 
 
+def overrides_of_list(session: Session, *, list_id: int) -> list[ListOverride]:
+    return list(session.scalars(
+        select(ListOverride).where(ListOverride.list_id == list_id)
+        .order_by(ListOverride.campaign_id)
+    ).all())
+
+
 def add_override(
     session: Session, *, principal: Principal, campaign_id: int, list_id: int, reason: str
 ) -> ListOverride:

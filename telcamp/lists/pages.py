@@ -26,7 +26,7 @@ from telcamp.core.i18n import _
 from telcamp.core.security import Principal
 from telcamp.core.settings import get_settings
 from telcamp.core.web import register_nav, render
-from telcamp.lists import importer, service, sync
+from telcamp.lists import exclusions, importer, service, sync
 from telcamp.lists.api import repair_copy
 from telcamp.lists.importer import ImportNeedsConfirmation
 from telcamp.lists.models import LIST_TYPES
@@ -73,10 +73,13 @@ def _detail(request: Request, principal: Principal, list_id: int, **extra: Any
         with session_scope() as s:
             info = service.read_list(s, principal=principal, list_id=list_id)
             members = service.members(s, principal=principal, list_id=list_id, limit=200)
+            overrides = (exclusions.overrides_of_list(s, list_id=list_id)
+                         if info.default_excluded else [])
     except NotFound as exc:
         return _index(request, principal, error=exc.message, status=404)
     return render(request, "lists/detail.html", {
-        "lst": info, "members": members, "type_labels": TYPE_LABELS, **extra,
+        "lst": info, "members": members, "type_labels": TYPE_LABELS, "overrides": overrides,
+        "can_override": principal.can("list.override") and info.default_excluded, **extra,
     }, status_code=status)
 
 
@@ -221,3 +224,19 @@ def confirm_import(request: Request, list_id: int, token: str = Form(...),
     meta_path.unlink(missing_ok=True)
     data_path.unlink(missing_ok=True)
     return response
+
+
+@router.post("/lists/{list_id}/overrides", response_class=HTMLResponse)
+def add_override(request: Request, list_id: int, campaign_id: int = Form(...),
+                 reason: str = Form(""),
+                 principal: Principal = Depends(require("list.override"))) -> Response:
+    """Let one campaign ignore this default list (admins; audited)."""
+    return _change(request, principal, list_id, lambda s: exclusions.add_override(
+        s, principal=principal, campaign_id=campaign_id, list_id=list_id, reason=reason))
+
+
+@router.post("/lists/{list_id}/overrides/{campaign_id}/delete", response_class=HTMLResponse)
+def remove_override(request: Request, list_id: int, campaign_id: int,
+                    principal: Principal = Depends(require("list.override"))) -> Response:
+    return _change(request, principal, list_id, lambda s: exclusions.remove_override(
+        s, principal=principal, campaign_id=campaign_id, list_id=list_id))

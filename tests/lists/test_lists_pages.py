@@ -74,3 +74,18 @@ def test_duplicate_name_shows_an_error(db, regions, frozen, login):
     _create(c01, "dup", "custom")
     r = c01.post("/lists", data={"name": "dup", "type": "test"})
     assert r.status_code == 409 and "already exists" in r.text
+
+
+def test_admin_overrides_a_default_list_for_one_campaign(db, regions, frozen, login):
+    admin = login("admin", "P01")
+    lid = _create(admin, "government", "greylist")
+    r = admin.post(f"/lists/{lid}/overrides", data={"campaign_id": "12", "reason": "gov"},
+                   follow_redirects=True)
+    assert r.status_code == 200 and 'data-testid="overrides"' in r.text and ">12<" in r.text
+    marketer = login("marketer", "P01")
+    page = marketer.get(f"/lists/{lid}")
+    assert 'data-testid="overrides"' in page.text and "override-form" not in page.text
+    assert marketer.post(f"/lists/{lid}/overrides",
+                         data={"campaign_id": "13", "reason": "x"}).status_code == 403
+    r = admin.post(f"/lists/{lid}/overrides/12/delete", follow_redirects=True)
+    assert 'data-testid="overrides"' not in r.text
