@@ -269,6 +269,9 @@ def rebuild(
     # committing its load and the rebuild together) keeps ownership of it.
     own = _begin(con)
     steps: dict[str, float] = {}
+    # Row order of the profile carries no meaning; not keeping it lets DuckDB write the
+    # new table from both threads without re-ordering.
+    con.execute("SET preserve_insertion_order = false")
     try:
         for step, sql, args in statements:
             t0 = time.perf_counter()
@@ -283,6 +286,8 @@ def rebuild(
         if own:
             con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute("RESET preserve_insertion_order")
     return BuildReport(
         as_of_date=as_of_date,
         subscribers=int(row[0]) if row else 0,
