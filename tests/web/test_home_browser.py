@@ -20,7 +20,7 @@ def small_warehouse() -> None:
     con.execute(
         "CREATE TABLE profile AS SELECT 79000000000 + i AS msisdn, "
         "CASE WHEN i % 10 = 0 THEN 'high' WHEN i % 3 = 0 THEN 'medium' ELSE 'low' END "
-        "AS value_tier FROM range(1000) t(i)"
+        "AS value_tier, 0.1 AS churn_risk FROM range(1000) t(i)"
     )
     con.execute(
         "INSERT INTO subscribers SELECT msisdn, 'C01-01', 'T1', DATE '2020-01-01', 'active', "
