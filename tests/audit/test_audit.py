@@ -128,3 +128,28 @@ def test_regional_admin_reads_only_their_subtree(db: str, login, test_regions) -
     assert "c1-user" in page.text and "c2-user" not in page.text
     with session_scope() as session:
         assert service.verify(session).ok
+
+
+def test_concurrent_writers_keep_one_chain(db: str) -> None:
+    import threading
+
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(8):
+                with session_scope() as session:
+                    service.record(session, actor=ALICE, action="t", object_type="w",
+                                   object_id=f"{n}-{i}")
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    with session_scope() as session:
+        result = service.verify(session)
+    assert result.ok and result.checked == 32
