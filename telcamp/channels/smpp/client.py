@@ -315,9 +315,12 @@ class SmppClient:
         self._ref = (self._ref + 1) & 0xFF
         return self._ref
 
+    def _pick_now(self) -> SmppClient | None:
+        return self if self.is_bound else None
+
     async def submit(self, msg: OutboundSms) -> SubmitResult:
         return await submit_message(msg, self.config, self._pick, self._inbox.matcher,
-                                    self.next_ref())
+                                    self.next_ref(), self._pick_now)
 
     # -- inbound -------------------------------------------------------------------------
     def on_protocol_error(self, session: Session, reason: str) -> None:
@@ -428,11 +431,17 @@ class SmppPool:
     async def wait_bound(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._pick(), timeout)
 
+    def _pick_now(self) -> SmppClient | None:
+        bound = [c for c in self.clients if c.is_bound]
+        if not bound:
+            return None
+        return min(bound, key=lambda c: c.in_flight) if len(bound) > 1 else bound[0]
+
     async def _pick(self) -> SmppClient:
         while True:
-            bound = [c for c in self.clients if c.is_bound]
-            if bound:
-                return min(bound, key=lambda c: c.in_flight) if len(bound) > 1 else bound[0]
+            chosen = self._pick_now()
+            if chosen is not None:
+                return chosen
             if all(c.refused is not None or c.state == "closed" for c in self.clients):
                 refused = next((c.refused for c in self.clients if c.refused), None)
                 if refused is not None:
@@ -444,7 +453,7 @@ class SmppPool:
     async def submit(self, msg: OutboundSms) -> SubmitResult:
         self._ref = (self._ref + 1) & 0xFF
         return await submit_message(msg, self.clients[0].config, self._pick,
-                                    self._inbox.matcher, self._ref)
+                                    self._inbox.matcher, self._ref, self._pick_now)
 
     async def events(self) -> AsyncIterator[InboundEvent]:
         while True:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from telcamp.channels.smpp.client import SmppClient
 
 Pick = Callable[[], Awaitable["SmppClient"]]
+PickNow = Callable[[], "SmppClient | None"]
 SHORT_MESSAGE_MAX = 140
 
 
@@ -56,7 +57,8 @@ def build_bodies(msg: OutboundSms, cfg: BindConfig, enc: EncodedMessage) -> list
 
 
 async def submit_message(msg: OutboundSms, cfg: BindConfig, pick: Pick,
-                         matcher: ReceiptMatcher, ref: int) -> SubmitResult:
+                         matcher: ReceiptMatcher, ref: int,
+                         pick_now: PickNow | None = None) -> SubmitResult:
     try:
         enc = encode_message(msg.text, encoding=msg.encoding, method=cfg.split_method,
                              ref=ref, gsm7_packed=cfg.gsm7_packed)
@@ -69,7 +71,7 @@ async def submit_message(msg: OutboundSms, cfg: BindConfig, pick: Pick,
     attempts = 0
     bind = ""
     for index, body in enumerate(bodies, start=1):
-        mid, status, error, sent, bind = await _submit_part(body, cfg, pick)
+        mid, status, error, sent, bind = await _submit_part(body, cfg, pick, pick_now)
         attempts += sent
         if mid is None:
             ids += [None] * (len(bodies) - len(ids))
@@ -83,10 +85,12 @@ async def submit_message(msg: OutboundSms, cfg: BindConfig, pick: Pick,
 
 
 async def _submit_part(body: bytes, cfg: BindConfig,
-                       pick: Pick) -> tuple[str | None, int, str | None, int, str]:
+                       pick: Pick, pick_now: PickNow | None
+                       ) -> tuple[str | None, int, str | None, int, str]:
     retries = backoffs = sent = 0
     while True:
-        client = await pick()
+        # the synchronous check first: a coroutine per part is measurable at 10k+/s
+        client = (pick_now() if pick_now is not None else None) or await pick()
         try:
             status, mid = await client.send_submit(body)
         except SessionLost:
