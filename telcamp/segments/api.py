@@ -39,9 +39,9 @@ def get_catalogue(request: Request, principal: Principal = READ) -> dict[str, An
     allowed values and operators; labels in the user's language."""
     with audience.opened(None) as con:
         out = catalogue_mod.load(con).to_dict()
-    tr = get_translator(request_locale(request))
+    translate = get_translator(request_locale(request)).gettext  # (not a literal msgid)
     for item in out["fields"]:
-        item["label"] = tr.gettext(item["label"])
+        item["label"] = translate(item["label"])
     return out
 
 

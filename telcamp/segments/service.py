@@ -19,6 +19,7 @@ from telcamp.core.errors import Conflict, NotFound
 from telcamp.core.security import Principal
 from telcamp.segments import audience
 from telcamp.segments.compiler import resolve, scoped_condition
+from telcamp.segments.describe import describe
 from telcamp.segments.models import Segment, SegmentSnapshot, SegmentTemplate, SegmentVersion
 from telcamp.segments.rules import parse_rule, to_json
 from telcamp.segments.schemas import (
@@ -49,7 +50,8 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
     with audience.opened(con) as c:
         resolved, ctx = audience.prepare(session, principal=principal, con=c, rule=rule)
         out: dict[str, Any] = {"as_of_date": ctx.as_of_date.isoformat(),
-                               "region_code": principal.region_code}
+                               "region_code": principal.region_code,
+                               "description": describe(resolved, ctx.catalogue)}
         excl: list[audience.Exclusion] = []
         if {"funnel", "profile", "sample"} & set(parts):
             excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id)

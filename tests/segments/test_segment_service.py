@@ -177,3 +177,19 @@ def test_funnel_profile_sample_and_snapshot(setup: str) -> None:
             service.get_snapshot(s, snapshot_id=snap.id, principal=marketer("C02"))
     assert len(members) == len(_ids(setup, f"SELECT msisdn FROM segment_snapshot_members "
                                            f"WHERE snapshot_id = {snap.id}"))
+
+
+def test_lists_outside_the_region_are_not_found(setup: str) -> None:
+    from telcamp.lists import service as list_service
+    from telcamp.lists.schemas import ListCreate
+
+    with session_scope() as s:
+        lst = list_service.create_list(s, list_in=ListCreate(
+            name="c02 vip", type="custom", region_code="C02"), principal=system_principal())
+        list_id = int(lst.id)
+    for ref in ("c02 vip", list_id, str(list_id)):
+        with pytest.raises(NotFound, match="not found") as info, session_scope() as s:
+            service.count(s, rule={"not": {"in_list": ref}}, principal=marketer("C01"))
+        assert "C02" not in info.value.message
+    with session_scope() as s:  # its own region may use it (no members yet)
+        assert service.count(s, rule={"in_list": "c02 vip"}, principal=marketer("C02")) == 0

@@ -309,6 +309,7 @@
         if (mine !== seq) { return; }  // a newer edit's answer wins
         document.getElementById("sb-error").textContent = "";
         document.getElementById("sb-count").textContent = fmt(data.count);
+        document.getElementById("sb-words").textContent = data.description || "";
         document.getElementById("sb-base").textContent = fmt(data.base);
         document.getElementById("sb-final").textContent = fmt(data.funnel.final);
         showFunnel(data.funnel);
