@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         description="How long a warehouse writer waits for another process to release the "
         "DuckDB file before giving a clear error.",
     )
+    warehouse_memory_limit: str | None = Field(
+        None,
+        description="DuckDB memory_limit of every warehouse connection (e.g. 6GB); larger "
+        "work spills to disk. Default: DuckDB's own (80% of RAM).",
+    )
     smtp_host: str = Field("127.0.0.1", description="SMTP server for e-mail notifications.")
     smtp_port: int = Field(25, description="SMTP server port.")
     mail_from: str = Field(

@@ -51,6 +51,9 @@ def connect(
             time.sleep(delay)
             delay = min(delay * 2, 1.0)
     try:
+        if settings.warehouse_memory_limit:
+            # Keeps a 10M-subscriber profile rebuild within the machine's budget (spilling).
+            con.execute("SET memory_limit = ?", [settings.warehouse_memory_limit])
         yield con
     finally:
         con.close()
