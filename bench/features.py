@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -112,7 +113,9 @@ def main() -> None:
     ap.add_argument("--as-of", help="As-of date of the rebuild (default: last usage day).")
     ap.add_argument("--repeat", type=int, default=1, help="Rebuilds to run (best is kept).")
     ap.add_argument("--threads", type=int, help="DuckDB threads (default: all cores).")
-    ap.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 6GB.")
+    ap.add_argument("--memory-limit", default=os.environ.get("TELCAMP_WAREHOUSE_MEMORY_LIMIT"),
+                    help="DuckDB memory_limit, e.g. 6GB (default: "
+                    "TELCAMP_WAREHOUSE_MEMORY_LIMIT, else DuckDB's 80%% of RAM).")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -151,8 +154,6 @@ def main() -> None:
 
 
 def _cpu_count() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 
