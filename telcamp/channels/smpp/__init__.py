@@ -10,23 +10,25 @@ Public surface for the dispatcher:
 See docs/smpp.md for what is supported and the per-status handling table.
 """
 
-from telcamp.channels.smpp.client import (
+from telcamp.channels.smpp.client import SmppClient
+from telcamp.channels.smpp.errors import BindRefused, SmppClosed, SmppError
+from telcamp.channels.smpp.messages import (
     BindConfig,
+    BindStatus,
     InboundEvent,
     MoEvent,
     OutboundSms,
     RawEvent,
     ReceiptEvent,
-    SmppClient,
-    SmppPool,
     SubmitResult,
 )
-from telcamp.channels.smpp.errors import BindRefused, SmppClosed, SmppError
+from telcamp.channels.smpp.pool import SmppPool
 from telcamp.channels.smpp.receipts import MessageState, Receipt, parse_receipt
 
 __all__ = [
     "BindConfig",
     "BindRefused",
+    "BindStatus",
     "InboundEvent",
     "MessageState",
     "MoEvent",

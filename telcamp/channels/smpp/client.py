@@ -1,4 +1,4 @@
-"""The asyncio ESME: one bind (`SmppClient`) and several binds to one SMSC (`SmppPool`).
+"""The asyncio ESME: one bind (`SmppClient`; several binds: pool.SmppPool).
 
 A bind connects, binds, keeps the link alive with enquire_link, and reconnects with
 exponential back-off (jittered) when the session ends. A bind refused for its credentials
@@ -16,48 +16,27 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from telcamp.channels.smpp import pdu as p
 from telcamp.channels.smpp import status as st
 from telcamp.channels.smpp.errors import BindRefused, SessionLost, SmppClosed
+from telcamp.channels.smpp.inbound import EventSink, Inbox, event_of
 from telcamp.channels.smpp.messages import (
     BindConfig,
     BindStatus,
     InboundEvent,
-    MoEvent,
     OutboundSms,
-    RawEvent,
     ReceiptEvent,
     SubmitResult,
 )
 from telcamp.channels.smpp.ratelimit import RateLimiter, Window
-from telcamp.channels.smpp.receipts import (
-    ReceiptMatcher,
-    is_receipt_pdu,
-    parse_receipt,
-)
 from telcamp.channels.smpp.session import Session
-from telcamp.channels.smpp.split import ESM_UDHI, decode_text, encode_message, parse_concat_udh
 from telcamp.channels.smpp.submit import submit_message
-
-__all__ = [
-    "BindConfig",
-    "InboundEvent",
-    "MoEvent",
-    "OutboundSms",
-    "RawEvent",
-    "ReceiptEvent",
-    "SmppClient",
-    "SmppPool",
-    "SubmitResult",
-    "encode_message",
-]
 
 log = logging.getLogger(__name__)
 
-EventSink = Callable[[InboundEvent], Awaitable[None] | None]
 BIND_COMMANDS = {
     "transceiver": st.BIND_TRANSCEIVER,
     "transmitter": st.BIND_TRANSMITTER,
@@ -65,31 +44,14 @@ BIND_COMMANDS = {
 }
 
 
-class _Inbox:
-    """Where inbound events go: the caller's callback, else a queue read by `events()`."""
-
-    def __init__(self, sink: EventSink | None) -> None:
-        self.sink = sink
-        self.queue: asyncio.Queue[InboundEvent] = asyncio.Queue()
-        self.matcher = ReceiptMatcher()
-
-    async def put(self, event: InboundEvent) -> None:
-        if self.sink is None:
-            self.queue.put_nowait(event)
-            return
-        result = self.sink(event)
-        if result is not None:
-            await result
-
-
 class SmppClient:
     """One bind. `await start()`, `await submit(msg)`, `await close()`."""
 
     def __init__(self, config: BindConfig, *, on_event: EventSink | None = None,
-                 _inbox: _Inbox | None = None, _notify: Callable[[], None] | None = None):
+                 _inbox: Inbox | None = None, _notify: Callable[[], None] | None = None):
         self.config = config
         self.name = config.name
-        self._inbox = _inbox or _Inbox(on_event)
+        self._inbox = _inbox or Inbox(on_event)
         self._notify = _notify
         self.state = "new"
         self.session: Session | None = None
@@ -338,7 +300,7 @@ class SmppClient:
 
     async def _deliver(self, session: Session, pdu: p.Pdu) -> None:
         status = st.ESME_ROK
-        event = self._event_of(pdu)
+        event = event_of(pdu, self._inbox.matcher, self.counters, self.name)
         if isinstance(event, ReceiptEvent) and event.orphan:
             event = await self._rematch(event)
         try:
@@ -359,31 +321,6 @@ class SmppClient:
                 return ReceiptEvent(event.receipt, hit[0], hit[1], False, event.bind)
         self.counters["orphans"] += 1
         return event
-
-    def _event_of(self, pdu: p.Pdu) -> InboundEvent:
-        esm = pdu.int_param("esm_class")
-        dc = pdu.int_param("data_coding")
-        sm = pdu.bytes_param("short_message") or pdu.tlv(p.TLV_MESSAGE_PAYLOAD) or b""
-        text = decode_text(sm, dc, udhi=bool(esm & ESM_UDHI))
-        src, dst = pdu.str_param("source_addr"), pdu.str_param("destination_addr")
-        has_receipt_tlv = pdu.tlv(p.TLV_RECEIPTED_MESSAGE_ID) is not None
-        if is_receipt_pdu(esm) or has_receipt_tlv:
-            receipt = parse_receipt(esm_class=esm, text=text, tlvs=pdu.tlvs)
-            if receipt is None:
-                self.counters["raw"] += 1
-                return RawEvent("unreadable delivery receipt", src, dst, esm, text, sm,
-                                tuple(pdu.tlvs), self.name)
-            hit = self._inbox.matcher.match(receipt.message_id)
-            self.counters["receipts"] += 1
-            return ReceiptEvent(receipt, hit[0] if hit else None, hit[1] if hit else None,
-                                hit is None, self.name)
-        self.counters["mo"] += 1
-        concat = parse_concat_udh(sm) if esm & ESM_UDHI else None
-        if concat is None and pdu.tlv(p.TLV_SAR_MSG_REF_NUM) is not None:
-            concat = (p.tlv_int(pdu.tlv(p.TLV_SAR_MSG_REF_NUM) or b""),
-                      p.tlv_int(pdu.tlv(p.TLV_SAR_TOTAL_SEGMENTS) or b""),
-                      p.tlv_int(pdu.tlv(p.TLV_SAR_SEGMENT_SEQNUM) or b""))
-        return MoEvent(src, dst, text, dc, sm, concat, self.name)
 
     async def events(self) -> AsyncIterator[InboundEvent]:
         while True:
@@ -409,58 +346,3 @@ class SmppClient:
 def _quiet(fut: asyncio.Future[Any]) -> None:
     if not fut.cancelled():
         fut.exception()
-
-
-class SmppPool:
-    """Several binds to one SMSC; each message part goes to the bound bind with the
-    fewest outstanding requests. A refused bind leaves the others working."""
-
-    def __init__(self, configs: list[BindConfig], *, on_event: EventSink | None = None):
-        if not configs:
-            raise ValueError("an SMPP pool needs at least one bind")
-        self._inbox = _Inbox(on_event)
-        self._changed = asyncio.Event()
-        self.clients = [SmppClient(c, _inbox=self._inbox, _notify=self._changed.set)
-                        for c in configs]
-        self._ref = random.randrange(256)  # noqa: S311
-
-    async def start(self) -> None:
-        for c in self.clients:
-            await c.start()
-
-    async def wait_bound(self, timeout: float | None = None) -> None:
-        await asyncio.wait_for(self._pick(), timeout)
-
-    def _pick_now(self) -> SmppClient | None:
-        bound = [c for c in self.clients if c.is_bound]
-        if not bound:
-            return None
-        return min(bound, key=lambda c: c.in_flight) if len(bound) > 1 else bound[0]
-
-    async def _pick(self) -> SmppClient:
-        while True:
-            chosen = self._pick_now()
-            if chosen is not None:
-                return chosen
-            if all(c.refused is not None or c.state == "closed" for c in self.clients):
-                refused = next((c.refused for c in self.clients if c.refused), None)
-                if refused is not None:
-                    raise refused
-                raise SmppClosed("every bind of the SMPP pool is closed")
-            self._changed.clear()
-            await self._changed.wait()
-
-    async def submit(self, msg: OutboundSms) -> SubmitResult:
-        self._ref = (self._ref + 1) & 0xFF
-        return await submit_message(msg, self.clients[0].config, self._pick,
-                                    self._inbox.matcher, self._ref, self._pick_now)
-
-    async def events(self) -> AsyncIterator[InboundEvent]:
-        while True:
-            yield await self._inbox.queue.get()
-
-    def status(self) -> list[BindStatus]:
-        return [c.status() for c in self.clients]
-
-    async def close(self, timeout: float = 5.0) -> None:
-        await asyncio.gather(*(c.close(timeout) for c in self.clients))

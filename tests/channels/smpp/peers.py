@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,19 @@ def node_available() -> tuple[bool, str]:
     if not (node_modules() / "smpp" / "package.json").exists():
         return False, f"{node_modules()}/smpp missing (run `make setup`)"
     return True, ""
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(coro: Coroutine[Any, Any, Any], timeout: float = 60) -> Any:
+    """Run one test's scenario in a fresh event loop, bounded in time."""
+    return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
 class NodeSmsc:

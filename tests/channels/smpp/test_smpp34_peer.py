@@ -19,16 +19,8 @@ from telcamp.channels.smpp import (
 from telcamp.channels.smpp.split import decode_text, parse_concat_udh
 
 from .conftest import need
-from .peers import Smpp34Smsc
-from .test_node_peer import TEXTS, run
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .peers import Smpp34Smsc, free_port, run
+from .test_node_peer import TEXTS
 
 
 @pytest.fixture
@@ -37,7 +29,7 @@ def smpp34_port() -> int:
         import smpp34  # noqa: F401
     except ImportError:
         need(False, "PyPI smpp34 is not installed")
-    return _free_port()
+    return free_port()
 
 
 def test_submit_all_codings_and_receipts_against_smpp34(smpp34_port):

@@ -1,0 +1,74 @@
+"""Several binds to one SMSC behind one submit()."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+
+from telcamp.channels.smpp.client import SmppClient
+from telcamp.channels.smpp.errors import SmppClosed
+from telcamp.channels.smpp.inbound import EventSink, Inbox
+from telcamp.channels.smpp.messages import (
+    BindConfig,
+    BindStatus,
+    InboundEvent,
+    OutboundSms,
+    SubmitResult,
+)
+from telcamp.channels.smpp.submit import submit_message
+
+
+class SmppPool:
+    """Several binds to one SMSC; each message part goes to the bound bind with the
+    fewest outstanding requests. A refused bind leaves the others working."""
+
+    def __init__(self, configs: list[BindConfig], *, on_event: EventSink | None = None):
+        if not configs:
+            raise ValueError("an SMPP pool needs at least one bind")
+        self._inbox = Inbox(on_event)
+        self._changed = asyncio.Event()
+        self.clients = [SmppClient(c, _inbox=self._inbox, _notify=self._changed.set)
+                        for c in configs]
+        self._ref = random.randrange(256)  # noqa: S311
+
+    async def start(self) -> None:
+        for c in self.clients:
+            await c.start()
+
+    async def wait_bound(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._pick(), timeout)
+
+    def _pick_now(self) -> SmppClient | None:
+        bound = [c for c in self.clients if c.is_bound]
+        if not bound:
+            return None
+        return min(bound, key=lambda c: c.in_flight) if len(bound) > 1 else bound[0]
+
+    async def _pick(self) -> SmppClient:
+        while True:
+            chosen = self._pick_now()
+            if chosen is not None:
+                return chosen
+            if all(c.refused is not None or c.state == "closed" for c in self.clients):
+                refused = next((c.refused for c in self.clients if c.refused), None)
+                if refused is not None:
+                    raise refused
+                raise SmppClosed("every bind of the SMPP pool is closed")
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def submit(self, msg: OutboundSms) -> SubmitResult:
+        self._ref = (self._ref + 1) & 0xFF
+        return await submit_message(msg, self.clients[0].config, self._pick,
+                                    self._inbox.matcher, self._ref, self._pick_now)
+
+    async def events(self) -> AsyncIterator[InboundEvent]:
+        while True:
+            yield await self._inbox.queue.get()
+
+    def status(self) -> list[BindStatus]:
+        return [c.status() for c in self.clients]
+
+    async def close(self, timeout: float = 5.0) -> None:
+        await asyncio.gather(*(c.close(timeout) for c in self.clients))
