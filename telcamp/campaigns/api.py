@@ -212,7 +212,8 @@ def inbox(principal: Principal = APPROVE) -> list[dict[str, Any]]:
                 for i in approvals.inbox(session=s, actor=principal)]
 
 
-router = APIRouter()
+# The server runs the scheduler tick through this router's lifespan (merged by FastAPI).
+router = APIRouter(lifespan=schedule.scheduler_lifespan)
 router.include_router(programs)
 router.include_router(campaigns)
 router.include_router(approvals_router)

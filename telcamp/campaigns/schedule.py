@@ -9,12 +9,17 @@ unless the campaign's audience is fixed.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from telcamp.campaigns import lifecycle
 from telcamp.campaigns import service as campaign_service
@@ -23,6 +28,7 @@ from telcamp.core import clock
 from telcamp.core.db import session_scope
 from telcamp.core.errors import Conflict, TelcampError
 from telcamp.core.security import Principal, system_principal
+from telcamp.core.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -147,13 +153,18 @@ def _fresh_snapshot(session: Session, campaign: Campaign, wave: Wave) -> None:
     wave.snapshot_id = snap.id
 
 
-def run_due(now: datetime | None = None) -> dict[str, Any]:
-    """One scheduler tick. Safe to call often and from several processes."""
+def run_due(now: datetime | None = None, *, recover: bool = False) -> dict[str, Any]:
+    """One scheduler tick. Safe to call often and from several processes.
+
+    `recover=True` first rolls back materialisations a crashed process left behind; only
+    a process starting up may ask for it (another worker may be materialising right now).
+    """
     from telcamp.campaigns import materialise
 
     now = now or clock.now()
-    report: dict[str, Any] = {"recovered": materialise.recover(), "started": [],
-                              "completed": [], "materialised": [], "failed": []}
+    report: dict[str, Any] = {"recovered": materialise.recover() if recover else [],
+                              "started": [], "completed": [], "materialised": [],
+                              "failed": []}
     with session_scope() as s:
         for campaign in s.scalars(select(Campaign).where(
                 Campaign.state == "scheduled", Campaign.auto_launch.is_(True),
@@ -185,3 +196,30 @@ def run_due(now: datetime | None = None) -> dict[str, Any]:
             log.warning("wave %s not materialised: %s", wave_id, exc.message)
             report["failed"].append({"wave_id": wave_id, "error": exc.message})
     return report
+
+
+@asynccontextmanager
+async def scheduler_lifespan(_app: Any) -> AsyncIterator[None]:
+    """Run `run_due` every `scheduler_interval_s` inside the server (embedded default)."""
+    interval = get_settings().scheduler_interval_s
+    if interval <= 0:
+        yield
+        return
+
+    async def loop() -> None:
+        first = True
+        while True:
+            try:
+                await run_in_threadpool(run_due, recover=first)
+                first = False
+            except Exception:  # a failed tick must not stop the next one
+                log.exception("campaign scheduler tick failed")
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -123,3 +123,24 @@ def test_several_campaigns_run_at_once(world: str) -> None:
     assert sorted(report["started"]) == sorted([a, b])
     assert _count(a) == _count(b) == 300
     assert _state(a) == _state(b) == "running"
+
+
+def test_the_server_runs_the_tick_itself(world: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from telcamp.app import create_app
+    from telcamp.core.settings import reset_settings
+
+    from .conftest import NOW
+
+    cid = make_campaign(make_program(), cells=SMS_ONLY, start_at=NOW - timedelta(hours=1))
+    _approve(cid)
+    monkeypatch.setenv("TELCAMP_SCHEDULER_INTERVAL_S", "0.2")
+    reset_settings()
+    with TestClient(create_app()):
+        deadline = time.monotonic() + 20
+        while _count(cid) < 300 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert _state(cid) == "running" and _count(cid) == 300
