@@ -64,6 +64,9 @@ class OutboundSms:
     encoding: Encoding = "auto"
     registered_delivery: bool | None = None
     validity_period: str = ""
+    # sent as the user_message_reference TLV on every part; many SMSCs echo it in receipts,
+    # which lets a restarted dispatcher recognise a contact whose submit_sm_resp was lost
+    user_message_reference: int | None = None
 
 
 @dataclass

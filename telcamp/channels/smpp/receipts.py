@@ -94,6 +94,7 @@ class Receipt:
     delivered_count: str | None = None
     text: str | None = None
     intermediate: bool = False  # not final (ENROUTE/ACCEPTD): the message stays 'submitted'
+    user_message_reference: int | None = None  # echoed by the SMSC when it does
 
 
 def parse_receipt_text(text: str) -> dict[str, str]:
@@ -133,6 +134,7 @@ def parse_receipt(*, esm_class: int, text: str, tlvs: list[tuple[int, bytes]]) -
     if state is None:
         return None
     intermediate = state is MessageState.SUBMITTED
+    umr = next((p.tlv_int(v) for t, v in tlvs if t == p.TLV_USER_MESSAGE_REFERENCE and v), None)
     return Receipt(
         message_id=message_id,
         state=state,
@@ -143,6 +145,7 @@ def parse_receipt(*, esm_class: int, text: str, tlvs: list[tuple[int, bytes]]) -
         delivered_count=fields.get("dlvrd"),
         text=fields.get("text"),
         intermediate=intermediate,
+        user_message_reference=umr,
     )
 
 

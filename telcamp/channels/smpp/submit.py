@@ -46,6 +46,9 @@ def build_bodies(msg: OutboundSms, cfg: BindConfig, enc: EncodedMessage) -> list
         elif enc.method == "payload" and len(short) > SHORT_MESSAGE_MAX:
             tlvs = [(p.TLV_MESSAGE_PAYLOAD, short)]
             short = b""
+        if msg.user_message_reference is not None:
+            tlvs.append((p.TLV_USER_MESSAGE_REFERENCE,
+                         msg.user_message_reference.to_bytes(2, "big")))
         bodies.append(p.submit_sm_body(
             source_addr=source, destination_addr=msg.destination, short_message=short,
             data_coding=enc.data_coding, esm_class=esm, registered_delivery=1 if rd else 0,

@@ -108,6 +108,7 @@ const server = smpp.createServer(function (session) {
         ev: 'submit', seq: pdu.sequence_number, id, dest: pdu.destination_addr,
         src: pdu.source_addr, esm_class: pdu.esm_class, data_coding: pdu.data_coding,
         registered_delivery: pdu.registered_delivery, hex: sm.toString('hex'),
+        user_message_reference: pdu.user_message_reference,
         payload: payload ? payload.toString('hex') : null, text: dec.text, udh: dec.udh,
         sar: pdu.sar_msg_ref_num !== undefined
           ? [pdu.sar_msg_ref_num, pdu.sar_total_segments, pdu.sar_segment_seqnum] : null,
@@ -140,6 +141,7 @@ function sendReceipt(session, pdu, num, id) {
   const rid = cfg.dlr === 'text_other_radix'
     ? (cfg.id_format === 'hex' ? String(num) : num.toString(16)) : id;
   const base = {source_addr: pdu.destination_addr, destination_addr: pdu.source_addr, esm_class: 0x04};
+  if (pdu.user_message_reference !== undefined) base.user_message_reference = pdu.user_message_reference;
   let opts;
   if (cfg.dlr === 'tlv') {
     opts = Object.assign(base, {short_message: Buffer.alloc(0), receipted_message_id: id,

@@ -255,3 +255,22 @@ def test_tps_limit_paces_submissions(node_smsc):
     elapsed, rate = run(main())
     assert 1.9 <= elapsed <= 2.6  # 201 at 100/s: the first is free, 200 intervals of 10 ms
     assert 60 <= rate <= 120  # the status page's rate sees the limit
+
+
+def test_user_message_reference_travels_and_comes_back_in_the_receipt(node_smsc):
+    srv = node_smsc({"dlr": "text"})
+    events: list[Any] = []
+
+    async def main() -> Any:
+        client = SmppClient(cfg(srv.port), on_event=events.append)
+        await client.start()
+        result = await client.submit(OutboundSms("79010000001", "ref me", ref="c-1",
+                                                 user_message_reference=4242))
+        while not events:
+            await asyncio.sleep(0.02)
+        await client.close()
+        return result
+
+    result = run(main())
+    assert result.ok and srv.of("submit")[0]["user_message_reference"] == 4242
+    assert events[0].ref == "c-1" and events[0].receipt.user_message_reference == 4242
