@@ -21,7 +21,6 @@ from telcamp.load.source import REJECTS, Source, lit, q
 from telcamp.warehouse.contracts import Column, Contract
 
 MAX_REPORTED = 10
-MSISDN_RE = "[0-9]{8,15}"
 # ISO 8601 date and time with a UTC offset; the day of a record is its first 10 characters.
 TIMESTAMP_RE = (
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
@@ -67,7 +66,7 @@ def _is_native(col: Column, read_type: str) -> bool:
     return base in _NATIVE.get(col.type, set())
 
 
-def value_sql(col: Column, read_type: str, *, kind: str) -> str:
+def value_sql(col: Column, read_type: str, *, kind: str, empty_is_null: bool) -> str:
     """The typed value of a column from its raw value `"__r_c"`."""
     r = raw(col.name)
     if _is_native(col, read_type):
@@ -76,7 +75,9 @@ def value_sql(col: Column, read_type: str, *, kind: str) -> str:
         target = {"msisdn": "BIGINT", "flag": "INTEGER", "date": "DATE"}.get(
             col.type, _CAST.get(col.type, read_type))
         return f"CAST({r} AS {target})"
-    text = f"NULLIF(CAST({r} AS VARCHAR), '')"
+    text = r if read_type.upper() == "VARCHAR" else f"CAST({r} AS VARCHAR)"
+    if not empty_is_null:  # CSV already reads an empty field as NULL
+        text = f"NULLIF({text}, '')"
     if col.type == "msisdn":
         return f"TRY_CAST({text} AS BIGINT)"
     if col.type == "flag":
@@ -88,34 +89,50 @@ def value_sql(col: Column, read_type: str, *, kind: str) -> str:
     return text
 
 
-def column_checks(col: Column, read_type: str) -> list[Check]:
+def column_checks(
+    col: Column, read_type: str, *, kind: str, empty_is_null: bool
+) -> list[Check]:
+    """The checks of one column. A condition that is NULL for a NULL value needs no
+    "is present" guard (any_bad treats NULL as fine), which keeps the per-row work small:
+    only the checks built on "the cast gave NULL" carry one."""
     r, v, name = raw(col.name), q(col.name), col.name
     native = _is_native(col, read_type)
     text = r if read_type.upper() == "VARCHAR" else f"CAST({r} AS VARCHAR)"
-    present = f"({r} IS NOT NULL)" if native else f"({r} IS NOT NULL AND {text} <> '')"
+    if native or empty_is_null:
+        present = f"{r} IS NOT NULL"
+    else:
+        present = f"({r} IS NOT NULL AND {text} <> '')"
     got = f"'got ' || left({text}, 40)"
     checks: list[Check] = []
     if col.required:
-        checks.append(Check(name, "empty value in a required column", f"NOT {present}"))
+        checks.append(Check(name, "empty value in a required column", f"NOT ({present})"))
     if col.type == "msisdn":
-        cond = (f"{r} NOT BETWEEN 10000000 AND 999999999999999" if native
-                else f"NOT regexp_full_match({text}, '{MSISDN_RE}')")
+        if native:
+            cond = f"{r} NOT BETWEEN 10000000 AND 999999999999999"
+        else:
+            # Digits only, 8 to 15 of them, without a regex: the text parses as an integer
+            # of the right size whose digit count is the text's length (so no '+', space,
+            # leading zero, sign or decimal point slipped through the lenient cast).
+            cond = (f"({v} IS NULL OR {v} NOT BETWEEN 10000000 AND 999999999999999 OR "
+                    f"strlen({text}) <> CAST(floor(log10({v})) AS INTEGER) + 1)")
         checks.append(Check(name, "not an msisdn (8 to 15 digits, country code first)",
                             f"{present} AND {cond}", got))
     elif col.type == "flag":
         cond = f"CAST({r} AS INTEGER) NOT IN (0, 1)" if native else f"{text} NOT IN ('0', '1')"
-        checks.append(Check(name, "must be 0 or 1", f"{present} AND {cond}", got))
+        checks.append(Check(name, "must be 0 or 1", cond, got))
     elif col.type == "timestamp":
         if native:
             if "ZONE" not in read_type.upper():
                 checks.append(Check(name, "timestamp without a UTC offset", present))
         else:
-            # The cast proves it is a time; the offset must be written. The canonical
-            # form (YYYY-MM-DDTHH:MM:SS+HH:MM) has its sign at character 20: that cheap
-            # test spares the regex for nearly every row (CASE evaluates lazily).
+            # The cast proves it is a time (usage: TIMESTAMP, cheaper, the offset is not
+            # needed for the written day); the offset must be written. The canonical form
+            # (YYYY-MM-DDTHH:MM:SS+HH:MM) has its sign at character 20: that cheap test
+            # spares the regex for nearly every row (CASE evaluates lazily).
+            cast = "TIMESTAMP" if kind == "usage" else "TIMESTAMPTZ"
             checks.append(Check(
                 name, f"not a timestamp ({TIMESTAMP_HINT})",
-                f"{present} AND (TRY_CAST({text} AS TIMESTAMPTZ) IS NULL OR CASE WHEN "
+                f"{present} AND (TRY_CAST({text} AS {cast}) IS NULL OR CASE WHEN "
                 f"substr({text}, 20, 1) IN ('+', '-', 'Z') AND substr({text}, 11, 1) IN "
                 f"('T', ' ') THEN false ELSE NOT regexp_full_match({text}, '{TIMESTAMP_RE}') "
                 "END)",
@@ -125,9 +142,10 @@ def column_checks(col: Column, read_type: str) -> list[Check]:
         checks.append(Check(name, _TYPE_REASON[col.type], f"{present} AND {v} IS NULL", got))
     if col.values:
         allowed = ", ".join(lit(x) for x in col.values)
+        in_list = f"{text} NOT IN ({allowed})"
         checks.append(Check(
             name, "unknown value; allowed: " + ", ".join(col.values),
-            f"{present} AND {text} NOT IN ({allowed})", got,
+            in_list if native or empty_is_null else f"{present} AND {in_list}", got,
         ))
     if col.min is not None:
         checks.append(Check(
@@ -140,7 +158,8 @@ def column_checks(col: Column, read_type: str) -> list[Check]:
 def all_column_checks(source: Source, contract: Contract, *, numbered: bool) -> list[Check]:
     out: list[Check] = []
     for col in contract.columns:
-        out += column_checks(col, source.read_type(col.name, numbered=numbered))
+        out += column_checks(col, source.read_type(col.name, numbered=numbered),
+                             kind=contract.kind, empty_is_null=source.fmt == "csv")
     return out
 
 
@@ -151,7 +170,8 @@ def typed_select(source: Source, contract: Contract, *, numbered: bool) -> str:
     for col in contract.columns:
         t = source.read_type(col.name, numbered=numbered)
         parts.append(f"{q(col.name)} AS {raw(col.name)}")
-        parts.append(f"{value_sql(col, t, kind=contract.kind)} AS {q(col.name)}")
+        value = value_sql(col, t, kind=contract.kind, empty_is_null=source.fmt == "csv")
+        parts.append(f"{value} AS {q(col.name)}")
     parts += [q(t) for t in source.used if t not in contract.column_names]
     if contract.kind == "usage":
         r = raw("event_time")
