@@ -83,11 +83,19 @@ def record(
                 break
         else:
             region_code = actor.region_code
-    _lock_chain(session)
-    tail = session.execute(
-        select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
-    ).first()
-    prev_id, prev_hash = (tail[0], tail[1]) if tail else (0, GENESIS)
+    # The lock lasts until this transaction ends, so within it the tail we wrote last is
+    # still the tail: later entries of the same transaction skip the lock and the read.
+    # A savepoint is part of the key, so a rolled-back savepoint never leaves a stale tail.
+    txn = (session.get_transaction(), session.get_nested_transaction())
+    cached = session.info.get("audit_tail")
+    if cached is not None and cached[0][0] is txn[0] and cached[0][1] is txn[1]:
+        prev_id, prev_hash = cached[1], cached[2]
+    else:
+        _lock_chain(session)
+        tail = session.execute(
+            select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+        ).first()
+        prev_id, prev_hash = (tail[0], tail[1]) if tail else (0, GENESIS)
     entry = AuditEntry(
         id=prev_id + 1, at=clock.now(), actor=actor.username, actor_id=actor.user_id,
         role=actor.role, action=action, object_type=object_type, object_id=str(object_id),
@@ -97,6 +105,7 @@ def record(
     entry.hash = entry_hash(entry, prev_hash)
     session.add(entry)
     session.flush()
+    session.info["audit_tail"] = (txn, entry.id, entry.hash)
     return entry
 
 

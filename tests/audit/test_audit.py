@@ -153,3 +153,16 @@ def test_concurrent_writers_keep_one_chain(db: str) -> None:
     with session_scope() as session:
         result = service.verify(session)
     assert result.ok and result.checked == 32
+
+
+def test_rolled_back_savepoint_does_not_break_the_chain(db: str) -> None:
+    with session_scope() as session:
+        service.record(session, actor=ALICE, action="a", object_type="t", object_id="1")
+        nested = session.begin_nested()
+        service.record(session, actor=ALICE, action="b", object_type="t", object_id="2")
+        nested.rollback()
+        service.record(session, actor=ALICE, action="c", object_type="t", object_id="3")
+    with session_scope() as session:
+        result = service.verify(session)
+        assert result.ok and result.checked == 2
+        assert [e.action for e in service.search(session)] == ["c", "a"]
