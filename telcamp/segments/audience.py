@@ -30,7 +30,16 @@ from telcamp.segments.compiler import (
     scoped_condition,
 )
 from telcamp.segments.models import Segment, SegmentVersion
-from telcamp.segments.rules import AllOf, Contacted, ContactedSpec, InList, NotOf, Rule, parse_rule
+from telcamp.segments.rules import (
+    Contacted,
+    ContactedSpec,
+    InList,
+    Rule,
+    UsageLeaf,
+    parse_rule,
+    walk,
+)
+from telcamp.warehouse.schema import WINDOWS
 
 SAMPLE_COLUMNS = ("msisdn", "region_code", "city_code", "tariff_code", "value_tier", "age",
                   "arpu_3m", "tenure_days")
@@ -149,13 +158,6 @@ def exclusions(session: Session | None, *, principal: Principal,
     return out
 
 
-def final_rule(rule: Rule, excl: list[Exclusion]) -> Rule:
-    """The rule minus every exclusion: what a snapshot stores and a campaign targets."""
-    if not excl:
-        return rule
-    return AllOf(all=[rule, *[NotOf(not_=e.node) for e in excl]])
-
-
 def _exclusion_ctx(ctx: CompileContext) -> CompileContext:
     # Default-excluded lists apply whoever owns them (a list of another region shows only
     # its type in the funnel), so they are compiled by id without the scope check. The
@@ -177,21 +179,52 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def count(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext) -> int:
-    cond = scoped_condition(rule, context=ctx).sql(dialect="duckdb")
-    return _scalar(con, f"SELECT count(*) FROM profile p WHERE {cond}")
+def matched_sql(rule: Rule | str, ctx: CompileContext) -> str:
+    """The rule AND the user's scope as DuckDB SQL over `profile p` (a string is taken as
+    such a condition already, e.g. membership of a materialised match)."""
+    if isinstance(rule, str):
+        return rule
+    return scoped_condition(rule, context=ctx).sql(dialect="duckdb")
 
 
-def funnel(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext,
+def exclusion_sql(excl: list[Exclusion], ctx: CompileContext) -> list[str]:
+    ectx = _exclusion_ctx(ctx)
+    return [condition_expression(e.node, context=ectx).sql(dialect="duckdb") for e in excl]
+
+
+def final_sql(rule: Rule | str, ctx: CompileContext, excl: list[Exclusion]) -> str:
+    """Matched and not excluded: what a snapshot stores and a campaign targets."""
+    parts = [f"({matched_sql(rule, ctx)})", *[f"NOT ({e})" for e in exclusion_sql(excl, ctx)]]
+    return " AND ".join(parts)
+
+
+def is_heavy(rule: Rule) -> bool:
+    """Does the rule sum usage_daily (a window other than 7/30/90 days)?"""
+    return any(isinstance(n, UsageLeaf) and n.days not in WINDOWS for n in walk(rule))
+
+
+def materialise_matched(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext
+                        ) -> str:
+    """Evaluate an expensive rule once into a temporary table of this connection and give
+    the condition that reads it, so count, funnel, profile and sample of one builder
+    refresh do not sum usage_daily four times."""
+    con.execute("CREATE OR REPLACE TEMP TABLE segment_matched AS "
+                f"SELECT p.msisdn FROM profile p WHERE {matched_sql(rule, ctx)}")
+    return "p.msisdn IN (SELECT msisdn FROM segment_matched)"
+
+
+def count(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext) -> int:
+    return _scalar(con, f"SELECT count(*) FROM profile p WHERE {matched_sql(rule, ctx)}")
+
+
+def funnel(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext,
            excl: list[Exclusion]) -> dict[str, Any]:
     """matched → minus each exclusion in turn → final, in one scan of the matched rows."""
-    cond = scoped_condition(rule, context=ctx).sql(dialect="duckdb")
-    ectx = _exclusion_ctx(ctx)
+    cond = matched_sql(rule, ctx)
     parts = ["count(*)"]
     kept: list[str] = []
-    for e in excl:
-        kept.append("NOT (" + condition_expression(e.node, context=ectx).sql(dialect="duckdb")
-                    + ")")
+    for sql in exclusion_sql(excl, ctx):
+        kept.append(f"NOT ({sql})")
         parts.append(f"count(*) FILTER (WHERE {' AND '.join(kept)})")
     row = con.execute(f"SELECT {', '.join(parts)} FROM profile p WHERE {cond}").fetchone()
     values = [int(v or 0) for v in (row or [0] * len(parts))]
@@ -248,12 +281,11 @@ def _dimensions(field: str | None, cat: catalogue_mod.Catalogue,
     return dims
 
 
-def profile(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext,
+def profile(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext,
             excl: list[Exclusion], field: str | None = None) -> dict[str, Any]:
     """The final audience by dimension: count, share and index against the whole base
     (the user's region scope). Index 100 = same share as the base."""
-    final = condition_expression(final_rule(rule, excl), context=_exclusion_ctx(ctx)).sql(
-        dialect="duckdb")
+    final = final_sql(rule, ctx, excl)
     scope = "TRUE" if ctx.region_code is None else region_condition(ctx.region_code).sql(
         dialect="duckdb")
     dims = _dimensions(field, ctx.catalogue, con)
@@ -292,14 +324,13 @@ def profile(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext,
     return {"audience": total_hit, "base": total_base, "dimensions": out}
 
 
-def sample(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext,
+def sample(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext,
            excl: list[Exclusion], principal: Principal, size: int = 20
            ) -> list[dict[str, Any]]:
     """A few members of the final audience, spread over it (by hash), numbers masked."""
     from telcamp.access.masking import mask_msisdn
 
-    final = scoped_condition(final_rule(rule, excl), context=_exclusion_ctx(ctx)).sql(
-        dialect="duckdb")
+    final = final_sql(rule, ctx, excl)
     cols = [c for c in SAMPLE_COLUMNS if c in ctx.catalogue.fields]
     rows = con.execute(
         f"SELECT {', '.join('p.' + c for c in cols)} FROM profile p WHERE {final} "

@@ -18,10 +18,10 @@ from telcamp.core import clock
 from telcamp.core.errors import Conflict, NotFound
 from telcamp.core.security import Principal
 from telcamp.segments import audience
-from telcamp.segments.compiler import resolve, scoped_condition
+from telcamp.segments.compiler import resolve
 from telcamp.segments.describe import describe
 from telcamp.segments.models import Segment, SegmentSnapshot, SegmentTemplate, SegmentVersion
-from telcamp.segments.rules import parse_rule, to_json
+from telcamp.segments.rules import Rule, parse_rule, to_json
 from telcamp.segments.schemas import (
     SegmentCreate,
     SegmentRead,
@@ -55,15 +55,18 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
         excl: list[audience.Exclusion] = []
         if {"funnel", "profile", "sample"} & set(parts):
             excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id)
+        matched: Rule | str = resolved
+        if len(parts) > 1 and audience.is_heavy(resolved):
+            matched = audience.materialise_matched(c, resolved, ctx)
         if "count" in parts:
-            out["count"] = audience.count(c, resolved, ctx)
+            out["count"] = audience.count(c, matched, ctx)
         if "funnel" in parts:
-            out["funnel"] = audience.funnel(c, resolved, ctx, excl)
+            out["funnel"] = audience.funnel(c, matched, ctx, excl)
         if "profile" in parts:
-            out["profile"] = audience.profile(c, resolved, ctx, excl, field)
+            out["profile"] = audience.profile(c, matched, ctx, excl, field)
             out["base"] = out["profile"]["base"]  # the whole base of the user's scope
         if "sample" in parts:
-            out["sample"] = audience.sample(c, resolved, ctx, excl, principal, size)
+            out["sample"] = audience.sample(c, matched, ctx, excl, principal, size)
         return out
 
 
@@ -223,8 +226,7 @@ def take_snapshot(session: Session, *, segment_id: int, version: int | None = No
                                region_code=principal.region_code)
         session.add(snap)
         session.flush()
-        final = scoped_condition(audience.final_rule(rule, excl),
-                                 context=ctx).sql(dialect="duckdb")
+        final = audience.final_sql(rule, ctx, excl)
         c.execute("BEGIN TRANSACTION")
         try:
             c.execute("DELETE FROM segment_snapshot_members WHERE snapshot_id = ?", [snap.id])

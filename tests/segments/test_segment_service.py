@@ -193,3 +193,19 @@ def test_lists_outside_the_region_are_not_found(setup: str) -> None:
         assert "C02" not in info.value.message
     with session_scope() as s:  # its own region may use it (no members yet)
         assert service.count(s, rule={"in_list": "c02 vip"}, principal=marketer("C02")) == 0
+
+
+def test_one_builder_refresh_evaluates_a_heavy_rule_once(setup: str) -> None:
+    heavy = {"all": [{"field": "gender", "op": "!=", "value": "u"},
+                     {"usage": "voice_min", "days": 12, "op": ">=", "value": 60}]}
+    m = marketer("C01")
+    with session_scope() as s:
+        together = service.evaluate(s, rule=heavy, principal=m, size=5)
+        apart = {part: service.evaluate(s, rule=heavy, principal=m, parts=(part,), size=5)
+                 for part in ("count", "funnel", "profile", "sample")}
+    assert 0 < together["count"] == apart["count"]["count"]
+    assert together["funnel"] == apart["funnel"]["funnel"]
+    assert together["profile"] == apart["profile"]["profile"]
+    assert together["sample"] == apart["sample"]["sample"]
+    assert together["description"] == ("gender is not u and voice minutes, both directions "
+                                        "over 12 days at least 60 min")
