@@ -21,7 +21,13 @@ from typing import Any
 
 from telcamp.channels.smpp import pdu as p
 from telcamp.channels.smpp import status as st
-from telcamp.channels.smpp.errors import BindRefused, SessionLost, SmppClosed
+from telcamp.channels.smpp.errors import (
+    BindRefused,
+    NotSent,
+    SessionLost,
+    SmppClosed,
+    SmppError,
+)
 from telcamp.channels.smpp.inbound import EventSink, Inbox, event_of
 from telcamp.channels.smpp.messages import (
     BindConfig,
@@ -217,6 +223,8 @@ class SmppClient:
         return self.window.used
 
     async def _pick(self) -> SmppClient:
+        if self.config.bind_type == "receiver":
+            raise SmppError(f"SMPP bind {self.name} is a receiver bind: it cannot submit")
         while True:
             if self.refused is not None:
                 raise self.refused
@@ -230,8 +238,9 @@ class SmppClient:
                 await self._bound_evt.wait()
 
     async def send_submit(self, body: bytes) -> tuple[int, str]:
-        """One submit_sm through limit, throttle pause and window. Raises SessionLost when
-        the session ends first (outcome unknown)."""
+        """One submit_sm through limit, throttle pause and window. Raises NotSent when no
+        session could take it, SessionLost when the session ended before the answer (the
+        outcome is unknown)."""
         if self.limiter is not None:
             await self.limiter.acquire()
         wait = self._paused_until - time.monotonic()
@@ -248,7 +257,7 @@ class SmppClient:
                 raise SmppClosed(f"SMPP bind {self.name} is closing; not sent")
             session = self.session
             if session is None or self.state != "bound":
-                raise SessionLost(f"{self.name}: not bound")
+                raise NotSent(f"{self.name}: not bound")
             status, mid, _ = await session.request(st.SUBMIT_SM, body)
         finally:
             window.release()

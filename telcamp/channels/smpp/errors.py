@@ -49,6 +49,12 @@ class SessionLost(SmppError):
     code = "smpp_session_lost"
 
 
+class NotSent(SessionLost):
+    """No session to send on: the request was certainly not written (safe to resubmit)."""
+
+    code = "smpp_not_sent"
+
+
 class MessageTooLong(SmppError):
     code = "smpp_message_too_long"
     status = 422

@@ -47,6 +47,10 @@ class BindConfig:
     service_type: str = ""
     registered_delivery: bool = True
     receipt_grace: float = 2.0  # how long an unmatched receipt waits for its submit_sm_resp
+    # a part whose answer was lost (session ended, no answer in time): True = resubmit it
+    # (at-least-once: a duplicate is possible), False = report the message UNKNOWN and
+    # send nothing more of it (at-most-once: the dispatcher decides); see docs/smpp.md
+    resubmit_unknown: bool = True
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -72,7 +76,8 @@ class OutboundSms:
 @dataclass
 class SubmitResult:
     ref: object
-    state: MessageState  # SUBMITTED (every part accepted) or REJECTED
+    state: MessageState  # SUBMITTED (every part accepted), REJECTED, or UNKNOWN (an answer
+    # was lost and resubmit_unknown is off: the SMSC may or may not have it)
     message_ids: list[str | None]  # per part, None where the part was not accepted
     parts: int
     data_coding: int = 0

@@ -7,7 +7,7 @@ import random
 from collections.abc import AsyncIterator
 
 from telcamp.channels.smpp.client import SmppClient
-from telcamp.channels.smpp.errors import SmppClosed
+from telcamp.channels.smpp.errors import SmppClosed, SmppError
 from telcamp.channels.smpp.inbound import EventSink, Inbox
 from telcamp.channels.smpp.messages import (
     BindConfig,
@@ -30,6 +30,8 @@ class SmppPool:
         self._changed = asyncio.Event()
         self.clients = [SmppClient(c, _inbox=self._inbox, _notify=self._changed.set)
                         for c in configs]
+        # receiver binds only take receipts and MO
+        self.senders = [c for c in self.clients if c.config.bind_type != "receiver"]
         self._ref = random.randrange(256)  # noqa: S311
 
     async def start(self) -> None:
@@ -40,18 +42,20 @@ class SmppPool:
         await asyncio.wait_for(self._pick(), timeout)
 
     def _pick_now(self) -> SmppClient | None:
-        bound = [c for c in self.clients if c.is_bound]
+        bound = [c for c in self.senders if c.is_bound]
         if not bound:
             return None
         return min(bound, key=lambda c: c.in_flight) if len(bound) > 1 else bound[0]
 
     async def _pick(self) -> SmppClient:
+        if not self.senders:
+            raise SmppError("the SMPP pool has only receiver binds: nothing can submit")
         while True:
             chosen = self._pick_now()
             if chosen is not None:
                 return chosen
-            if all(c.refused is not None or c.state == "closed" for c in self.clients):
-                refused = next((c.refused for c in self.clients if c.refused), None)
+            if all(c.refused is not None or c.state == "closed" for c in self.senders):
+                refused = next((c.refused for c in self.senders if c.refused), None)
                 if refused is not None:
                     raise refused
                 raise SmppClosed("every bind of the SMPP pool is closed")
@@ -60,7 +64,8 @@ class SmppPool:
 
     async def submit(self, msg: OutboundSms) -> SubmitResult:
         self._ref = (self._ref + 1) & 0xFF
-        return await submit_message(msg, self.clients[0].config, self._pick,
+        config = (self.senders or self.clients)[0].config
+        return await submit_message(msg, config, self._pick,
                                     self._inbox.matcher, self._ref, self._pick_now)
 
     async def events(self) -> AsyncIterator[InboundEvent]:

@@ -26,6 +26,7 @@ class MessageState(StrEnum):
     UNDELIVERED = "undelivered"
     EXPIRED = "expired"
     REJECTED = "rejected"
+    UNKNOWN = "unknown"  # submit_sm written, its answer lost (only with resubmit_unknown off)
 
 
 FINAL_STATES = {MessageState.DELIVERED, MessageState.UNDELIVERED, MessageState.EXPIRED,
@@ -33,8 +34,10 @@ FINAL_STATES = {MessageState.DELIVERED, MessageState.UNDELIVERED, MessageState.E
 
 # the one guarded transition table: FROM -> allowed TO states
 TRANSITIONS: dict[MessageState | None, set[MessageState]] = {
-    None: {MessageState.SUBMITTED, MessageState.REJECTED},
+    None: {MessageState.SUBMITTED, MessageState.REJECTED, MessageState.UNKNOWN},
     MessageState.SUBMITTED: set(FINAL_STATES),
+    # a receipt matched later (user_message_reference, destination) settles an unknown
+    MessageState.UNKNOWN: set(FINAL_STATES) | {MessageState.SUBMITTED},
 }
 
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from telcamp.channels.smpp import pdu as p
 from telcamp.channels.smpp import status as st
-from telcamp.channels.smpp.errors import PduError, SessionLost
+from telcamp.channels.smpp.errors import NotSent, PduError, SessionLost
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class Session(asyncio.Protocol):
     def request(self, command_id: int, body: bytes = b"") -> asyncio.Future[Response]:
         fut: asyncio.Future[Response] = self.loop.create_future()
         if self.transport is None or self.closed.done():
-            fut.set_exception(SessionLost(f"{self.name}: session is closed"))
+            fut.set_exception(NotSent(f"{self.name}: session is closed"))
             return fut
         seq = self.next_sequence()
         self.pending[seq] = (fut, time.monotonic())

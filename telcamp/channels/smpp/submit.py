@@ -2,8 +2,9 @@
 
 Shared by a single bind and a pool: `pick()` returns the bind to use now (waiting for one
 to be bound). Per part: throttling answers pause the bind and resubmit; transient errors
-retry up to max_attempts; a session lost before the answer resubmits on the next bound
-session (outcome was unknown: at-least-once, see docs/smpp.md); anything else rejects.
+retry up to max_attempts; a part never written waits for a bound session; a part whose
+answer was lost is resubmitted (resubmit_unknown, at-least-once) or ends the message as
+UNKNOWN (at-most-once), see docs/smpp.md; anything else rejects.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from telcamp.channels.smpp import pdu as p
 from telcamp.channels.smpp import status as st
-from telcamp.channels.smpp.errors import MessageTooLong, PduError, SessionLost
+from telcamp.channels.smpp.errors import MessageTooLong, NotSent, PduError, SessionLost
 from telcamp.channels.smpp.messages import BindConfig, OutboundSms, SubmitResult
 from telcamp.channels.smpp.receipts import MessageState, ReceiptMatcher
 from telcamp.channels.smpp.split import ESM_UDHI, EncodedMessage, encode_message
@@ -74,12 +75,13 @@ async def submit_message(msg: OutboundSms, cfg: BindConfig, pick: Pick,
     attempts = 0
     bind = ""
     for index, body in enumerate(bodies, start=1):
-        mid, status, error, sent, bind = await _submit_part(body, cfg, pick, pick_now)
+        mid, status, error, sent, bind, unknown = await _submit_part(body, cfg, pick, pick_now)
         attempts += sent
         if mid is None:
             ids += [None] * (len(bodies) - len(ids))
-            return SubmitResult(msg.ref, MessageState.REJECTED, ids, len(bodies),
-                                enc.data_coding, status, error, attempts, bind)
+            state = MessageState.UNKNOWN if unknown else MessageState.REJECTED
+            return SubmitResult(msg.ref, state, ids, len(bodies), enc.data_coding, status,
+                                error, attempts, bind)
         ids.append(mid)
         if rd:
             matcher.register(mid, msg.ref, index)
@@ -87,38 +89,46 @@ async def submit_message(msg: OutboundSms, cfg: BindConfig, pick: Pick,
                         0, None, attempts, bind)
 
 
-async def _submit_part(body: bytes, cfg: BindConfig,
-                       pick: Pick, pick_now: PickNow | None
-                       ) -> tuple[str | None, int, str | None, int, str]:
+PartOutcome = tuple[str | None, int, str | None, int, str, bool]
+
+
+async def _submit_part(body: bytes, cfg: BindConfig, pick: Pick,
+                       pick_now: PickNow | None) -> PartOutcome:
+    """(message_id or None, status, error, submit_sm sent, bind, outcome unknown)."""
     retries = backoffs = sent = 0
     while True:
         # the synchronous check first: a coroutine per part is measurable at 10k+/s
         client = (pick_now() if pick_now is not None else None) or await pick()
         try:
             status, mid = await client.send_submit(body)
-        except SessionLost:
-            # outcome unknown (or never sent): resubmit on the next bound session
-            client.counters["resubmitted"] += 1
+        except NotSent:
+            await asyncio.sleep(0)  # certainly not written: wait for a bound session
+            continue
+        except SessionLost as e:
+            sent += 1
+            if not cfg.resubmit_unknown:
+                return None, 0, f"outcome unknown: {e.message}", sent, client.name, True
+            client.counters["resubmitted"] += 1  # at-least-once: see docs/smpp.md
             await asyncio.sleep(0)
             continue
         sent += 1
         action = st.action_for(status)
         if action is st.Action.OK:
-            return mid, 0, None, sent, client.name
+            return mid, 0, None, sent, client.name, False
         name = st.status_name(status)
         if action is st.Action.BACKOFF:
             client.throttled()
             backoffs += 1
             if backoffs <= cfg.max_backoffs:
                 continue
-            return None, status, f"{name}: still throttled after {backoffs} tries", sent, \
-                client.name
+            return (None, status, f"{name}: still throttled after {backoffs} tries", sent,
+                    client.name, False)
         if action in (st.Action.RETRY, st.Action.REBIND):
             retries += 1
             if retries >= cfg.max_attempts:
-                return None, status, f"{name} after {retries} attempts", sent, client.name
+                return None, status, f"{name} after {retries} attempts", sent, client.name, False
             if action is st.Action.REBIND:
                 client.reset_session(f"submit_sm answered {name}")
             await asyncio.sleep(min(0.05 * 2**retries, 5.0))
             continue
-        return None, status, f"rejected by the SMSC: {name}", sent, client.name
+        return None, status, f"rejected by the SMSC: {name}", sent, client.name, False

@@ -274,3 +274,26 @@ def test_user_message_reference_travels_and_comes_back_in_the_receipt(node_smsc)
     result = run(main())
     assert result.ok and srv.of("submit")[0]["user_message_reference"] == 4242
     assert events[0].ref == "c-1" and events[0].receipt.user_message_reference == 4242
+
+
+def test_pool_with_transmitter_and_receiver_binds(node_smsc):
+    srv = node_smsc()
+
+    async def main() -> tuple[list[Any], Any]:
+        pool = SmppPool([cfg(srv.port, name="tx", bind_type="transmitter"),
+                         cfg(srv.port, name="rx", bind_type="receiver")])
+        await pool.start()
+        await pool.wait_bound(10)
+        while not all(c.is_bound for c in pool.clients):
+            await asyncio.sleep(0.02)
+        results = await asyncio.gather(*(
+            pool.submit(OutboundSms(f"7956{i:07d}", f"m{i}")) for i in range(10)))
+        srv.command(cmd="mo", source="79001112233", destination="1234", text="YES")
+        event = await anext(pool.events())
+        await pool.close()
+        return results, event
+
+    results, event = run(main())
+    assert all(r.ok and r.bind == "tx" for r in results)
+    assert isinstance(event, MoEvent) and event.bind == "rx" and event.text == "YES"
+    assert sorted(e["command"] for e in srv.of("bind")) == ["bind_receiver", "bind_transmitter"]
