@@ -1,0 +1,228 @@
+"""Console pages: campaigns list, the wizard (a draft saved at every step), the campaign
+page with execution control, the approval inbox and the case library.
+
+Forms post and redirect (POST → 303 → GET); the SMS part counter and the message
+preview answer htmx requests with small fragments.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from telcamp.access.deps import require
+from telcamp.campaigns import approvals, forms, library, messages, rehearsal, schedule, service
+from telcamp.campaigns.schemas import CampaignCreate, CampaignUpdate, PreviewIn
+from telcamp.core.db import session_scope
+from telcamp.core.errors import TelcampError
+from telcamp.core.i18n import _
+from telcamp.core.security import Principal
+from telcamp.core.web import register_nav, render
+
+router = APIRouter(include_in_schema=False)
+register_nav("/campaigns", _("Campaigns"), "campaign.read")
+register_nav("/approvals", _("Approvals"), "campaign.approve")
+READ = Depends(require("campaign.read"))
+WRITE = Depends(require("campaign.write"))
+APPROVE = Depends(require("campaign.approve"))
+LAUNCH = Depends(require("campaign.launch"))
+STEPS = ("basics", "cells", "messages", "schedule", "rehearsal")
+STEP_LABELS = {"basics": _("Program and offer"), "cells": _("Cells and rewards"),
+               "messages": _("Messages"), "schedule": _("Schedule"),
+               "rehearsal": _("Rehearsal and submit")}
+
+# Words shown through _(value) in the templates, marked here so catalogues carry them.
+WORDS = (
+    _("draft"), _("submitted"), _("approved"), _("rejected"), _("scheduled"), _("running"),
+    _("paused"), _("completed"), _("cancelled"), _("planned"), _("materialising"),
+    _("done"), _("control"), _("pending"), _("void"), _("sent"), _("delivered"),
+    _("responded"), _("converted"), _("failed"), _("suppressed"), _("high"), _("medium"),
+    _("low"),
+)
+
+
+def _see(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    return {k: v for k, v in (await request.form()).items()}
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+def index(request: Request, principal: Principal = READ) -> HTMLResponse:
+    with session_scope() as s:
+        rows = service.list_campaigns(session=s, actor=principal)
+        return render(request, "campaigns/index.html", {
+            "campaigns": rows, "can_write": principal.can("campaign.write")})
+
+
+@router.get("/campaigns/new", response_class=HTMLResponse)
+def new(request: Request, principal: Principal = WRITE, error: str | None = None,
+        status: int = 200) -> HTMLResponse:
+    with session_scope() as s:
+        programs = service.list_programs(session=s, actor=principal)
+    return render(request, "campaigns/wizard.html", {
+        "step": "basics", "steps": STEPS, "labels": STEP_LABELS, "campaign": None,
+        "programs": programs, "error": error}, status_code=status)
+
+
+@router.post("/campaigns/new")
+async def create(request: Request, principal: Principal = WRITE) -> Response:
+    form = await _form(request)
+    try:
+        data = forms.basics(form)
+        body = CampaignCreate.model_validate({
+            **data, "program_id": int(form.get("program_id") or 0),
+            "region_code": str(form.get("region_code") or "").strip() or None})
+        with session_scope() as s:
+            cid = service.create_campaign(session=s, actor=principal, campaign_in=body).id
+    except (TelcampError, ValueError) as exc:
+        return new(request, principal, error=getattr(exc, "message", str(exc)), status=422)
+    return _see(f"/campaigns/{cid}/wizard/cells")
+
+
+def _wizard(request: Request, principal: Principal, cid: int, step: str,
+            error: str | None = None, status: int = 200) -> HTMLResponse:
+    with session_scope() as s:
+        c = service.get_campaign(session=s, actor=principal, campaign_id=cid)
+        figures = c.rehearsal
+        if step == "rehearsal" and figures is None and not error:
+            figures = rehearsal.rehearse(session=s, actor=principal, campaign_id=cid)
+        return render(request, "campaigns/wizard.html", {
+            "step": step, "steps": STEPS, "labels": STEP_LABELS, "campaign": c,
+            "programs": [], "error": error, "figures": figures, "tiers": forms.TIERS,
+            "languages": forms.LANGUAGES, "rows": forms.CELL_ROWS,
+            "channels": ("sms", "email")}, status_code=status)
+
+
+@router.get("/campaigns/{cid}/wizard/{step}", response_class=HTMLResponse)
+def wizard(request: Request, cid: int, step: str, principal: Principal = WRITE
+           ) -> HTMLResponse:
+    return _wizard(request, principal, cid, step if step in STEPS else "basics")
+
+
+@router.post("/campaigns/{cid}/wizard/{step}")
+async def wizard_save(request: Request, cid: int, step: str, principal: Principal = WRITE
+                      ) -> Response:
+    form = await _form(request)
+    try:
+        with session_scope() as s:
+            c = service.get_campaign(session=s, actor=principal, campaign_id=cid)
+            if step == "basics":
+                update = CampaignUpdate.model_validate(forms.basics(form))
+            elif step == "cells":
+                update = forms.cells(form, c)
+            elif step == "messages":
+                update = forms.messages(form, c)
+            elif step == "schedule":
+                update = forms.schedule(form, c)
+            else:
+                approvals.submit(session=s, actor=principal, campaign_id=cid)
+                return _see(f"/campaigns/{cid}")
+            service.update_campaign(session=s, actor=principal, campaign_id=cid,
+                                    campaign_in=update)
+    except (TelcampError, ValueError) as exc:
+        return _wizard(request, principal, cid, step,
+                       error=getattr(exc, "message", str(exc)), status=422)
+    nxt = STEPS[min(STEPS.index(step) + 1, len(STEPS) - 1)] if step in STEPS else "basics"
+    return _see(f"/campaigns/{cid}/wizard/{nxt}")
+
+
+@router.post("/campaigns/sms-count", response_class=HTMLResponse)
+async def sms_count(request: Request, principal: Principal = READ) -> HTMLResponse:
+    form = await _form(request)
+    text = next((str(v) for k, v in form.items() if k.startswith("msg_")), "")
+    info = messages.sms_info(text)
+    return render(request, "campaigns/_sms_count.html", {"info": info})
+
+
+@router.post("/campaigns/{cid}/preview", response_class=HTMLResponse)
+async def preview(request: Request, cid: int, principal: Principal = READ) -> HTMLResponse:
+    form = await _form(request)
+    try:
+        with session_scope() as s:
+            out = library.preview(session=s, actor=principal, campaign_id=cid,
+                                  preview_in=PreviewIn.model_validate({
+                                      "msisdn": str(form.get("msisdn", "")).strip(),
+                                      "cell_name": form.get("cell_name") or None,
+                                      "channel": form.get("channel") or "sms"}))
+    except (TelcampError, ValueError) as exc:
+        return render(request, "campaigns/_preview.html",
+                      {"error": getattr(exc, "message", str(exc))})
+    return render(request, "campaigns/_preview.html", {"out": out})
+
+
+@router.get("/campaigns/library", response_class=HTMLResponse)
+def case_library(request: Request, principal: Principal = READ) -> HTMLResponse:
+    q = request.query_params
+    args = {k: (q.get(k) or None) for k in ("offer", "channel", "region", "start", "end")}
+    error = None
+    try:
+        with session_scope() as s:
+            found = library.search(session=s, actor=principal, **args)
+    except TelcampError as exc:
+        found, error = [], exc.message
+    return render(request, "campaigns/library.html",
+                  {"found": found, "q": args, "error": error})
+
+
+@router.get("/campaigns/{cid}", response_class=HTMLResponse)
+def campaign_page(request: Request, cid: int, principal: Principal = READ,
+                  error: str | None = None, status: int = 200) -> HTMLResponse:
+    with session_scope() as s:
+        c = service.get_campaign(session=s, actor=principal, campaign_id=cid)
+        counts = library.contact_counts(session=s, actor=principal, campaign_id=cid)
+        return render(request, "campaigns/campaign.html", {
+            "c": c, "counts": counts, "error": error,
+            "can_write": principal.can("campaign.write"),
+            "can_launch": principal.can("campaign.launch")}, status_code=status)
+
+
+@router.post("/campaigns/{cid}/control/{verb}")
+async def control(request: Request, cid: int, verb: str, principal: Principal = LAUNCH
+                  ) -> Response:
+    form = await _form(request)
+    reason = str(form.get("reason", ""))
+    try:
+        with session_scope() as s:
+            if verb == "launch":
+                schedule.launch(session=s, actor=principal, campaign_id=cid)
+            elif verb == "pause":
+                schedule.pause(session=s, actor=principal, campaign_id=cid, reason=reason)
+            elif verb == "resume":
+                schedule.resume(session=s, actor=principal, campaign_id=cid)
+            elif verb == "cancel":
+                schedule.cancel(session=s, actor=principal, campaign_id=cid, reason=reason)
+        if verb == "launch":
+            schedule.run_due()
+    except TelcampError as exc:
+        return campaign_page(request, cid, principal, error=exc.message, status=409)
+    return _see(f"/campaigns/{cid}")
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+def inbox(request: Request, principal: Principal = APPROVE, error: str | None = None,
+          status: int = 200) -> HTMLResponse:
+    with session_scope() as s:
+        items = approvals.inbox(session=s, actor=principal)
+        return render(request, "campaigns/inbox.html", {"items": items, "error": error},
+                      status_code=status)
+
+
+@router.post("/approvals/{cid}/{decision}")
+async def decide(request: Request, cid: int, decision: str, principal: Principal = APPROVE
+                 ) -> Response:
+    form = await _form(request)
+    comment = str(form.get("comment", ""))
+    try:
+        with session_scope() as s:
+            if decision == "approve":
+                approvals.approve(session=s, actor=principal, campaign_id=cid, comment=comment)
+            else:
+                approvals.reject(session=s, actor=principal, campaign_id=cid, comment=comment)
+    except TelcampError as exc:
+        return inbox(request, principal, error=exc.message, status=409)
+    return _see("/approvals")
