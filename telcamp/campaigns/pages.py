@@ -162,7 +162,9 @@ def case_library(request: Request, principal: Principal = READ) -> HTMLResponse:
     error = None
     try:
         with session_scope() as s:
-            found = library.search(session=s, actor=principal, **args)
+            found = library.search(session=s, actor=principal, offer=args["offer"],
+                                   channel=args["channel"], region=args["region"],
+                                   start=args["start"], end=args["end"])
     except TelcampError as exc:
         found, error = [], exc.message
     return render(request, "campaigns/library.html",
