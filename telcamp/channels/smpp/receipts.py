@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 
 from telcamp.channels.smpp import pdu as p
@@ -98,6 +99,20 @@ class Receipt:
     text: str | None = None
     intermediate: bool = False  # not final (ENROUTE/ACCEPTD): the message stays 'submitted'
     user_message_reference: int | None = None  # echoed by the SMSC when it does
+
+
+def parse_receipt_time(value: str | None, tz: tzinfo = UTC) -> datetime | None:
+    """'submit date'/'done date' (YYMMDDhhmm, optionally ss) as a datetime in `tz` (the
+    SMSC's clock; Appendix B gives no zone). None when absent or unreadable."""
+    digits = (value or "").strip()
+    if not digits.isdigit() or len(digits) not in (10, 12):
+        return None
+    try:
+        return datetime(2000 + int(digits[0:2]), int(digits[2:4]), int(digits[4:6]),
+                        int(digits[6:8]), int(digits[8:10]),
+                        int(digits[10:12]) if len(digits) == 12 else 0, tzinfo=tz)
+    except ValueError:
+        return None
 
 
 def parse_receipt_text(text: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from telcamp.channels.smpp.receipts import (
     ReceiptMatcher,
     id_forms,
     parse_receipt,
+    parse_receipt_time,
     transition,
 )
 from telcamp.core.errors import IllegalTransition
@@ -95,3 +96,12 @@ def test_transitions_are_guarded():
         transition(MessageState.DELIVERED, MessageState.UNDELIVERED)
     with pytest.raises(IllegalTransition):
         transition(None, MessageState.DELIVERED)
+
+
+def test_receipt_times():
+    from datetime import UTC, datetime
+
+    assert parse_receipt_time("2611221205") == datetime(2026, 11, 22, 12, 5, tzinfo=UTC)
+    assert parse_receipt_time("261122120559") == datetime(2026, 11, 22, 12, 5, 59, tzinfo=UTC)
+    assert parse_receipt_time("2613221205") is None  # month 13
+    assert parse_receipt_time(None) is None and parse_receipt_time("soon") is None
