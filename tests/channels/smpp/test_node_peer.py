@@ -256,7 +256,7 @@ def test_tps_limit_paces_submissions(node_smsc):
     # 201 at 100/s: the first is free, then 200 intervals of 10 ms; never faster (the upper
     # bound is loose: a shared CI machine may stall us, which the limiter does not make up)
     assert 1.98 <= elapsed <= 4.0
-    assert 40 <= rate <= 102  # the status page's rate sees the limit
+    assert 40 <= rate <= 115  # the status page's rate sees the limit
 
 
 def test_user_message_reference_travels_and_comes_back_in_the_receipt(node_smsc):
