@@ -47,6 +47,9 @@ AGE_BANDS = ((None, 18, "<18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "
              (45, 55, "45-54"), (55, 65, "55-64"), (65, None, "65+"))
 ARPU_BANDS = ((None, 10, "<10"), (10, 30, "10-30"), (30, 60, "30-60"), (60, 100, "60-100"),
               (100, None, "100+"))
+BAND_ORDER = {"age_band": [b[2] for b in AGE_BANDS] + ["unknown"],
+              "arpu_band": [b[2] for b in ARPU_BANDS] + ["unknown"],
+              "value_tier": ["low", "medium", "high", "unknown"]}
 
 
 @contextmanager
@@ -319,7 +322,11 @@ def profile(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContex
             item["share"] = round(share, 4)
             item["base_share"] = round(base_share, 4)
             item["index"] = round(100 * share / base_share) if base_share else None
-        items.sort(key=lambda it: (-it["base"], it["key"]))
+        order = BAND_ORDER.get(name)
+        if order is not None:  # bands read best in their own order
+            items.sort(key=lambda it: order.index(it["key"]) if it["key"] in order else 99)
+        else:
+            items.sort(key=lambda it: (-it["base"], it["key"]))
         out[name] = items[:30]
     return {"audience": total_hit, "base": total_base, "dimensions": out}
 

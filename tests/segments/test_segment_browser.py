@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
 pytestmark = pytest.mark.browser
+OUTPUT_DIR = Path(__file__).parent.parent.parent / "test-output"
 
 
 def _count(warehouse_file: str, where: str) -> int:
@@ -58,6 +60,9 @@ def test_build_a_segment_and_watch_the_count(warehouse_file: str, live_server: A
     _wait_text(page, "count", f"{high_data:,}")
 
     page.wait_for_selector("[data-testid=chart-value_tier] canvas", timeout=15_000)
+    assert "value tier is high" in page.get_by_test_id("rule-words").inner_text()
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT_DIR / "segment-builder.png"), full_page=True)
     sample = page.get_by_test_id("sample").inner_text()
     assert "*" in sample  # masked numbers for a marketer
     assert "−" in page.get_by_test_id("funnel").inner_text()
