@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,11 @@ def _policy(orphans: str | None) -> str:
     return value
 
 
+def _registered(con: duckdb.DuckDBPyConnection, fp: str) -> bool:
+    row = con.execute("SELECT 1 FROM load_registry WHERE fingerprint = ?", [fp]).fetchone()
+    return row is not None
+
+
 def _load_one(
     con: duckdb.DuckDBPyConnection, *, kind: str, path: Path, mp: mapping_mod.Mapping,
     orphans: str,
@@ -94,8 +100,17 @@ def _load_one(
     report = FileReport(kind=kind, file=str(path))
     if not path.is_file():
         raise ValidationFailed(f"{path}: no such file", field="file")
-    fp = fingerprint(kind, path)
-    if con.execute("SELECT 1 FROM load_registry WHERE fingerprint = ?", [fp]).fetchone():
+    # Hashing a multi-gigabyte file costs a fifth of its load. When no file of this name
+    # was loaded before (the usual case), hash it in a thread (hashlib releases the GIL)
+    # while DuckDB loads, and decide before the commit; a name seen before is most likely
+    # the same file again, so hash first and skip the load.
+    seen_name = con.execute(
+        "SELECT 1 FROM load_registry WHERE kind = ? AND file_name = ?", [kind, path.name]
+    ).fetchone()
+    pool = ThreadPoolExecutor(max_workers=1)
+    pending = pool.submit(fingerprint, kind, path)
+    pool.shutdown(wait=False)
+    if seen_name and _registered(con, pending.result()):
         report.duplicate = True
         return report
     con.execute("SET enable_progress_bar = false")  # our own bar, not DuckDB's on stdout
@@ -106,6 +121,11 @@ def _load_one(
         source = open_source(con, path=path, contract=contract, mapping=mp.for_kind(kind))
         write = writers.write_usage if kind == "usage" else writers.write_table
         written = write(con, source, contract, orphans)
+        fp = pending.result()
+        if _registered(con, fp):
+            con.execute("ROLLBACK")
+            report.duplicate = True
+            return report
         con.execute(
             "INSERT INTO load_registry VALUES (?, ?, ?, ?, ?, ?)",
             [fp, kind, path.name, written.rows, written.orphans, clock.now()],
@@ -113,6 +133,12 @@ def _load_one(
         for t in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {q(t)}")
         con.execute("COMMIT")
+    except FileRejected:
+        con.execute("ROLLBACK")
+        if _registered(con, pending.result()):  # e.g. loaded before with --orphans keep
+            report.duplicate = True
+            return report
+        raise
     except BaseException:
         con.execute("ROLLBACK")
         raise

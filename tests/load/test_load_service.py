@@ -52,6 +52,19 @@ def test_same_file_twice_changes_nothing(loaded: Path) -> None:
     assert counts() == before
 
 
+def test_renamed_copy_of_a_loaded_file_is_recognised(loaded: Path, tmp_path: Path) -> None:
+    before = counts()
+    copy = tmp_path / "usage-renamed.csv"
+    copy.write_bytes((loaded / "usage-0001.csv").read_bytes())
+    report = service.load_file("usage", copy)
+    assert report.files[0].duplicate and report.files[0].rows == 0
+    assert counts() == before
+    # one byte more is another file
+    extra = b"79000000003,2026-11-22T09:00:00+03:00,sms,out,0,0,0,0,0\n"
+    copy.write_bytes(copy.read_bytes() + extra)
+    assert service.load_file("usage", copy).files[0].rows == 5
+
+
 def test_new_usage_file_adds_to_existing_days(loaded: Path, tmp_path: Path) -> None:
     more = write_csv(tmp_path / "usage-0002.csv", "usage", [
         "79000000001,2026-11-20T12:00:00+03:00,voice,in,0,0,60,0,0.5",  # existing day
