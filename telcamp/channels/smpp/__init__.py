@@ -12,6 +12,7 @@ See docs/smpp.md for what is supported and the per-status handling table.
 
 from telcamp.channels.smpp.client import SmppClient
 from telcamp.channels.smpp.errors import BindRefused, SmppClosed, SmppError
+from telcamp.channels.smpp.inbound import MoAssembler
 from telcamp.channels.smpp.messages import (
     BindConfig,
     BindStatus,
@@ -31,6 +32,7 @@ __all__ = [
     "BindStatus",
     "InboundEvent",
     "MessageState",
+    "MoAssembler",
     "MoEvent",
     "OutboundSms",
     "RawEvent",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
+import time
 from collections.abc import Awaitable, Callable
 
 from telcamp.channels.smpp import pdu as p
@@ -58,3 +60,44 @@ def event_of(pdu: p.Pdu, matcher: ReceiptMatcher, counters: collections.Counter[
                   p.tlv_int(pdu.tlv(p.TLV_SAR_SEGMENT_SEQNUM) or b""))
     return MoEvent(src, dst, text, dc, sm, concat, bind)
 
+
+
+class MoAssembler:
+    """Joins the parts of a concatenated MO (UDH or sar_*) into one MoEvent.
+
+    In memory only: the parts were already acknowledged to the SMSC, so a caller that needs
+    them to survive a restart stores each part and joins from its store. Incomplete
+    messages older than `max_age` s are given back as they are by `expire()`.
+    """
+
+    def __init__(self, max_age: float = 300.0) -> None:
+        self.max_age = max_age
+        self._parts: dict[tuple[str, str, int, int], dict[int, MoEvent]] = {}
+        self._first_seen: dict[tuple[str, str, int, int], float] = {}
+
+    def feed(self, event: MoEvent, now: float | None = None) -> MoEvent | None:
+        """The whole message once its last part arrived (a single-part MO at once)."""
+        if event.concat is None or event.concat[1] <= 1:
+            return event
+        ref, total, seq = event.concat
+        key = (event.source, event.destination, ref, total)
+        self._first_seen.setdefault(key, time.monotonic() if now is None else now)
+        parts = self._parts.setdefault(key, {})
+        parts[seq] = event
+        if len(parts) < total:
+            return None
+        del self._parts[key], self._first_seen[key]
+        ordered = [parts[k] for k in sorted(parts)]
+        return dataclasses.replace(
+            ordered[0], text="".join(p.text for p in ordered),
+            short_message=b"".join(p.short_message for p in ordered), concat=None)
+
+    def expire(self, now: float | None = None) -> list[MoEvent]:
+        """Parts of messages still incomplete after max_age, oldest first, then forgotten."""
+        now = time.monotonic() if now is None else now
+        out: list[MoEvent] = []
+        for key, seen in sorted(self._first_seen.items(), key=lambda kv: kv[1]):
+            if now - seen >= self.max_age:
+                out += [self._parts[key][k] for k in sorted(self._parts[key])]
+                del self._parts[key], self._first_seen[key]
+        return out

@@ -105,3 +105,22 @@ def test_receipt_times():
     assert parse_receipt_time("261122120559") == datetime(2026, 11, 22, 12, 5, 59, tzinfo=UTC)
     assert parse_receipt_time("2613221205") is None  # month 13
     assert parse_receipt_time(None) is None and parse_receipt_time("soon") is None
+
+
+def test_mo_assembler_joins_parts_in_order_and_expires_incomplete_ones():
+    from telcamp.channels.smpp import MoAssembler, MoEvent
+
+    def part(seq: int, text: str, ref: int = 7, total: int = 3) -> MoEvent:
+        return MoEvent("79001", "1234", text, 8, text.encode("utf-16-be"), (ref, total, seq), "b")
+
+    asm = MoAssembler(max_age=10)
+    assert asm.feed(part(2, "b"), now=0) is None
+    assert asm.feed(part(1, "a"), now=1) is None
+    assert asm.feed(part(1, "x", ref=9), now=2) is None
+    whole = asm.feed(part(3, "c"), now=3)
+    assert whole is not None and whole.text == "abc" and whole.concat is None
+    single = MoEvent("79001", "1234", "STOP", 0, b"STOP", None, "b")
+    assert asm.feed(single) is single
+    assert asm.expire(now=5) == []
+    left = asm.expire(now=12)
+    assert [e.text for e in left] == ["x"] and asm.expire(now=100) == []
