@@ -1,0 +1,42 @@
+"""Dispatch settings (TELCAMP_DISPATCH_*), typed and described like core settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DispatchSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TELCAMP_DISPATCH_", env_file=".env",
+                                      extra="ignore")
+
+    interval_s: float = Field(
+        1.0, ge=0, description="How often the server's dispatch loop looks for due contacts "
+        "when idle; 0 turns the in-server dispatcher off (run `telcamp dispatch run`).")
+    channels: list[str] = Field(
+        default_factory=lambda: ["sms"], description="Channels the server dispatches.")
+    batch_max: int = Field(1000, ge=1, le=10000,
+                           description="Most contacts claimed per query.")
+    lease_s: float = Field(
+        60.0, gt=0, description="A claimed contact's lease; renewed while its batch is in "
+        "flight. A 'sending' contact past its lease belonged to a dead worker.")
+    resend_unknown: bool = Field(
+        False, description="After a worker died mid-batch, send the contacts whose outcome is "
+        "unknown again (at least once) instead of marking them 'unknown' (at most once).")
+    receipt_grace_s: float = Field(
+        5.0, description="How long a receipt whose message id is not yet recorded waits "
+        "before it is stored as an orphan.")
+    history_every_s: float = Field(
+        2.0, description="How often outcomes are copied to the warehouse contact history.")
+    smpp_binds: list[dict[str, Any]] = Field(
+        default_factory=list, description="SMS channel binds (JSON list of BindConfig fields: "
+        "host, port, system_id, password, tps, window, ...). Empty = no SMS channel.")
+    sms_source: str = Field("", description="Source address (sender) of campaign SMS.")
+
+
+@lru_cache
+def get_dispatch_settings() -> DispatchSettings:
+    return DispatchSettings()

@@ -1,0 +1,65 @@
+"""Outcome events → the warehouse `contact_history` (what `contacted` and the
+recent-contact exclusion read).
+
+The operational `dispatch_event` table is an outbox: events are written in the same
+transaction as the contact's state change, copied to DuckDB in batches after commit, and
+deleted from the operational DB once the DuckDB transaction committed. A crash between
+the two copies again; the copy skips events already present (same contact, outcome and
+time), so the history stays free of duplicates. Each DuckDB write is one short
+transaction (DuckDB has one writer; core.warehouse.connect waits for it).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from telcamp.core import warehouse
+from telcamp.core.db import session_scope
+from telcamp.dispatch.tables import event
+from telcamp.warehouse.schema import ensure_schema
+
+BATCH = 50_000
+
+
+def sync(*, batch: int = BATCH) -> int:
+    """Copy pending events to the warehouse; returns how many were copied."""
+    total = 0
+    while True:
+        with session_scope() as s:
+            rows = s.execute(sa.select(
+                event.c.seq, event.c.msisdn, event.c.campaign_id, event.c.wave_id,
+                event.c.contact_id, event.c.channel, event.c.at, event.c.outcome,
+            ).order_by(event.c.seq).limit(batch)).all()
+        if not rows:
+            return total
+        cols = list(zip(*rows, strict=True))
+        table = pa.table({
+            "msisdn": pa.array(cols[1], pa.int64()),
+            "campaign_id": pa.array(cols[2], pa.int64()),
+            "wave_id": pa.array(cols[3], pa.int64()),
+            "contact_id": pa.array(cols[4], pa.int64()),
+            "channel": pa.array(cols[5], pa.string()),
+            "contacted_at": pa.array(cols[6], pa.timestamp("us", tz="UTC")),
+            "outcome": pa.array(cols[7], pa.string()),
+        })
+        with warehouse.connect() as con:
+            ensure_schema(con)  # a fresh warehouse may not have the table yet
+            con.register("new_events", table)
+            con.execute("BEGIN")
+            con.execute("""
+                INSERT INTO contact_history
+                SELECT n.msisdn, n.campaign_id, n.wave_id, n.contact_id, n.channel,
+                       n.contacted_at, n.outcome
+                FROM new_events n
+                WHERE NOT EXISTS (
+                  SELECT 1 FROM contact_history h
+                  WHERE h.contact_id = n.contact_id AND h.outcome = n.outcome
+                    AND h.contacted_at = n.contacted_at)""")
+            con.execute("COMMIT")
+        seqs = [int(x) for x in cols[0]]
+        with session_scope() as s:
+            s.execute(sa.delete(event).where(event.c.seq.in_(seqs)))
+        total += len(rows)
+        if len(rows) < batch:
+            return total

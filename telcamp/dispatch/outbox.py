@@ -1,0 +1,229 @@
+"""The outbox: claim due contacts under a lease, record results, reconcile dead leases.
+
+Exactly-once protocol (docs/dispatch.md): a contact is claimed — state 'sending', a lease
+id and lease_until — and the claim is COMMITTED before the channel is called; the
+channel's answer is recorded in a second transaction guarded by the lease id. A contact
+still 'sending' after its lease expired belonged to a worker that died between the two:
+`reconcile` marks it 'unknown' (never resent: at most once), or, with
+`resend_unknown=True`, plans it again (at least once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from telcamp.campaigns.models import Campaign, Wave
+from telcamp.channels.base import SendResult
+from telcamp.core import clock
+from telcamp.core.db import session_scope
+from telcamp.dispatch.tables import (
+    CANCELLED,
+    FAILED,
+    PENDING,
+    SENDING,
+    SUBMITTED,
+    UNKNOWN,
+    contact,
+    event,
+    message_id,
+    send_log,
+)
+from telcamp.policy import service as policy_service
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    msisdn: int
+    campaign_id: int
+    wave_id: int
+    cell_id: int
+    priority: int
+    language: str | None
+    template_ref: str | None
+
+
+@dataclass
+class Batch:
+    lease: str
+    channel: str
+    contacts: list[Claimed]
+    policy: dict[str, int]
+
+
+def _rowcount(result: Any) -> int:
+    return int(cast("sa.CursorResult[Any]", result).rowcount or 0)
+
+
+def _in_window(wave: Wave, now: datetime) -> bool:
+    hm = now.strftime("%H:%M")  # wave windows are UTC, as campaigns' planned_time reads them
+    start, end = wave.window_start, wave.window_end
+    return start <= hm < end if start <= end else (hm >= start or hm < end)
+
+
+def open_waves(session: Session, channel: str, now: datetime) -> list[int]:
+    """Waves whose contacts may go out now: campaign running, inside the send window."""
+    waves = session.scalars(sa.select(Wave).join(Campaign, Campaign.id == Wave.campaign_id)
+                            .where(Campaign.state == "running", Wave.channel == channel,
+                                   Wave.state != "cancelled")).all()
+    return [w.id for w in waves if _in_window(w, now)]
+
+
+def claim(*, channel: str, limit: int, lease_s: float = 60.0, now: datetime | None = None,
+          apply_policy: bool = True) -> Batch:
+    """Claim up to `limit` due contacts of `channel`, highest priority first, and commit.
+
+    On PostgreSQL several processes may call this at once (FOR UPDATE SKIP LOCKED); on
+    SQLite the database's single writer serialises them."""
+    now = now or clock.now()
+    lease = uuid.uuid4().hex
+    with session_scope() as s:
+        waves = open_waves(s, channel, now)
+        if not waves:
+            return Batch(lease, channel, [], {})
+        due = (sa.select(contact.c.id)
+               .where(contact.c.state == PENDING, contact.c.channel == channel,
+                      contact.c.planned_at <= now, contact.c.wave_id.in_(waves))
+               .order_by(contact.c.priority.desc(), contact.c.planned_at).limit(limit))
+        if s.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        s.execute(sa.update(contact).where(contact.c.id.in_(due.scalar_subquery()))
+                  .values(state=SENDING, lease_id=lease,
+                          lease_until=now + timedelta(seconds=lease_s),
+                          attempts=contact.c.attempts + 1)
+                  .execution_options(synchronize_session=False))
+        mine = sa.and_(contact.c.lease_id == lease, contact.c.state == SENDING)
+        counts: dict[str, int] = {}
+        if apply_policy:
+            ids = [int(i) for i in s.scalars(sa.select(contact.c.id).where(mine))]
+            counts = policy_service.apply_to_batch(session=s, ids=ids, state=SENDING, now=now)
+        rows = s.execute(sa.select(
+            contact.c.id, contact.c.msisdn, contact.c.campaign_id, contact.c.wave_id,
+            contact.c.cell_id, contact.c.priority, contact.c.language, contact.c.template_ref,
+        ).where(mine).order_by(contact.c.priority.desc(), contact.c.id)).all()
+        claimed = [Claimed(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]),
+                           r[6], r[7]) for r in rows]
+        if claimed and apply_policy:
+            # The caps of every other worker count this contact from now on.
+            s.execute(sa.insert(send_log), [
+                {"contact_id": c.id, "msisdn": c.msisdn, "channel": channel, "sent_at": now}
+                for c in claimed])
+    return Batch(lease, channel, claimed, counts)
+
+
+def renew(*, lease: str, lease_s: float = 60.0) -> None:
+    with session_scope() as s:
+        s.execute(sa.update(contact).where(contact.c.lease_id == lease,
+                                           contact.c.state == SENDING)
+                  .values(lease_until=clock.now() + timedelta(seconds=lease_s)))
+
+
+def record(*, batch: Batch, results: list[SendResult], now: datetime | None = None) -> None:
+    """Write the channel's answers for a claimed batch (one transaction)."""
+    now = now or clock.now()
+    by_id = {c.id: c for c in batch.contacts}
+    groups: dict[str, list[SendResult]] = defaultdict(list)
+    for r in results:
+        if r.contact_id in by_id:
+            groups[r.outcome].append(r)
+    # Only this lease's rows, still 'sending' or already marked 'unknown' by a reconciler
+    # that thought us dead: a late real answer is better than "unknown".
+    ours = sa.and_(contact.c.id == sa.bindparam("cid"), contact.c.lease_id == batch.lease,
+                   sa.or_(contact.c.state == SENDING, contact.c.state == UNKNOWN))
+    with session_scope() as s:
+        if groups["submitted"] or groups["delivered"]:
+            done = groups["submitted"] + groups["delivered"]
+            s.execute(sa.update(contact).where(ours).values(
+                state=sa.bindparam("st"), sent_at=now, provider_id=sa.bindparam("pid"),
+                lease_until=None, reason=None).execution_options(synchronize_session=False),
+                [{"cid": r.contact_id, "pid": r.provider_ids[0] if r.provider_ids else None,
+                  "st": SUBMITTED if r.outcome == "submitted" else "delivered"} for r in done])
+            ids = [{"provider_id": pid, "channel": batch.channel, "contact_id": r.contact_id,
+                    "part": i} for r in done for i, pid in enumerate(r.provider_ids) if pid]
+            if ids:
+                s.execute(sa.insert(message_id), ids)
+            _events(s, [by_id[r.contact_id] for r in done], batch.channel, "sent", now)
+        for outcome, state in (("failed", FAILED), ("unknown", UNKNOWN)):
+            if groups[outcome]:
+                s.execute(sa.update(contact).where(ours).values(
+                    state=state, reason=sa.bindparam("why"), done_at=now, lease_until=None,
+                ).execution_options(synchronize_session=False),
+                    [{"cid": r.contact_id, "why": (r.reason or outcome)[:200]}
+                     for r in groups[outcome]])
+        if groups["unknown"]:
+            _events(s, [by_id[r.contact_id] for r in groups["unknown"]], batch.channel,
+                    "unknown", now)
+        back = groups["retry"]
+        if back:
+            s.execute(sa.update(contact).where(ours).values(
+                state=PENDING, reason=sa.bindparam("why"), lease_id=None, lease_until=None,
+            ).execution_options(synchronize_session=False),
+                [{"cid": r.contact_id, "why": (r.reason or "retry")[:200]} for r in back])
+        not_sent = [r.contact_id for r in groups["failed"] + back]
+        if not_sent:  # the caps count only what went out
+            s.execute(sa.delete(send_log).where(send_log.c.contact_id.in_(not_sent)))
+
+
+def release(*, batch: Batch, reason: str) -> None:
+    """Put a whole claimed batch back (nothing of it reached the channel)."""
+    with session_scope() as s:
+        s.execute(sa.update(contact).where(contact.c.lease_id == batch.lease,
+                                           contact.c.state == SENDING)
+                  .values(state=PENDING, reason=reason[:200], lease_id=None, lease_until=None))
+        s.execute(sa.delete(send_log).where(
+            send_log.c.contact_id.in_([c.id for c in batch.contacts])))
+
+
+def _events(s: Session, contacts: list[Claimed], channel: str, outcome: str,
+            now: datetime) -> None:
+    if contacts:
+        s.execute(sa.insert(event), [
+            {"contact_id": c.id, "msisdn": c.msisdn, "campaign_id": c.campaign_id,
+             "wave_id": c.wave_id, "channel": channel, "at": now, "outcome": outcome}
+            for c in contacts])
+
+
+def reconcile(*, channel: str | None = None, resend_unknown: bool = False,
+              now: datetime | None = None) -> int:
+    """Contacts whose lease expired while 'sending': their worker died between the claim
+    and the record. Their outcome is unknown; see docs/dispatch.md for the choice."""
+    now = now or clock.now()
+    where = sa.and_(contact.c.state == SENDING, contact.c.lease_until < now)
+    if channel is not None:
+        where = sa.and_(where, contact.c.channel == channel)
+    with session_scope() as s:
+        if resend_unknown:
+            s.execute(sa.delete(send_log).where(send_log.c.contact_id.in_(
+                sa.select(contact.c.id).where(where))))
+            return _rowcount(s.execute(sa.update(contact).where(where).values(
+                state=PENDING, reason="resent after lost lease", lease_id=None,
+                lease_until=None)))
+        s.execute(sa.insert(event).from_select(
+            ["contact_id", "msisdn", "campaign_id", "wave_id", "channel", "at", "outcome"],
+            sa.select(contact.c.id, contact.c.msisdn, contact.c.campaign_id,
+                      contact.c.wave_id, contact.c.channel,
+                      sa.literal(now, contact.c.done_at.type), sa.literal("unknown"))
+            .where(where)))
+        return _rowcount(s.execute(sa.update(contact).where(where).values(
+            state=UNKNOWN, reason="worker lost before the channel's answer was recorded",
+            done_at=now)))
+
+
+def cancel_stopped(*, now: datetime | None = None) -> int:
+    """Pending contacts of cancelled or completed campaigns will never go: say so."""
+    now = now or clock.now()
+    with session_scope() as s:
+        stopped = [int(i) for i in s.scalars(sa.select(Campaign.id).where(
+            Campaign.state.in_(("cancelled", "completed"))))]
+        if not stopped:
+            return 0
+        return _rowcount(s.execute(sa.update(contact).where(
+            contact.c.state == PENDING, contact.c.campaign_id.in_(stopped),
+            contact.c.is_control.is_(False)).values(state=CANCELLED, done_at=now)))

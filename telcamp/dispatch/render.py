@@ -1,0 +1,80 @@
+"""Rendering a claimed batch into messages: the cell's template for the contact's
+language and channel, over the subscriber's profile fields.
+
+One warehouse read per batch fetches the profile rows the templates need. A contact whose
+message cannot be rendered (unknown field, no template for the channel) fails alone with
+the reason; the batch and the wave go on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import sqlalchemy as sa
+
+from telcamp.campaigns import messages as campaign_messages
+from telcamp.campaigns.models import Cell
+from telcamp.channels.base import OutboundMessage, SendResult
+from telcamp.core import warehouse
+from telcamp.core.db import session_scope
+from telcamp.dispatch.outbox import Batch, Claimed
+
+
+def _templates(cell_ids: set[int]) -> dict[int, dict[str, Any]]:
+    with session_scope() as s:
+        return {int(c.id): dict(c.messages or {})
+                for c in s.scalars(sa.select(Cell).where(Cell.id.in_(cell_ids)))}
+
+
+def _profiles(msisdns: list[int]) -> dict[int, dict[str, Any]]:
+    try:
+        with warehouse.connect(read_only=True) as con:
+            cur = con.execute("SELECT * FROM profile WHERE msisdn IN "
+                              "(SELECT UNNEST(CAST(? AS BIGINT[])))", [msisdns])
+            names = [d[0] for d in cur.description or []]
+            return {int(r[0]): dict(zip(names, r, strict=True)) for r in cur.fetchall()}
+    except duckdb.CatalogException:
+        return {}
+
+
+def _source(templates: dict[str, Any], channel: str, language: str | None) -> str | None:
+    by_lang = templates.get(channel)
+    if isinstance(by_lang, str):
+        return by_lang
+    if not isinstance(by_lang, dict) or not by_lang:
+        return None
+    if language and language in by_lang:
+        return str(by_lang[language])
+    return str(by_lang.get("en") or next(iter(by_lang.values())))
+
+
+def render_batch(batch: Batch) -> tuple[list[OutboundMessage], list[SendResult]]:
+    """(messages to send, failures to record)."""
+    templates = _templates({c.cell_id for c in batch.contacts})
+    sources = {c.id: _source(templates.get(c.cell_id, {}), batch.channel, c.language)
+               for c in batch.contacts}
+    needs_fields = any(s and "{" in s for s in sources.values())
+    profiles = _profiles([c.msisdn for c in batch.contacts]) if needs_fields else {}
+    out: list[OutboundMessage] = []
+    failed: list[SendResult] = []
+    for c in batch.contacts:
+        source = sources[c.id]
+        if source is None:
+            failed.append(SendResult(c.id, "failed",
+                                     reason=f"render: no {batch.channel} message in the cell"))
+            continue
+        fields = profiles.get(c.msisdn, {"msisdn": str(c.msisdn)})
+        try:
+            body = campaign_messages.render(source, fields) if "{" in source else source
+        except Exception as exc:  # one subscriber's bad data must not stop the wave
+            failed.append(SendResult(c.id, "failed", reason=f"render: {exc}"[:200]))
+            continue
+        out.append(_message(c, batch, body))
+    return out, failed
+
+
+def _message(c: Claimed, batch: Batch, body: str) -> OutboundMessage:
+    return OutboundMessage(contact_id=c.id, msisdn=str(c.msisdn), channel=batch.channel,
+                           body=body, campaign_id=c.campaign_id, wave_id=c.wave_id,
+                           priority=c.priority, language=c.language, attempt=batch.lease)

@@ -1,0 +1,86 @@
+"""Core table views for dispatch's bulk SQL.
+
+The outbox columns live on campaigns' `contact` table (added by migration dispatch_0001),
+so this module describes `contact` in its own MetaData instead of editing the campaigns
+ORM model: dispatch speaks set-based SQL only, never ORM objects per contact.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from telcamp.campaigns.models import UTCDateTime
+
+md = sa.MetaData()
+
+contact = sa.Table(
+    "contact", md,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("campaign_id", sa.Integer),
+    sa.Column("wave_id", sa.Integer),
+    sa.Column("cell_id", sa.Integer),
+    sa.Column("run", sa.Integer),
+    sa.Column("msisdn", sa.BigInteger),
+    sa.Column("channel", sa.String(20)),
+    sa.Column("priority", sa.Integer),
+    sa.Column("state", sa.String(20)),
+    sa.Column("is_control", sa.Boolean),
+    sa.Column("planned_at", UTCDateTime()),
+    sa.Column("language", sa.String(10)),
+    sa.Column("template_ref", sa.String(100)),
+    sa.Column("attempts", sa.Integer),
+    sa.Column("lease_id", sa.String(40)),
+    sa.Column("lease_until", UTCDateTime()),
+    sa.Column("sent_at", UTCDateTime()),
+    sa.Column("done_at", UTCDateTime()),
+    sa.Column("provider_id", sa.String(80)),
+    sa.Column("reason", sa.String(200)),
+)
+
+message_id = sa.Table(
+    "dispatch_message_id", md,
+    sa.Column("provider_id", sa.String(80), primary_key=True),
+    sa.Column("channel", sa.String(20), primary_key=True),
+    sa.Column("contact_id", sa.BigInteger),
+    sa.Column("part", sa.Integer),
+)
+
+orphan = sa.Table(
+    "dispatch_orphan", md,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("channel", sa.String(20)),
+    sa.Column("provider_id", sa.String(80)),
+    sa.Column("state", sa.String(20)),
+    sa.Column("raw", sa.Text),
+    sa.Column("received_at", UTCDateTime()),
+)
+
+send_log = sa.Table(
+    "dispatch_send_log", md,
+    sa.Column("contact_id", sa.BigInteger, primary_key=True),
+    sa.Column("msisdn", sa.BigInteger),
+    sa.Column("channel", sa.String(20)),
+    sa.Column("sent_at", UTCDateTime()),
+)
+
+event = sa.Table(
+    "dispatch_event", md,
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("contact_id", sa.BigInteger),
+    sa.Column("msisdn", sa.BigInteger),
+    sa.Column("campaign_id", sa.Integer),
+    sa.Column("wave_id", sa.Integer),
+    sa.Column("channel", sa.String(20)),
+    sa.Column("at", UTCDateTime()),
+    sa.Column("outcome", sa.String(20)),
+)
+
+# Contact states dispatch moves through (campaigns creates 'planned' and 'control').
+PENDING = "planned"  # due when planned_at <= now; a deferral keeps it planned with a reason
+SENDING = "sending"  # claimed under a lease, committed before the channel is called
+SUBMITTED = "submitted"
+FINAL_AFTER_SUBMIT = ("delivered", "undelivered", "expired", "rejected")
+FAILED = "failed"
+SUPPRESSED = "suppressed"
+UNKNOWN = "unknown"  # the lease expired without a recorded result: may or may not be sent
+CANCELLED = "cancelled"
