@@ -74,3 +74,33 @@ def test_region_subtree_and_scope(test_regions) -> None:  # type: ignore[no-unty
     assert not access_service.in_scope(city, "P01")
     assert not access_service.in_scope(city, None)
     assert access_service.in_scope(Principal(username="a", role="admin"), "C02")
+
+
+def test_htmx_request_without_session_gets_hx_redirect(db: str) -> None:
+    with TestClient(create_app()) as client:
+        r = client.get("/audit?user=x", headers={"HX-Request": "true"}, follow_redirects=False)
+        assert r.status_code == 401
+        assert r.headers["HX-Redirect"] == "/login?next=%2Faudit%3Fuser%3Dx"
+
+
+def test_http_errors_use_the_json_error_shape(db: str, login) -> None:  # type: ignore[no-untyped-def]
+    admin = login("admin", None)
+    missing = admin.get("/api/no-such-thing")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    bad = admin.post("/api/access/users", json={"username": "x"})
+    assert bad.status_code == 422 and set(bad.json()) >= {"code", "message", "field"}
+    with TestClient(create_app()) as anon:
+        r = anon.get("/api/access/me", headers={"Authorization": "Basic abc"})
+        assert r.status_code == 401 and r.json()["code"] == "not_authenticated"
+
+
+def test_password_reset_by_api_ends_the_users_sessions(db: str, login) -> None:  # type: ignore[no-untyped-def]
+    analyst = login("analyst", None)
+    admin = login("admin", None)
+    r = admin.patch(f"/api/access/users/{analyst.principal.username}",
+                    json={"password": "brand-new-pass-9"})
+    assert r.status_code == 200
+    assert analyst.get("/api/access/me").status_code == 401
+    entries = admin.get("/api/audit", params={"object_id": analyst.principal.username}).json()
+    assert any(e["action"] == "user.password" for e in entries)
+    assert "brand-new-pass-9" not in str(entries)
