@@ -14,6 +14,7 @@ from telcamp.core.db import session_scope
 from telcamp.dispatch import outbox
 from telcamp.dispatch.tables import contact
 from telcamp.dispatch.worker import Worker
+
 from .world import FIRST, add_contacts, make_campaign, setup_warehouse, states
 
 

@@ -1,0 +1,132 @@
+"""The SMS channel: the Channel interface on top of the SMPP client layer (SmppPool).
+
+- Each message goes out as one `OutboundSms` with `ref = contact_id`, so receipts come
+  back with the contact id; the first part's message id is the contact's provider id.
+- Binds run with `resubmit_unknown=False` unless configured otherwise: a part whose
+  submit_sm_resp was lost ends the message as UNKNOWN (never resent) — the dispatcher's
+  at-most-once default (docs/dispatch.md).
+- The SMPP layer paces itself (TPS per bind), so the worker does not add its own pacing.
+- No bound bind when a batch starts (SMSC down, still connecting): `ChannelUnavailable`,
+  the batch goes back to the outbox untouched. Credentials refused: the same, with the
+  alert as reason, and the bind is not retried (docs/smpp.md).
+
+submit result → SendResult: SUBMITTED → "submitted" (message ids); REJECTED → "failed"
+with the status name; UNKNOWN → "unknown". Receipts: delivered / undelivered / expired /
+rejected become DeliveryUpdates; intermediate ones (ENROUTE, ACCEPTD) are ignored;
+orphans (no message id matched) go on with contact_id None and are stored as orphans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Sequence
+
+from telcamp.channels.base import (
+    ChannelStatus,
+    ChannelUnavailable,
+    DeliveryUpdate,
+    OutboundMessage,
+    ResultSink,
+    SendResult,
+)
+from telcamp.channels.smpp import (
+    BindConfig,
+    BindRefused,
+    InboundEvent,
+    OutboundSms,
+    ReceiptEvent,
+    SmppError,
+    SmppPool,
+)
+
+log = logging.getLogger(__name__)
+FINAL = {"delivered", "undelivered", "expired", "rejected"}
+
+
+class SmsChannel:
+    self_paced = True  # the SMPP binds hold the TPS limit
+
+    def __init__(self, binds: list[BindConfig], *, source: str = "", name: str = "sms",
+                 at_most_once: bool = True) -> None:
+        if at_most_once:
+            binds = [dataclasses.replace(b, resubmit_unknown=False) for b in binds]
+        self.name = name
+        self.binds = binds
+        self.source = source or None
+        tps = [b.tps for b in binds]
+        self.capacity_per_s: float | None = (
+            None if any(t is None for t in tps) else float(sum(t or 0 for t in tps)))
+        self.pool: SmppPool | None = None
+        self._sink: ResultSink | None = None
+        self.sent = 0
+        self.failed = 0
+
+    async def start(self, sink: ResultSink) -> None:
+        self._sink = sink
+        self.pool = SmppPool(self.binds, on_event=self._on_event)
+        await self.pool.start()
+        try:  # give a reachable SMSC a moment; a down one is handled per batch
+            await self.pool.wait_bound(timeout=2.0)
+        except (TimeoutError, SmppError) as exc:
+            log.warning("SMS channel not bound yet: %s", exc)
+
+    async def _on_event(self, ev: InboundEvent) -> None:
+        if not isinstance(ev, ReceiptEvent) or self._sink is None:
+            return  # MO and unreadable receipts belong to feedback (capability 9)
+        state = str(ev.receipt.state.value)
+        if ev.receipt.intermediate or state not in FINAL:
+            return
+        contact_id = None if ev.orphan or ev.ref is None else int(str(ev.ref))
+        await self._sink(DeliveryUpdate(
+            channel=self.name, provider_id=ev.receipt.message_id, state=state,  # type: ignore[arg-type]
+            contact_id=contact_id, reason=ev.receipt.stat if state != "delivered" else None,
+            raw=ev.receipt.text or ev.receipt.stat))
+
+    def _bound(self) -> bool:
+        return self.pool is not None and any(s.state == "bound" for s in self.pool.status())
+
+    async def send_batch(self, messages: Sequence[OutboundMessage]) -> list[SendResult]:
+        if self.pool is None:
+            raise ChannelUnavailable("the SMS channel was not started")
+        if not self._bound():
+            alerts = [a for s in self.pool.status() for a in s.alerts]
+            raise ChannelUnavailable(alerts[-1] if alerts else "no SMPP bind is bound")
+        return list(await asyncio.gather(*(self._one(m) for m in messages)))
+
+    async def _one(self, m: OutboundMessage) -> SendResult:
+        assert self.pool is not None
+        try:
+            r = await self.pool.submit(OutboundSms(m.msisdn, m.body, source=self.source,
+                                                   ref=m.contact_id))
+        except BindRefused as exc:
+            return SendResult(m.contact_id, "unknown", reason=f"bind refused: {exc.message}")
+        except SmppError as exc:  # closed mid-way: the SMSC may have it
+            return SendResult(m.contact_id, "unknown", reason=exc.message[:200])
+        state = str(r.state.value)
+        if state == "submitted":
+            self.sent += 1
+            return SendResult(m.contact_id, "submitted", parts=r.parts,
+                              provider_ids=tuple(i for i in r.message_ids if i))
+        if state == "unknown":
+            return SendResult(m.contact_id, "unknown", parts=r.parts,
+                              reason=(r.error or "outcome unknown")[:200])
+        self.failed += 1
+        return SendResult(m.contact_id, "failed", parts=r.parts,
+                          reason=(r.error or "rejected by the SMSC")[:200])
+
+    def status(self) -> ChannelStatus:
+        binds = self.pool.status() if self.pool else []
+        state = ("ready" if self._bound() else
+                 "refused" if any(b.state == "refused" for b in binds) else
+                 "down" if self.pool else "closed")
+        return ChannelStatus(
+            name=self.name, state=state, capacity_per_s=self.capacity_per_s, sent=self.sent,
+            failed=self.failed, detail=[dataclasses.asdict(b) for b in binds],
+            last_error=next((b.last_error for b in binds if b.last_error), None))
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+        self._sink = None
