@@ -73,6 +73,7 @@ class SmppClient:
         self._throttle_delay = config.throttle_initial
         self._samples: collections.deque[tuple[float, int]] = collections.deque(maxlen=21)
         self.counters = collections.Counter[str]()
+        self.submitted = 0  # a plain int: it is counted once per message
         self.errors = collections.Counter[str]()
         self.last_error: str | None = None
         self.alerts: list[str] = []
@@ -189,7 +190,7 @@ class SmppClient:
         while not session.closed.done():
             await asyncio.sleep(tick)
             now = time.monotonic()
-            self._samples.append((now, self.counters["submitted"]))
+            self._samples.append((now, self.submitted))
             if session.expire(cfg.response_timeout):
                 return
             if now >= next_enquire:
@@ -243,16 +244,20 @@ class SmppClient:
         outcome is unknown)."""
         if self.limiter is not None:
             await self.limiter.acquire()
-        wait = self._paused_until - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
+        if self._paused_until:  # throttled recently (0.0 once the pause is over)
+            wait = self._paused_until - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            else:
+                self._paused_until = 0.0
         window = self.window
         if not window.try_acquire():
             await window.acquire()
         try:
-            wait = self._paused_until - time.monotonic()
-            if wait > 0:  # throttled while we waited for a window slot
-                await asyncio.sleep(wait)
+            if self._paused_until:  # throttled while we waited for a window slot
+                wait = self._paused_until - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
             if self._closing:  # close() lets outstanding requests finish, sends no more
                 raise SmppClosed(f"SMPP bind {self.name} is closing; not sent")
             session = self.session
@@ -262,7 +267,7 @@ class SmppClient:
         finally:
             window.release()
         if status == 0:
-            self.counters["submitted"] += 1
+            self.submitted += 1
             if self._throttle_delay != self.config.throttle_initial:
                 self._throttle_delay = self.config.throttle_initial
         else:
@@ -345,7 +350,7 @@ class SmppClient:
         return BindStatus(
             name=self.name, state=self.state, window_in_use=self.in_flight,
             window_size=self.config.window, tps_limit=self.config.tps, rate=round(rate, 1),
-            submitted=c["submitted"], resubmitted=c["resubmitted"], throttled=c["throttled"],
+            submitted=self.submitted, resubmitted=c["resubmitted"], throttled=c["throttled"],
             reconnects=c["reconnects"], receipts=c["receipts"], orphans=c["orphans"],
             mo=c["mo"], raw=c["raw"], errors=dict(self.errors), last_error=self.last_error,
             alerts=list(self.alerts),
