@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from telcamp.access import csrf, regions, service, sessions, tokens
 from telcamp.access.deps import identify, require
@@ -14,6 +15,7 @@ from telcamp.core.db import session_scope
 from telcamp.core.errors import TelcampError
 from telcamp.core.i18n import _
 from telcamp.core.security import Principal
+from telcamp.core.settings import get_settings
 from telcamp.core.web import NAV, register_nav, render
 
 router = APIRouter(include_in_schema=False)
@@ -85,16 +87,15 @@ def login_submit(
     response.set_cookie(
         sessions.COOKIE, token, httponly=True, samesite="lax",
         secure=request.url.scheme == "https", path="/",
-        max_age=service_max_age(),
+        max_age=get_settings().session_max_age_s,
     )
     response.delete_cookie(csrf.LOGIN_COOKIE)
     return response
 
 
-def service_max_age() -> int:
-    from telcamp.core.settings import get_settings
-
-    return get_settings().session_max_age_s
+def _end_session(token: str) -> None:
+    with session_scope() as session:
+        sessions.end(session, token=token)
 
 
 @router.post("/logout")
@@ -102,9 +103,7 @@ async def logout(request: Request) -> Response:
     identity = await identify(request)
     if identity is not None and identity.csrf_token is not None:
         await csrf.check(request, identity.csrf_token)
-        token = request.cookies.get(sessions.COOKIE, "")
-        with session_scope() as session:
-            sessions.end(session, token=token)
+        await run_in_threadpool(_end_session, request.cookies.get(sessions.COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sessions.COOKIE, path="/")
     return response
