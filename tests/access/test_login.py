@@ -133,3 +133,18 @@ def test_page_post_without_csrf_is_refused(db: str, login) -> None:  # type: ign
     assert r.status_code == 403
     with session_scope() as session:
         assert all(u.username != "x1" for u in service.list_users(session))
+
+
+def test_many_failures_from_one_address_throttle_it(db: str) -> None:
+    _user()
+    with session_scope() as session:
+        for i in range(sessions.MAX_FAILURES_PER_IP):
+            result = sessions.attempt_login(session, username=f"guess{i}", password="x" * 9,
+                                            ip="203.0.113.9")
+            assert result.error == "invalid"
+        # the right password from that address waits too; another address does not
+        assert sessions.attempt_login(session, username="mara", password=PASSWORD,
+                                      ip="203.0.113.9").error == "throttled"
+        ok = sessions.attempt_login(session, username="mara", password=PASSWORD,
+                                    ip="198.51.100.1")
+        assert ok.user is not None and ok.error is None
