@@ -22,9 +22,10 @@ REGIONS = [("P01", "Province", None, "province", "Europe/Moscow"),
 FIRST = 79000000000
 
 
-def setup_warehouse(n: int = 50, *, west: tuple[int, ...] = ()) -> None:
+def setup_warehouse(n: int = 50, *, west: tuple[int, ...] = (), freeze: bool = True) -> None:
     """`n` subscribers from FIRST in C01 (Moscow time), those at offsets `west` in P02."""
-    clock.freeze(NOW)
+    if freeze:
+        clock.freeze(NOW)
     with warehouse.connect() as con:
         ensure_schema(con)
         con.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?)", [list(r) for r in REGIONS])
