@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from telcamp.channels.smpp.ratelimit import RateLimiter, Window
@@ -49,3 +50,32 @@ def test_rate_limiter_spaces_slots_exactly(monkeypatch):
     assert lim.reserve() == 0 and lim.reserve() > 0
     burst = RateLimiter(100, burst=5)
     assert [burst.reserve() <= 0 for _ in range(6)] == [True] * 5 + [False]
+
+
+def test_reconnect_backs_off_exponentially():
+    """A peer that accepts and hangs up at once: attempts spread out, no storm."""
+    from telcamp.channels.smpp import BindConfig, SmppClient
+
+    async def main() -> list[float]:
+        seen: list[float] = []
+
+        async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            seen.append(time.monotonic())
+            writer.close()
+
+        server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = SmppClient(BindConfig("127.0.0.1", port, "telcamp", "secret",
+                                       reconnect_initial=0.05, reconnect_max=0.4))
+        await client.start()
+        await asyncio.sleep(2.0)
+        state = client.status()
+        await client.close()
+        server.close()
+        assert state.state in ("backoff", "connecting") and state.last_error
+        return seen
+
+    seen = asyncio.run(main())
+    gaps = [b - a for a, b in itertools.pairwise(seen)]
+    assert 4 <= len(seen) <= 12  # 0.05, 0.1, 0.2, 0.4, 0.4, ... (±20 %) in 2 s
+    assert gaps[0] < 0.2 and max(gaps) >= 0.3 and max(gaps) <= 0.4 * 1.2 + 0.2
