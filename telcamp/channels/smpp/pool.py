@@ -72,6 +72,26 @@ class SmppPool:
         while True:
             yield await self._inbox.queue.get()
 
+    @property
+    def capacity_per_s(self) -> float | None:
+        """Sum of the transmitting binds' TPS limits; None when one of them has none."""
+        limits = [c.config.tps for c in self.senders]
+        if not limits or any(t is None for t in limits):
+            return None
+        return float(sum(t for t in limits if t is not None))
+
+    @property
+    def state(self) -> str:
+        """One word for the pool: ready (a sender is bound), refused (every sender refused
+        its credentials), closed, or connecting."""
+        if any(c.is_bound for c in self.senders):
+            return "ready"
+        if self.senders and all(c.refused is not None for c in self.senders):
+            return "refused"
+        if all(c.state == "closed" for c in self.clients):
+            return "closed"
+        return "connecting"
+
     def status(self) -> list[BindStatus]:
         return [c.status() for c in self.clients]
 

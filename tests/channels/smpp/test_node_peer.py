@@ -216,10 +216,12 @@ def test_pool_spreads_over_binds_and_survives_a_refused_bind(node_smsc):
     srv = node_smsc()
 
     async def main() -> tuple[list[Any], list[Any]]:
-        pool = SmppPool([cfg(srv.port, name="a"), cfg(srv.port, name="b"),
-                         cfg(srv.port, name="bad", password="nope")])
+        pool = SmppPool([cfg(srv.port, name="a", tps=5000), cfg(srv.port, name="b", tps=5000),
+                         cfg(srv.port, name="bad", password="nope", tps=5000)])
+        assert pool.capacity_per_s == 15000.0 and pool.state == "connecting"
         await pool.start()
         await pool.wait_bound(10)
+        assert pool.state == "ready"
         await asyncio.sleep(0.2)
         results = await asyncio.gather(*(
             pool.submit(OutboundSms(f"7955{i:07d}", f"m{i}")) for i in range(200)))
