@@ -60,6 +60,7 @@ def _subscriber_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_name = 'subscribers' AND table_schema = current_schema() "
+        "AND table_catalog = current_database() "
         "ORDER BY ordinal_position"
     ).fetchall()
     return [str(r[0]) for r in rows if str(r[0]) not in DERIVED_COLUMNS]

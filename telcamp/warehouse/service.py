@@ -22,7 +22,8 @@ CHURN_BANDS: tuple[tuple[str, float, float], ...] = (
 
 def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ? "
+        "AND table_catalog = current_database() AND table_schema = current_schema()", [name]
     ).fetchone()
     return bool(row and row[0])
 
