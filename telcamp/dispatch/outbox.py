@@ -148,6 +148,10 @@ def record(*, batch: Batch, results: list[SendResult], now: datetime | None = No
             ids = [{"provider_id": pid, "channel": batch.channel, "contact_id": r.contact_id,
                     "part": i} for r in done for i, pid in enumerate(r.provider_ids) if pid]
             if ids:
+                # An SMSC that restarts may hand out an id again: the newest message owns it.
+                s.execute(sa.delete(message_id).where(
+                    message_id.c.channel == batch.channel,
+                    message_id.c.provider_id.in_([r["provider_id"] for r in ids])))
                 s.execute(sa.insert(message_id), ids)
             _events(s, [by_id[r.contact_id] for r in done], batch.channel, "sent", now)
         for outcome, state in (("failed", FAILED), ("unknown", UNKNOWN)):

@@ -128,7 +128,7 @@ def apply_to_wave(*, session: Session, campaign_id: int, wave_id: int, run: int,
 def _expected_value() -> sa.ScalarSelect[Any]:
     """A contact's expected value: its cell's reward (offer) size. See docs/policy.md."""
     return (sa.select(sa.func.coalesce(sa.func.max(Cell.reward_size), 0))
-            .where(Cell.id == contact.c.cell_id).scalar_subquery())
+            .where(Cell.id == contact.c.cell_id).correlate_except(Cell).scalar_subquery())
 
 
 def _arbitrate(session: Session, campaign_id: int, wave_id: int, run: int,
@@ -159,7 +159,7 @@ def _arbitrate(session: Session, campaign_id: int, wave_id: int, run: int,
             sa.select(Campaign.id, Campaign.priority).where(Campaign.id.in_(others))).all():
         o = contact.alias("o")
         ev_o = (sa.select(sa.func.coalesce(sa.func.max(Cell.reward_size), 0))
-                .where(Cell.id == o.c.cell_id).scalar_subquery())
+                .where(Cell.id == o.c.cell_id).correlate_except(Cell).scalar_subquery())
         if other_priority > me:
             mine_loses: sa.ColumnElement[bool] | None = sa.true()
         elif other_priority < me:
@@ -175,7 +175,7 @@ def _arbitrate(session: Session, campaign_id: int, wave_id: int, run: int,
             continue
         m = contact.alias("m")
         ev_m = (sa.select(sa.func.coalesce(sa.func.max(Cell.reward_size), 0))
-                .where(Cell.id == m.c.cell_id).scalar_subquery())
+                .where(Cell.id == m.c.cell_id).correlate_except(Cell).scalar_subquery())
         theirs_lose: sa.ColumnElement[bool] = sa.true() if other_priority < me else sa.or_(
             ev_m > ev, sa.and_(ev_m == ev, sa.literal(campaign_id < other_id)))
         winners = sa.select(m.c.id).where(
