@@ -165,7 +165,8 @@ def preview(*, session: Session, actor: Principal, campaign_id: int, preview_in:
     language = preview_in.language or str(subscriber.get("language") or "en")
     text = preview_in.text
     if text is None:
-        by_lang = (cell.messages or {}).get(preview_in.channel, {})
+        by_lang = {k: v for k, v in preview_in.texts.items() if v.strip()} or (
+            cell.messages or {}).get(preview_in.channel, {})
         text = by_lang.get(language) or next(iter(by_lang.values()), None)
     if text is None:
         raise ValidationFailed(f"cell {cell.name} has no {preview_in.channel} message",

@@ -134,7 +134,10 @@ async def wizard_save(request: Request, cid: int, step: str, principal: Principa
 @router.post("/campaigns/sms-count", response_class=HTMLResponse)
 async def sms_count(request: Request, principal: Principal = READ) -> HTMLResponse:
     form = await _form(request)
-    text = next((str(v) for k, v in form.items() if k.startswith("msg_")), "")
+    # htmx posts the whole enclosing form; the header names the textarea being typed in
+    field = request.headers.get("HX-Trigger-Name")
+    text = str(form.get(field, "")) if field else next(
+        (str(v) for k, v in form.items() if k.startswith("msg_")), "")
     info = messages.sms_info(text)
     return render(request, "campaigns/_sms_count.html", {"info": info})
 
@@ -144,11 +147,17 @@ async def preview(request: Request, cid: int, principal: Principal = READ) -> HT
     form = await _form(request)
     try:
         with session_scope() as s:
+            c = service.get_campaign(session=s, actor=principal, campaign_id=cid)
+            cell = next((x for x in c.cells if x.name == form.get("cell_name")), None)
+            channel = str(form.get("channel") or "sms")
+            # the texts being written (not yet saved) are previewed, by language
+            prefix = f"msg_{cell.id}_{channel}_" if cell else "-"
+            texts = {k[len(prefix):]: str(v) for k, v in form.items() if k.startswith(prefix)}
             out = library.preview(session=s, actor=principal, campaign_id=cid,
                                   preview_in=PreviewIn.model_validate({
                                       "msisdn": str(form.get("msisdn", "")).strip(),
                                       "cell_name": form.get("cell_name") or None,
-                                      "channel": form.get("channel") or "sms"}))
+                                      "channel": channel, "texts": texts}))
     except (TelcampError, ValueError) as exc:
         return render(request, "campaigns/_preview.html",
                       {"error": getattr(exc, "message", str(exc))})

@@ -191,3 +191,4 @@ class PreviewIn(BaseModel):
     channel: Channel = "sms"
     language: str | None = None
     text: str | None = None  # preview this text instead of the stored template
+    texts: dict[str, str] = Field(default_factory=dict)  # unsaved texts by language

@@ -51,7 +51,10 @@ def write_profile(n: int, *, first: int = 79000000000) -> None:
                   CASE WHEN i % 3 = 0 THEN NULL ELSE 'u' || i || '@example.org' END AS email,
                   CASE WHEN i % 2 = 0 THEN 'en' ELSE 'ru' END AS language,
                   20 + i % 50 AS age, CAST(i % 100 AS DOUBLE) AS arpu_3m,
-                  'active' AS status
+                  'active' AS status, 'T1' AS tariff_code, 'prepaid' AS payment_type,
+                  'u' AS gender, CAST((i % 10) / 10.0 AS DOUBLE) AS churn_risk,
+                  CAST(i % 100 AS DOUBLE) AS value_score, 100 + i AS tenure_days,
+                  false AS is_new, 3 AS days_since_last_activity
                 FROM range({n}) t(i)""")
 
 
