@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING
 
 from telcamp.channels.smpp import pdu as p
 from telcamp.channels.smpp import status as st
-from telcamp.channels.smpp.errors import MessageTooLong, NotSent, PduError, SessionLost
+from telcamp.channels.smpp.errors import (
+    BindRefused,
+    MessageTooLong,
+    NotSent,
+    PduError,
+    SessionLost,
+    SmppClosed,
+)
 from telcamp.channels.smpp.messages import BindConfig, OutboundSms, SubmitResult
 from telcamp.channels.smpp.receipts import MessageState, ReceiptMatcher
 from telcamp.channels.smpp.split import ESM_UDHI, EncodedMessage, encode_message
@@ -75,7 +82,17 @@ async def submit_message(msg: OutboundSms, cfg: BindConfig, pick: Pick,
     attempts = 0
     bind = ""
     for index, body in enumerate(bodies, start=1):
-        mid, status, error, sent, bind, unknown = await _submit_part(body, cfg, pick, pick_now)
+        try:
+            mid, status, error, sent, bind, unknown = await _submit_part(body, cfg, pick,
+                                                                         pick_now)
+        except (SmppClosed, BindRefused) as e:
+            if index == 1:
+                raise  # nothing of this message was written: the caller may send it later
+            # earlier parts were accepted, the rest will not go: the handset may show a part
+            ids += [None] * (len(bodies) - len(ids))
+            return SubmitResult(msg.ref, MessageState.UNKNOWN, ids, len(bodies),
+                                enc.data_coding, 0, f"stopped after {index - 1} of "
+                                f"{len(bodies)} parts: {e.message}", attempts, bind)
         attempts += sent
         if mid is None:
             ids += [None] * (len(bodies) - len(ids))
@@ -96,16 +113,24 @@ async def _submit_part(body: bytes, cfg: BindConfig, pick: Pick,
                        pick_now: PickNow | None) -> PartOutcome:
     """(message_id or None, status, error, submit_sm sent, bind, outcome unknown)."""
     retries = backoffs = sent = 0
+    lost: SessionLost | None = None  # an earlier attempt's answer was lost
     while True:
-        # the synchronous check first: a coroutine per part is measurable at 10k+/s
-        client = (pick_now() if pick_now is not None else None) or await pick()
         try:
+            # the synchronous check first: a coroutine per part is measurable at 10k+/s
+            client = (pick_now() if pick_now is not None else None) or await pick()
             status, mid = await client.send_submit(body)
+        except (SmppClosed, BindRefused) as e:
+            if lost is None:
+                raise
+            # the client ends while a resubmission was pending: the first try may have gone
+            return None, 0, f"outcome unknown: {lost.message}; then {e.message}", sent, \
+                "", True
         except NotSent:
             await asyncio.sleep(0)  # certainly not written: wait for a bound session
             continue
         except SessionLost as e:
             sent += 1
+            lost = e
             if not cfg.resubmit_unknown:
                 return None, 0, f"outcome unknown: {e.message}", sent, client.name, True
             client.counters["resubmitted"] += 1  # at-least-once: see docs/smpp.md

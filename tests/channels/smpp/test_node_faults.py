@@ -205,3 +205,40 @@ def test_close_finishes_what_is_in_flight_and_refuses_the_rest(node_smsc):
     assert all(isinstance(o, SmppClosed) for o in outcomes if isinstance(o, BaseException))
     assert len(ok) < 5000  # close() refused what was not yet sent
     srv.wait_for(lambda e: e["ev"] == "unbind")
+
+
+def test_smsc_killed_then_client_closed_every_outcome_is_honest(node_smsc):
+    """Resubmitting mode, SMSC gone for good, then close(): what was answered is SUBMITTED,
+    what was in flight is UNKNOWN (never silently re-labelled), the rest raises SmppClosed
+    and never reached the SMSC."""
+    srv = node_smsc()
+    n, window = 400, 16
+
+    async def main() -> list[Any]:
+        client = SmppClient(cfg(srv.port, window=window, reconnect_initial=0.05,
+                                reconnect_max=0.2))
+        await client.start()
+        tasks = [asyncio.create_task(
+            client.submit(OutboundSms(f"7945{i:07d}", f"m{i}", ref=i))) for i in range(n)]
+        await srv.await_event(lambda e: e["ev"] == "submit", count=100)
+        srv.kill()
+        await asyncio.sleep(0.3)
+        await client.close(timeout=0.5)
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    outcomes = run(main())
+    received = {e["dest"] for e in srv.of("submit")}
+    issued = {e["id"]: e["dest"] for e in srv.of("submit")}
+    unknown = 0
+    for i, o in enumerate(outcomes):
+        dest = f"7945{i:07d}"
+        if isinstance(o, SmppClosed):
+            assert dest not in received
+        else:
+            assert not isinstance(o, BaseException), o
+            if o.state is MessageState.SUBMITTED:
+                assert issued[o.message_ids[0]] == dest
+            else:
+                assert o.state is MessageState.UNKNOWN and "outcome unknown" in o.error
+                unknown += 1
+    assert 0 < unknown <= window
