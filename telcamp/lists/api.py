@@ -167,5 +167,5 @@ def import_csv(
     with session_scope() as s:
         report = importer.apply(s, principal=principal, list_id=list_id, parsed=parsed,
                                 confirm_partial=confirm_partial or confirm_partial_q)
-    sync.sync_lists([list_id])
+    sync.sync_import(list_id, parsed.valid)
     return report

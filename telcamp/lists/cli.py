@@ -159,7 +159,7 @@ def import_(
     with session_scope() as s:
         report = importer.apply(s, principal=who, list_id=list_id, parsed=parsed,
                                 confirm_partial=accept_partial)
-    sync.sync_lists([list_id])
+    sync.sync_import(list_id, parsed.valid)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
         return

@@ -195,7 +195,7 @@ def _run_import(request: Request, principal: Principal, list_id: int, data: byte
                        status=422)
     except TelcampError as exc:
         return _detail(request, principal, list_id, error=exc.message, status=exc.status)
-    sync.sync_lists([list_id])
+    sync.sync_import(list_id, parsed.valid)
     return _detail(request, principal, list_id, report=report)
 
 

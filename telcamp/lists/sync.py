@@ -160,6 +160,51 @@ def sync_member(list_id: int, msisdn: int, *, strict: bool = False) -> bool:
     return True
 
 
+def sync_import(list_id: int, rows: pa.Table, *, strict: bool = False) -> bool:
+    """After an import: merge the imported rows (msisdn, reason, expires_at) into the
+    warehouse copy instead of copying the whole list, when the copy holds the version
+    right before the import and nothing changed since. The result equals a whole-list
+    copy: imported numbers get the file's reason and expiry, keep their first added_at
+    and new ones get the import's time (the list's updated_at). Otherwise: whole copy."""
+    try:
+        with _LOCK, warehouse.connect() as con:
+            ensure_schema(con)
+            with session_scope() as session:
+                head = session.execute(select(SpecialList.version, SpecialList.updated_at)
+                                       .where(SpecialList.id == list_id)).first()
+            held = con.execute("SELECT version FROM list_sync WHERE list_id = ?",
+                               [list_id]).fetchall()
+            if head is None or not held or int(held[0][0]) != int(head[0]) - 1:
+                _replace(con, list_id)
+                return True
+            con.register("imported", rows.select(["msisdn", "reason", "expires_at"]))
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE merged AS SELECT CAST(? AS BIGINT) AS list_id, "
+                    "i.msisdn, i.reason, i.expires_at, coalesce(m.added_at, ?) AS added_at "
+                    "FROM imported i LEFT JOIN list_members m "
+                    "ON m.list_id = ? AND m.msisdn = i.msisdn", [list_id, head[1], list_id])
+                con.execute("DELETE FROM list_members WHERE list_id = ? AND msisdn IN "
+                            "(SELECT msisdn FROM imported)", [list_id])
+                con.execute("INSERT INTO list_members SELECT * FROM merged")
+                con.execute("DROP TABLE merged")
+                con.execute("UPDATE list_sync SET version = ?, synced_at = ? WHERE list_id = ?",
+                            [int(head[0]), clock.now(), list_id])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                con.unregister("imported")
+    except Exception:
+        if strict:
+            raise
+        log.exception("warehouse copy of list %s failed; ensure_synced() will retry", list_id)
+        return False
+    return True
+
+
 def stale_lists(con: duckdb.DuckDBPyConnection) -> list[int]:
     """Ids whose warehouse copy differs from the operational DB (or that no longer exist)."""
     ensure_schema(con)

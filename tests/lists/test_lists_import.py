@@ -162,3 +162,45 @@ def test_hundred_thousand_rows_in_seconds(db, regions, frozen):
     with warehouse.connect() as con:
         assert con.execute("SELECT count(*) FROM list_members").fetchone() == (100_000,)
     print(f"100k-row import + warehouse copy: {elapsed:.2f} s on {db.split(':')[0]}")
+
+
+def test_import_merges_into_the_warehouse_copy_exactly_like_a_whole_copy(
+    db, regions, frozen, monkeypatch
+):
+    from datetime import timedelta
+
+    from telcamp.core import clock
+
+    lid = _list()
+    _import(lid, b"79120000001,old reason\n79120000002\n")
+    sync.sync_lists([lid], strict=True)
+    clock.freeze(frozen + timedelta(hours=1))
+    parsed = importer.parse(b"79120000002,new reason,2027-01-01\n79120000003\n", file="b.csv")
+    with session_scope() as s:
+        importer.apply(s, principal=C01, list_id=lid, parsed=parsed)
+
+    def copy() -> list[tuple]:
+        with warehouse.connect() as con:
+            return con.execute(
+                "SELECT list_id, msisdn, reason, CAST(timezone('UTC', expires_at) AS VARCHAR), "
+                "CAST(timezone('UTC', added_at) AS VARCHAR) FROM list_members ORDER BY msisdn"
+            ).fetchall()
+
+    whole_copy = sync._replace
+
+    def no_whole_copy(*_a):
+        raise AssertionError("the merge should not copy the whole list")
+
+    monkeypatch.setattr(sync, "_replace", no_whole_copy)
+    assert sync.sync_import(lid, parsed.valid, strict=True)
+    monkeypatch.setattr(sync, "_replace", whole_copy)
+    merged = copy()
+    with warehouse.connect() as con:
+        assert sync.stale_lists(con) == []
+    sync.sync_lists([lid], strict=True)  # the whole copy, for comparison
+    assert merged == copy()
+    assert [(r[1], r[2], r[4][:13]) for r in merged] == [
+        (79120000001, "old reason", "2026-11-22 12"),
+        (79120000002, "new reason", "2026-11-22 12"),  # keeps its first added_at
+        (79120000003, None, "2026-11-22 13"),
+    ]
