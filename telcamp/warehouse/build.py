@@ -272,6 +272,7 @@ def rebuild(
     steps: dict[str, float] = {}
     # Row order of the profile carries no meaning; not keeping it lets DuckDB write the
     # new table from both threads without re-ordering.
+    kept = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
     con.execute("SET preserve_insertion_order = false")
     try:
         for step, sql, args in statements:
@@ -287,8 +288,8 @@ def rebuild(
         if own:
             con.execute("ROLLBACK")
         raise
-    finally:
-        con.execute("RESET preserve_insertion_order")
+    finally:  # the caller's setting, as it was
+        con.execute("SET preserve_insertion_order = ?", [bool(kept[0]) if kept else True])
     return BuildReport(
         as_of_date=as_of_date,
         subscribers=int(row[0]) if row else 0,

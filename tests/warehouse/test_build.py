@@ -307,3 +307,15 @@ def test_a_failed_rebuild_keeps_the_old_profile(wh: Warehouse) -> None:
     assert get_meta(wh.con, "as_of_date") == AS_OF.isoformat()
     tables = {r[0] for r in wh.con.execute("SHOW TABLES").fetchall()}
     assert "_profile_next" not in tables
+
+
+def test_the_callers_insertion_order_setting_is_restored(wh: Warehouse) -> None:
+    def setting() -> object:
+        row = wh.con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+        return row[0] if row else None
+
+    rebuild(wh.con, as_of=AS_OF)
+    assert setting() is True
+    wh.con.execute("SET preserve_insertion_order = false")
+    rebuild(wh.con, as_of=AS_OF)
+    assert setting() is False
