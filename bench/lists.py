@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/lists.py --rows 100000
     .venv/bin/python bench/lists.py --rows 1000000 --bad-every 1000
+    .venv/bin/python bench/lists.py --rows 10000 --existing 1000000   # into a big list
     .venv/bin/python bench/lists.py --rows 100000 \
         --db-url postgresql+psycopg://postgres@127.0.0.1:5432/telcamp_bench
 
 Runs in a fresh temporary var/ (SQLite operational DB + DuckDB warehouse) unless
 --db-url names an existing (migrated here) database. With --bad-every N every Nth row is
-malformed and the import is confirmed as partial. Prints one JSON line per phase.
+malformed and the import is confirmed as partial. With --existing N the list first
+holds N other numbers (copied to the warehouse), so the timed import measures the merge
+into a large list. Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=100_000, help="numbers in the file")
     ap.add_argument("--bad-every", type=int, default=0, help="make every Nth row malformed")
+    ap.add_argument("--existing", type=int, default=0,
+                    help="numbers already on the list (and in its warehouse copy)")
     ap.add_argument("--db-url", default=None, help="operational DB (default: temp SQLite)")
     args = ap.parse_args()
 
@@ -42,6 +47,12 @@ def main() -> None:
     with session_scope() as s:
         lid = service.create_list(s, principal=who, list_in=ListCreate(
             name=f"bench {time.time_ns()}", type="optout")).id
+    if args.existing:
+        seed = "\n".join(f"7913{i:07d}" for i in range(args.existing)).encode()
+        with session_scope() as s:
+            importer.apply(s, principal=who, list_id=lid,
+                           parsed=importer.parse(seed, file="seed.csv"))
+        sync.sync_lists([lid], strict=True)
     lines = ["msisdn,reason,expiry"]
     for i in range(args.rows):
         bad = args.bad_every and i % args.bad_every == args.bad_every - 1
@@ -58,11 +69,15 @@ def main() -> None:
                                 confirm_partial=bool(args.bad_every))
     timings["apply_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    sync.sync_lists([lid], strict=True)
+    if args.existing:
+        sync.sync_import(lid, parsed.valid, strict=True)
+    else:
+        sync.sync_lists([lid], strict=True)
     timings["warehouse_copy_s"] = time.perf_counter() - t2
     timings["total_s"] = time.perf_counter() - t0
     print(json.dumps({
-        "rows": args.rows, "added": report.added, "rejected": report.rejected_total,
+        "rows": args.rows, "existing": args.existing, "added": report.added,
+        "rejected": report.rejected_total,
         "db": "postgresql" if args.db_url else "sqlite",
         **{k: round(v, 3) for k, v in timings.items()},
         "rows_per_s": round(args.rows / timings["total_s"]),
