@@ -68,10 +68,14 @@ def write_snapshot(snapshot_id: int, msisdns_sql: str = "SELECT msisdn FROM prof
 
 
 @pytest.fixture
-def world(db: str) -> Iterator[str]:
-    """Migrated op DB + regions + a 300-subscriber profile + snapshot 1; clock frozen."""
+def world(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Migrated op DB + regions + a 300-subscriber profile + snapshot 1; clock frozen.
+    The in-server scheduler is off, so tests decide when ticks run."""
+    from telcamp.core.settings import reset_settings
     from telcamp.warehouse.schema import ensure_schema
 
+    monkeypatch.setenv("TELCAMP_SCHEDULER_INTERVAL_S", "0")
+    reset_settings()
     clock.freeze(NOW)
     with warehouse.connect() as con:
         ensure_schema(con)
