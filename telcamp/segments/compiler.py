@@ -170,25 +170,23 @@ class _Compiler:
         where: exp.Expr = exp.Between(
             this=_col("day", "u"), low=_date(start), high=_date(self.ctx.as_of_date)
         )
-        if self.prefilter is not None:
-            survivors = exp.select(_col("msisdn", "pf")).from_(
-                exp.Table(this=exp.to_identifier("profile"), alias=exp.TableAlias(
-                    this=exp.to_identifier("pf")))
-            ).where(self.prefilter.copy())
-            where = exp.and_(where, _subquery_in("u", survivors))
         holds = _compare(agg, rule.op, rule.value, "float")
         zero = _holds_for_zero(rule.op, rule.value)
         # Subscribers without usage rows sum to 0: when 0 satisfies the comparison, select
         # those whose sum does NOT satisfy it and keep everyone else.
         having = exp.Not(this=exp.paren(holds, copy=False)) if zero else holds
-        select = (
-            exp.select(_col("msisdn", "u"))
-            .from_(exp.Table(this=exp.to_identifier("usage_daily"),
-                             alias=exp.TableAlias(this=exp.to_identifier("u"))))
-            .where(where)
-            .group_by(_col("msisdn", "u"))
-            .having(having)
-        )
+        select = exp.select(_col("msisdn", "u")).from_(
+            exp.Table(this=exp.to_identifier("usage_daily"),
+                      alias=exp.TableAlias(this=exp.to_identifier("u"))))
+        if self.prefilter is not None:
+            # Filter first by a plain join on the unique msisdn (DuckDB runs it ~2× faster
+            # than a semi-join through IN (subquery)): only survivors' rows are summed.
+            select = select.join(
+                exp.Table(this=exp.to_identifier("profile"),
+                          alias=exp.TableAlias(this=exp.to_identifier("pf"))),
+                on=exp.EQ(this=_col("msisdn", "pf"), expression=_col("msisdn", "u")))
+            where = exp.and_(where, exp.paren(self.prefilter.copy(), copy=False))
+        select = select.where(where).group_by(_col("msisdn", "u")).having(having)
         return _subquery_in(self.alias, select, negate=zero)
 
     def in_list(self, rule: InList) -> exp.Expr:
