@@ -124,3 +124,34 @@ def test_mo_assembler_joins_parts_in_order_and_expires_incomplete_ones():
     assert asm.expire(now=5) == []
     left = asm.expire(now=12)
     assert [e.text for e in left] == ["x"] and asm.expire(now=100) == []
+
+
+_STATS = {"DELIVRD": MessageState.DELIVERED, "UNDELIV": MessageState.UNDELIVERED,
+          "EXPIRED": MessageState.EXPIRED, "REJECTD": MessageState.REJECTED,
+          "DELETED": MessageState.UNDELIVERED}
+
+
+@given(
+    mid=s.from_regex(r"[0-9a-f]{1,20}", fullmatch=True),
+    stat=s.sampled_from(sorted(_STATS)),
+    err=s.from_regex(r"[0-9]{3}", fullmatch=True),
+    optional=s.sets(s.sampled_from(["sub", "dlvrd", "submit date", "done date", "err"])),
+    order=s.randoms(use_true_random=False),
+    upper=s.booleans(),
+    sep=s.sampled_from([" ", "  ", " \t"]),
+    text=s.text(alphabet="abc xyz:", max_size=20),
+)
+def test_receipts_in_any_order_and_case_parse_back(mid, stat, err, optional, order, upper,
+                                                    sep, text):
+    fields = {"id": mid, "stat": stat} | {k: ("001" if k in ("sub", "dlvrd") else
+                                              "2611221205" if "date" in k else err)
+                                          for k in optional}
+    keys = list(fields)
+    order.shuffle(keys)
+    parts = [f"{k.upper() if upper else k}:{fields[k]}" for k in keys]
+    raw = sep.join(parts) + (f"{sep}text:{text}" if text else "")
+    r = parse_receipt(esm_class=4, text=raw, tlvs=[])
+    assert r is not None
+    assert r.message_id == mid and r.state is _STATS[stat]
+    assert r.err == (err if "err" in optional else None)
+    assert r.done == ("2611221205" if "done date" in optional else None)
