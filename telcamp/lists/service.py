@@ -111,7 +111,7 @@ def resolve_list(session: Session, *, principal: Principal, ref: int | str) -> S
     )
 
 
-def _counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
+def _op_counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
     if not ids:
         return {}
     now = clock.now()
@@ -124,6 +124,36 @@ def _counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
         .group_by(ListMember.list_id)
     ).all()
     return {int(r[0]): (int(r[1]) - int(r[2] or 0), int(r[2] or 0)) for r in rows}
+
+
+def _counts(session: Session, ids: list[int]) -> dict[int, tuple[int, int]]:
+    """(active, expired) members per list. Counted in the warehouse copy when it holds the
+    list's current version (milliseconds for millions of members), else in the
+    operational DB, so the figures are always those of the committed state."""
+    if not ids:
+        return {}
+    versions = dict(session.execute(
+        select(SpecialList.id, SpecialList.version).where(SpecialList.id.in_(ids))).all())
+    out: dict[int, tuple[int, int]] = {}
+    try:
+        from telcamp.core import warehouse
+
+        with warehouse.connect(timeout_s=1.0) as con:
+            held = dict(con.execute(
+                "SELECT list_id, version FROM list_sync WHERE list_id IN "
+                "(SELECT unnest(?::BIGINT[]))", [ids]).fetchall())
+            current = [i for i in ids if held.get(i) == versions.get(i)]
+            if current:
+                rows = con.execute(
+                    "SELECT list_id, count(*) FILTER (WHERE expires_at IS NULL OR "
+                    "expires_at > ?), count(*) FILTER (WHERE expires_at <= ?) "
+                    "FROM list_members WHERE list_id IN (SELECT unnest(?::BIGINT[])) "
+                    "GROUP BY list_id", [clock.now(), clock.now(), current]).fetchall()
+                out = {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
+                out.update({i: out.get(i, (0, 0)) for i in current})
+    except Exception:  # no or busy warehouse: the operational DB has the same answer
+        out = {}
+    return out | _op_counts(session, [i for i in ids if i not in out])
 
 
 def to_read(lst: SpecialList, scope: Scope, counts: tuple[int, int] = (0, 0), *,

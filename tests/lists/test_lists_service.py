@@ -282,3 +282,26 @@ def test_one_number_changes_copy_one_row_unless_a_change_was_missed(db, regions,
     assert held() == (5, [79120000002, 79120000003])
     with warehouse.connect() as con:
         assert sync.stale_lists(con) == []
+
+
+def test_counts_come_from_the_current_warehouse_copy_or_the_database(db, regions, frozen,
+                                                                     monkeypatch):
+    lid = _create(C01, "complaints")
+    with session_scope() as s:
+        service.add_member(s, principal=C01, list_id=lid, msisdn="79120000001")
+        service.add_member(s, principal=C01, list_id=lid, msisdn="79120000002",
+                           expires_at=(frozen + timedelta(hours=1)).isoformat())
+    clock.freeze(frozen + timedelta(hours=2))
+    with session_scope() as s:  # not copied yet: counted in the operational DB
+        assert service._counts(s, [lid]) == {lid: (1, 1)}
+    sync.ensure_synced()
+    real_op_counts = service._op_counts
+
+    def op_counts(session, ids):
+        assert ids == [], "a current warehouse copy should answer"
+        return real_op_counts(session, ids)
+
+    monkeypatch.setattr(service, "_op_counts", op_counts)
+    with session_scope() as s:
+        assert service._counts(s, [lid]) == {lid: (1, 1)}
+        assert service.read_list(s, principal=C01, list_id=lid).members == 1
