@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+import duckdb
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -83,6 +84,8 @@ def attempt_login(session: Session, *, username: str, password: str, ip: str) ->
 
 def start(session: Session, *, user: User, ip: str | None) -> tuple[str, UserSession]:
     """Open a session; returns the cookie token (shown to nobody else) and the row."""
+    if user.region_code and not user.region_name:
+        _fill_region_name(user)
     token = secrets.token_urlsafe(32)
     now = clock.now()
     # Housekeeping on the way: sessions expired a week ago are of no use to anyone.
@@ -98,6 +101,20 @@ def start(session: Session, *, user: User, ip: str | None) -> tuple[str, UserSes
                          object_type="user", object_id=user.username, before=None,
                          after={"ip": ip})
     return token, row
+
+
+def _fill_region_name(user: User) -> None:
+    # Users made before the first load have no region name yet; pick it up at login, but
+    # never let a busy warehouse stop anyone logging in.
+    from telcamp.access.regions import region_info
+    from telcamp.core.errors import TelcampError
+
+    try:
+        info = region_info(user.region_code or "")
+    except (TelcampError, OSError, duckdb.Error):
+        return
+    if info is not None:
+        user.region_name = str(info["name"])
 
 
 def resolve(session: Session, *, token: str) -> tuple[Principal, UserSession] | None:

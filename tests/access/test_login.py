@@ -148,3 +148,11 @@ def test_many_failures_from_one_address_throttle_it(db: str) -> None:
         ok = sessions.attempt_login(session, username="mara", password=PASSWORD,
                                     ip="198.51.100.1")
         assert ok.user is not None and ok.error is None
+
+
+def test_region_name_is_picked_up_at_login_after_regions_load(db: str, request) -> None:  # type: ignore[no-untyped-def]
+    _user("early", "marketer", "C01")  # no regions loaded yet: accepted as given
+    request.getfixturevalue("test_regions")
+    with TestClient(create_app()) as client:
+        _login(client, "early", PASSWORD)
+        assert "City One" in client.get("/").text
