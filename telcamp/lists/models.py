@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -74,6 +75,8 @@ class SpecialList(Base):
 
 class ListMember(Base):
     __tablename__ = "special_list_member"
+    # The newest members of a list are shown first; without it a big list is sorted whole.
+    __table_args__ = (Index("ix_special_list_member_list_added", "list_id", "added_at"),)
 
     list_id: Mapped[int] = mapped_column(
         Integer, ForeignKey("special_list.id", ondelete="CASCADE"), primary_key=True
