@@ -62,9 +62,18 @@ def render(
 NAV: list[tuple[str, str, str | None]] = []
 
 
-def register_nav(path: str, label: str, permission: str | None = None) -> None:
+_NAV_ORDER: dict[str, int] = {}
+
+
+def register_nav(
+    path: str, label: str, permission: str | None = None, *, order: int = 50
+) -> None:
+    """`order` places the entry (home 0, domains 50, administration 90); entries of equal
+    order keep the order domains were discovered in."""
     if all(p != path for p, _l, _perm in NAV):
         NAV.append((path, label, permission))
+        _NAV_ORDER[path] = order
+        NAV.sort(key=lambda entry: _NAV_ORDER.get(entry[0], 50))
 
 
 def nav_items(request: Request) -> list[tuple[str, str]]:
