@@ -12,7 +12,7 @@ from telcamp.core.web import register_nav, render
 from telcamp.warehouse import service as warehouse_service
 
 router = APIRouter()
-register_nav("/", _("Home"), "warehouse.read")
+register_nav("/", _("Home"), "warehouse.read", order=0)
 
 
 @router.get(
