@@ -19,8 +19,8 @@ from telcamp.core.settings import get_settings
 from telcamp.core.web import NAV, register_nav, render
 
 router = APIRouter(include_in_schema=False)
-register_nav("/admin/users", _("Users"), "user.manage")
-register_nav("/admin/tokens", _("API tokens"), "token.manage")
+register_nav("/admin/users", _("Users"), "user.manage", order=90)
+register_nav("/admin/tokens", _("API tokens"), "token.manage", order=90)
 
 
 def _safe_next(target: str | None) -> str | None:

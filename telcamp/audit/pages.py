@@ -14,7 +14,7 @@ from telcamp.core.security import Principal
 from telcamp.core.web import register_nav, render
 
 router = APIRouter(include_in_schema=False)
-register_nav("/audit", _("Audit log"), "audit.read")
+register_nav("/audit", _("Audit log"), "audit.read", order=90)
 PAGE = 100
 
 
