@@ -31,8 +31,10 @@ from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 SendOutcome = Literal["submitted", "delivered", "failed", "retry", "unknown"]
-# Final states a later update (receipt) may move a submitted contact to.
-UpdateState = Literal["delivered", "undelivered", "expired", "rejected"]
+# Final states a later update (receipt) may move a submitted contact to. Webhook and
+# call-list results (H11) also report "failed" and "responded" (the subscriber answered).
+UpdateState = Literal["delivered", "undelivered", "expired", "rejected", "failed",
+                      "responded"]
 
 
 class ChannelUnavailable(Exception):
