@@ -224,12 +224,15 @@ def funnel(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext
            excl: list[Exclusion]) -> dict[str, Any]:
     """matched → minus each exclusion in turn → final, in one scan of the matched rows."""
     cond = matched_sql(rule, ctx)
+    flags = [f"({sql}) AS e{i}" for i, sql in enumerate(exclusion_sql(excl, ctx))]
     parts = ["count(*)"]
     kept: list[str] = []
-    for sql in exclusion_sql(excl, ctx):
-        kept.append(f"NOT ({sql})")
+    for i in range(len(flags)):
+        # each exclusion is evaluated once per row (as a flag) and combined in turn
+        kept.append(f"NOT e{i}")
         parts.append(f"count(*) FILTER (WHERE {' AND '.join(kept)})")
-    row = con.execute(f"SELECT {', '.join(parts)} FROM profile p WHERE {cond}").fetchone()
+    inner = f"SELECT {', '.join(flags) or 'p.msisdn'} FROM profile p WHERE {cond}"
+    row = con.execute(f"SELECT {', '.join(parts)} FROM ({inner}) AS f").fetchone()
     values = [int(v or 0) for v in (row or [0] * len(parts))]
     steps = []
     for i, e in enumerate(excl):
