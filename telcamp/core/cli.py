@@ -15,7 +15,10 @@ err_console = Console(stderr=True)
 
 def run(app: typer.Typer) -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns typer.Exit's code instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except TelcampError as exc:
         # escape: messages carry "file:line [column]", which Rich would eat as markup
         err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
