@@ -19,7 +19,9 @@ from telcamp.app import create_app
 ROOT = Path(__file__).parent.parent.parent
 # Routes anyone may reach: logging in and out, the API docs, health checks.
 PUBLIC = {"/login", "/logout", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc",
-          "/health", "/healthz", "/api/health"}
+          "/health", "/healthz", "/api/health",
+          # the e-mail unsubscribe link: its signed token is the credential (RFC 8058)
+          "/api/channels/unsubscribe/{token}"}
 
 
 def all_routes() -> list[BaseRoute]:
