@@ -46,3 +46,6 @@ def _fake(_settings: DispatchSettings) -> Channel | None:
 
 register("sms", _sms)
 register("fake", _fake)
+
+# E-mail and webhook channels (H11) register themselves; imported last, after register().
+import telcamp.channels.plugins  # noqa: E402, F401
