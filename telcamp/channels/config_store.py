@@ -1,0 +1,85 @@
+"""Stored channel settings: read, save (audited), and merged over the environment.
+
+Sections: 'smtp' and 'webhooks' (this package's ChannelSettings), 'smpp_binds' and
+'sms_source' (dispatch's SMS channel), 'windows' (default send window per channel) and
+'unit_prices' (cost per contact). Secrets stay stored when a form leaves them blank and
+are never returned to a page (`redacted`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from telcamp.channels.models import ChannelConfig
+from telcamp.channels.settings import ChannelSettings, effective
+from telcamp.core import clock
+from telcamp.core.db import session_scope
+from telcamp.core.security import Principal
+
+log = logging.getLogger(__name__)
+SECTIONS = ("smtp", "webhooks", "smpp_binds", "sms_source", "windows", "unit_prices")
+SECRET_KEYS = ("password", "secret")
+
+
+def load(session: Session) -> dict[str, Any]:
+    return {c.section: c.value for c in session.scalars(sa.select(ChannelConfig))}
+
+
+def effective_settings() -> ChannelSettings:
+    try:
+        with session_scope() as s:
+            stored = load(s)
+    except SQLAlchemyError as exc:  # no table yet (not migrated): the environment alone
+        log.info("channel settings: using the environment only (%s)", exc.__class__.__name__)
+        stored = {}
+    return effective({k: v for k, v in stored.items() if k in ("smtp", "webhooks")})
+
+
+def _keep_secrets(new: Any, old: Any) -> Any:
+    """A blank secret in the form means 'unchanged', never 'erase'."""
+    if isinstance(new, dict):
+        old_d = old if isinstance(old, dict) else {}
+        return {k: (old_d.get(k) if k in SECRET_KEYS and not v and old_d.get(k) else
+                    _keep_secrets(v, old_d.get(k))) for k, v in new.items()}
+    if isinstance(new, list):
+        old_l = old if isinstance(old, list) else []
+        return [_keep_secrets(v, old_l[i] if i < len(old_l) else None)
+                for i, v in enumerate(new)]
+    return new
+
+
+def redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ("" if k in SECRET_KEYS else redacted(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
+
+
+def save(session: Session, *, actor: Principal, section: str, value: Any) -> None:
+    """Store one section (validated by the caller); audited with secrets redacted."""
+    from telcamp.audit import service as audit_service
+
+    if section not in SECTIONS:
+        raise ValueError(f"unknown channel settings section {section!r}")
+    row = session.get(ChannelConfig, section)
+    before = None if row is None else row.value
+    value = _keep_secrets(value, before)
+    if row is None:
+        row = ChannelConfig(section=section, value=value, updated_by=actor.username,
+                            updated_at=clock.now())
+        session.add(row)
+    else:
+        row.value = value
+        row.updated_by = actor.username
+        row.updated_at = clock.now()
+    session.flush()
+    audit_service.record(session, actor=actor, action="channels.configure",
+                         object_type="channel_config", object_id=section,
+                         before=None if before is None else {"value": redacted(before)},
+                         after={"value": redacted(value)})

@@ -1,0 +1,56 @@
+"""Registers the e-mail and webhook channels with the dispatch registry.
+
+Imported at the end of telcamp.dispatch.registry, so `registry.build("email", ...)` works
+wherever the registry is used (server, `telcamp dispatch run`). A factory returns None
+when its channel is not configured, like the SMS one.
+"""
+
+from __future__ import annotations
+
+from telcamp.channels.base import Channel
+from telcamp.channels.settings import ChannelSettings
+from telcamp.dispatch import registry
+from telcamp.dispatch.config import DispatchSettings
+
+# Channel names campaigns offer (campaigns.schemas.CHANNELS) that a webhook serves.
+WEBHOOK_NAMES = ("ivr", "push", "mms")
+
+
+def current() -> ChannelSettings:
+    """Environment settings with the admin's stored overrides (channel settings page)."""
+    from telcamp.channels import config_store
+
+    return config_store.effective_settings()
+
+
+def email_channel(settings: ChannelSettings) -> Channel | None:
+    if settings.smtp is None:
+        return None
+    from telcamp.channels.email import EmailChannel
+
+    return EmailChannel(settings.smtp, public_url=settings.public_url,
+                        unsubscribe_mailto=settings.unsubscribe_mailto)
+
+
+def webhook_channel(name: str, settings: ChannelSettings) -> Channel | None:
+    config = settings.webhooks.get(name)
+    if config is None:
+        return None
+    from telcamp.channels.webhook import WebhookChannel
+
+    return WebhookChannel(name, config, public_url=settings.public_url)
+
+
+def _email(_d: DispatchSettings) -> Channel | None:
+    return email_channel(current())
+
+
+def _webhook(name: str) -> registry.Factory:
+    def factory(_d: DispatchSettings) -> Channel | None:
+        return webhook_channel(name, current())
+    return factory
+
+
+registry.register("email", _email)
+for _name in sorted(set(WEBHOOK_NAMES) | set(ChannelSettings().webhooks)):
+    registry.register(_name, _webhook(_name))

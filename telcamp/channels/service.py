@@ -1,0 +1,121 @@
+"""Channel results reported back (webhook callbacks) and test sends.
+
+Results: each reported result is turned into a DeliveryUpdate keyed by the contact's
+idempotency key ("<channel>:<contact id>", the provider id recorded when the batch was
+accepted) and applied through dispatch's result path (telcamp.dispatch.updates), so a
+channel system can only move contacts that were sent on ITS channel and are still open
+(submitted/unknown); anything else is stored as an orphan and counted. Reporting the same
+result twice changes nothing the second time.
+
+Test sends: the wave's message of every cell, rendered for each member of the test
+lists, goes straight to the channel, with negative contact ids; no contact row, outbox
+entry, policy count or history event is written (only an audit row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from telcamp.campaigns import messages as campaign_messages
+from telcamp.campaigns import service as campaign_service
+from telcamp.channels.base import DeliveryUpdate, OutboundMessage, SendResult
+from telcamp.channels.schemas import ResultsIn, ResultsRead
+from telcamp.channels.webhook import contact_key
+from telcamp.core.errors import Conflict, NotFound
+from telcamp.core.security import Principal
+from telcamp.dispatch import updates
+from telcamp.dispatch.render import _profiles, _source
+
+
+def apply_results(*, channel: str, results_in: ResultsIn) -> ResultsRead:
+    """Apply reported results (one transaction, in dispatch.updates)."""
+    pending = []
+    for r in results_in.results:
+        key = r.id if r.id else contact_key(channel, int(r.contact_id or 0))
+        if r.id and r.contact_id is not None and r.id != contact_key(channel, r.contact_id):
+            key = f"mismatch:{r.id}"  # id and contact_id disagree: trust neither
+        pending.append(updates.Pending(DeliveryUpdate(
+            channel=channel, provider_id=key, state=r.state, reason=r.reason, at=r.at,
+            raw=r.model_dump_json()[:2000])))
+    _waiting, orphans = updates.apply(pending, grace_s=0.0)
+    return ResultsRead(received=len(pending), applied=len(pending) - orphans, unknown=orphans)
+
+
+@dataclass
+class TestPlan:
+    wave_id: int
+    channel: str
+    messages: list[OutboundMessage]
+    failed: list[SendResult]
+    numbers: list[int]
+
+
+def test_numbers(session: Session, *, actor: Principal, list_ids: list[int] | None,
+                 limit: int) -> list[int]:
+    """Members (not expired) of the test lists the actor may read."""
+    from telcamp.core import clock
+    from telcamp.lists import service as list_service
+    from telcamp.lists.models import ListMember
+
+    visible = [lst for lst in list_service.visible_lists(session, principal=actor)
+               if lst.type == "test"]
+    ids = [lst.id for lst in visible if list_ids is None or lst.id in list_ids]
+    if list_ids is not None and set(list_ids) - set(ids):
+        missing = sorted(set(list_ids) - set(ids))
+        raise NotFound(f"test list {missing[0]} not found", field="list_ids")
+    if not ids:
+        raise Conflict("there is no test list with numbers to send to (create a list of "
+                       "type 'test')", field="list_ids")
+    now = clock.now()
+    rows = session.scalars(
+        sa.select(ListMember.msisdn).where(
+            ListMember.list_id.in_(ids),
+            sa.or_(ListMember.expires_at.is_(None), ListMember.expires_at > now))
+        .distinct().order_by(ListMember.msisdn).limit(limit)).all()
+    if not rows:
+        raise Conflict("the test lists have no numbers", field="list_ids")
+    return [int(m) for m in rows]
+
+
+def plan_test_send(session: Session, *, actor: Principal, wave_id: int,
+                   list_ids: list[int] | None, limit: int) -> TestPlan:
+    """Render the wave's messages for the test numbers (region scope as the campaign)."""
+    from telcamp.campaigns.models import Wave
+
+    wave = session.get(Wave, wave_id)
+    if wave is None:
+        raise NotFound(f"wave {wave_id} does not exist", field="wave_id")
+    campaign = campaign_service.get_campaign(session=session, actor=actor,
+                                             campaign_id=wave.campaign_id)
+    numbers = test_numbers(session, actor=actor, list_ids=list_ids, limit=limit)
+    cells = [c for c in campaign.cells if wave.cell_id is None or c.id == wave.cell_id]
+    profiles = _profiles(numbers)
+    messages: list[OutboundMessage] = []
+    failed: list[SendResult] = []
+    n = 0
+    for cell in cells:
+        for number in numbers:
+            n += 1
+            fields: dict[str, Any] = profiles.get(number, {"msisdn": str(number)})
+            lang = fields.get("language") if isinstance(fields.get("language"), str) else None
+            source = _source(dict(cell.messages or {}), wave.channel, lang)
+            if source is None:
+                failed.append(SendResult(-n, "failed", reason=f"render: no {wave.channel} "
+                                                              f"message in cell {cell.name}"))
+                continue
+            try:
+                body = campaign_messages.render(source, fields) if "{" in source else source
+            except Exception as exc:  # a test number without the profile fields
+                failed.append(SendResult(-n, "failed", reason=f"render: {exc}"[:200]))
+                continue
+            messages.append(OutboundMessage(
+                contact_id=-n, msisdn=str(number), channel=wave.channel, body=body,
+                campaign_id=campaign.id, wave_id=wave.id, priority=campaign.priority,
+                language=lang, attempt=f"test-{wave.id}",
+                address=fields.get("email") if isinstance(fields.get("email"), str) else None,
+                extra={"test": True}))
+    return TestPlan(wave.id, wave.channel, messages, failed, numbers)
