@@ -166,3 +166,19 @@ def test_rolled_back_savepoint_does_not_break_the_chain(db: str) -> None:
         result = service.verify(session)
         assert result.ok and result.checked == 2
         assert [e.action for e in service.search(session)] == ["c", "a"]
+
+
+def test_verify_command_exits_1_and_names_the_entry() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from telcamp.core.db import migrate
+
+    migrate()
+    _write(3)
+    _tamper("UPDATE audit_entry SET after = NULL WHERE id = 2")
+    exe = str(Path(sys.executable).parent / "telcamp")
+    out = subprocess.run([exe, "audit", "verify"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "entry 2" in out.stdout.replace("\n", " ")
