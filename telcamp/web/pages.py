@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse
 from telcamp.access.deps import require
 from telcamp.core import warehouse
 from telcamp.core.i18n import _
+from telcamp.core.security import Principal
 from telcamp.core.web import register_nav, render
 from telcamp.warehouse import service as warehouse_service
 
@@ -15,10 +16,11 @@ router = APIRouter()
 register_nav("/", _("Home"), "warehouse.read", order=0)
 
 
-@router.get(
-    "/", response_class=HTMLResponse, dependencies=[Depends(require("warehouse.read"))]
-)
-def home(request: Request) -> HTMLResponse:
+@router.get("/", response_class=HTMLResponse)
+def home(
+    request: Request, principal: Principal = Depends(require("warehouse.read"))
+) -> HTMLResponse:
+    # A regional office sees the figures of its own subtree only.
     with warehouse.connect(read_only=True) as con:
-        figures = warehouse_service.stats(con)
+        figures = warehouse_service.stats(con, region_code=principal.region_code)
     return render(request, "home.html", {"figures": figures})

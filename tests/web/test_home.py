@@ -14,3 +14,27 @@ def test_language_follows_browser_and_choice_sticks(login) -> None:  # type: ign
     # the choice is remembered over the browser's preference
     again = client.get("/", headers={"Accept-Language": "zh-CN"})
     assert 'lang="ru"' in again.text
+
+
+def test_home_figures_cover_the_users_region_only(login, test_regions) -> None:  # type: ignore[no-untyped-def]
+    from telcamp.core import warehouse
+
+    with warehouse.connect() as con:
+        # 30 subscribers in county C01-01 (city C01), 70 in C02-01 (city C02)
+        con.execute(
+            "CREATE TABLE profile AS SELECT 79000000000 + i AS msisdn, "
+            "CASE WHEN i < 30 THEN 'C01-01' ELSE 'C02-01' END AS region_code, "
+            "CASE WHEN i < 30 THEN 'C01' ELSE 'C02' END AS city_code, 'P01' AS province_code, "
+            "CASE WHEN i % 2 = 0 THEN 'high' ELSE 'low' END AS value_tier, "
+            "0.5 AS churn_risk FROM range(100) t(i)"
+        )
+        con.execute(
+            "INSERT INTO subscribers SELECT msisdn, region_code, 'T1', DATE '2020-01-01', "
+            "'active', NULL, 'u', 'ru', NULL, NULL FROM profile"
+        )
+    city = login("analyst", "C01").get("/")
+    whole = login("analyst").get("/")
+    assert city.status_code == whole.status_code == 200
+    assert 'data-testid="subscribers">30<' in city.text
+    assert 'data-testid="tier-high">15<' in city.text
+    assert 'data-testid="subscribers">100<' in whole.text
