@@ -62,18 +62,15 @@ def _rowcount(result: Any) -> int:
     return int(cast("sa.CursorResult[Any]", result).rowcount or 0)
 
 
-def _in_window(wave: Wave, now: datetime) -> bool:
-    hm = now.strftime("%H:%M")  # wave windows are UTC, as campaigns' planned_time reads them
-    start, end = wave.window_start, wave.window_end
-    return start <= hm < end if start <= end else (hm >= start or hm < end)
-
-
 def open_waves(session: Session, channel: str, now: datetime) -> list[int]:
     """Waves whose contacts may go out now: campaign running, inside the send window."""
-    waves = session.scalars(sa.select(Wave).join(Campaign, Campaign.id == Wave.campaign_id)
-                            .where(Campaign.state == "running", Wave.channel == channel,
-                                   Wave.state != "cancelled")).all()
-    return [w.id for w in waves if _in_window(w, now)]
+    hm = now.strftime("%H:%M")  # wave windows are UTC, as campaigns' planned_time reads them
+    rows = session.execute(sa.select(Wave.id, Wave.window_start, Wave.window_end)
+                           .join(Campaign, Campaign.id == Wave.campaign_id)
+                           .where(Campaign.state == "running", Wave.channel == channel,
+                                  Wave.state != "cancelled")).all()
+    return [int(i) for i, start, end in rows
+            if (start <= hm < end if start <= end else (hm >= start or hm < end))]
 
 
 def claim(*, channel: str, limit: int, lease_s: float = 60.0, now: datetime | None = None,
@@ -91,23 +88,32 @@ def claim(*, channel: str, limit: int, lease_s: float = 60.0, now: datetime | No
         due = (sa.select(contact.c.id)
                .where(contact.c.state == PENDING, contact.c.channel == channel,
                       contact.c.planned_at <= now, contact.c.wave_id.in_(waves))
-               .order_by(contact.c.priority.desc(), contact.c.planned_at).limit(limit))
+               # Both descending: the dispatch index read backwards, no sort (within one
+               # priority, any due contact may go first).
+               .order_by(contact.c.priority.desc(), contact.c.planned_at.desc()).limit(limit))
+        target: sa.ColumnElement[bool] = contact.c.id.in_(due.scalar_subquery())
         if s.get_bind().dialect.name == "postgresql":
+            # id = ANY(ARRAY(...)) is answered by primary-key lookups; `id IN (subquery)`
+            # is planned as a hash semi-join over the whole contact table.
             due = due.with_for_update(skip_locked=True)
-        s.execute(sa.update(contact).where(contact.c.id.in_(due.scalar_subquery()))
-                  .values(state=SENDING, lease_id=lease,
-                          lease_until=now + timedelta(seconds=lease_s),
-                          attempts=contact.c.attempts + 1)
-                  .execution_options(synchronize_session=False))
-        mine = sa.and_(contact.c.lease_id == lease, contact.c.state == SENDING)
+            target = contact.c.id == sa.any_(sa.func.array(due.scalar_subquery()))
+        cols = (contact.c.id, contact.c.msisdn, contact.c.campaign_id, contact.c.wave_id,
+                contact.c.cell_id, contact.c.priority, contact.c.language,
+                contact.c.template_ref)
+        rows = s.execute(sa.update(contact).where(target)
+                         .values(state=SENDING, lease_id=lease,
+                                 lease_until=now + timedelta(seconds=lease_s),
+                                 attempts=contact.c.attempts + 1)
+                         .returning(*cols)
+                         .execution_options(synchronize_session=False)).all()
         counts: dict[str, int] = {}
-        if apply_policy:
-            ids = [int(i) for i in s.scalars(sa.select(contact.c.id).where(mine))]
-            counts = policy_service.apply_to_batch(session=s, ids=ids, state=SENDING, now=now)
-        rows = s.execute(sa.select(
-            contact.c.id, contact.c.msisdn, contact.c.campaign_id, contact.c.wave_id,
-            contact.c.cell_id, contact.c.priority, contact.c.language, contact.c.template_ref,
-        ).where(mine).order_by(contact.c.priority.desc(), contact.c.id)).all()
+        if apply_policy and rows:
+            counts = policy_service.apply_to_batch(
+                session=s, ids=[int(r[0]) for r in rows], state=SENDING, now=now)
+            if counts:  # some were suppressed or deferred: read what is still ours
+                rows = s.execute(sa.select(*cols).where(
+                    contact.c.lease_id == lease, contact.c.state == SENDING)).all()
+        rows = sorted(rows, key=lambda r: (-int(r[5]), int(r[0])))
         claimed = [Claimed(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]),
                            r[6], r[7]) for r in rows]
         if claimed and apply_policy:

@@ -1,0 +1,159 @@
+"""Benchmark: claiming due contacts from the PostgreSQL outbox with 1 and N workers.
+
+    .venv/bin/python bench/outbox.py --contacts 200000 --workers 1 4 --batch 1000 \
+        --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+Creates a scratch PostgreSQL database (dropped afterwards), one running campaign whose
+wave is open all day, and N planned contacts (generate_series, one INSERT). Each worker
+is a separate process calling `telcamp.dispatch.outbox.claim` (UPDATE … WHERE id IN
+(SELECT … ORDER BY priority DESC, planned_at LIMIT b FOR UPDATE SKIP LOCKED), then COMMIT)
+until nothing is left. `--policy` also runs the contact policy on each batch (opt-out,
+caps, collisions, quiet hours), as the worker does before sending. Prints one JSON line
+per worker count: rows claimed per second over the wall time of all workers, and a
+check that no contact was claimed twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def _env(url: str, var: Path) -> None:
+    os.environ["TELCAMP_DATABASE_URL"] = url
+    os.environ["TELCAMP_VAR_DIR"] = str(var)
+    from telcamp.core.db import reset_engine
+    from telcamp.core.settings import reset_settings
+
+    reset_settings()
+    reset_engine()
+
+
+def setup(url: str, var: Path, contacts: int) -> None:
+    _env(url, var)
+    import sqlalchemy as sa
+
+    from telcamp.campaigns.models import Campaign, Cell, Program, Wave
+    from telcamp.core.db import migrate, session_scope
+
+    migrate()
+    now = datetime.now(UTC)
+    with session_scope() as s:
+        program = Program(name="bench", start_date=date(2000, 1, 1), end_date=date(2100, 1, 1),
+                          region_code="P1", created_by="bench", created_at=now)
+        s.add(program)
+        s.flush()
+        camp = Campaign(program_id=program.id, name="bench", region_code="P1", priority=50,
+                        state="running", created_by="bench", created_at=now, updated_at=now)
+        s.add(camp)
+        s.flush()
+        cell = Cell(campaign_id=camp.id, position=0, name="all", channels=["sms"],
+                    messages={"sms": {"en": "Hello"}})
+        wave = Wave(campaign_id=camp.id, channel="sms", window_start="00:00",
+                    window_end="23:59", state="done")
+        s.add_all([cell, wave])
+        s.flush()
+        s.execute(sa.text(
+            "INSERT INTO contact (campaign_id, wave_id, cell_id, run, msisdn, channel, "
+            "priority, state, is_control, planned_at, language) "
+            "SELECT :c, :w, :cell, 1, 79000000000 + i, 'sms', (i % 5) * 10, 'planned', false, "
+            ":at, 'en' FROM generate_series(1, :n) AS i"),
+            {"c": camp.id, "w": wave.id, "cell": cell.id, "at": now, "n": contacts})
+        s.execute(sa.text("ANALYZE contact"))
+
+
+def worker(url: str, var: str, batch: int, policy: bool, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    _env(url, Path(var))
+    from telcamp.dispatch import outbox
+
+    claimed: list[int] = []
+    queries = 0
+    while True:
+        b = outbox.claim(channel="sms", limit=batch, lease_s=600, apply_policy=policy)
+        queries += 1
+        if not b.contacts:
+            break
+        claimed.extend(c.id for c in b.contacts)
+    out.put((claimed, queries))
+
+
+def reset(url: str, var: Path) -> None:
+    _env(url, var)
+    import sqlalchemy as sa
+
+    from telcamp.core.db import session_scope
+
+    with session_scope() as s:
+        s.execute(sa.text("UPDATE contact SET state = 'planned', lease_id = NULL, "
+                          "lease_until = NULL"))
+        s.execute(sa.text("DELETE FROM dispatch_send_log"))
+    from telcamp.core.db import get_engine
+
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE contact")  # a fair start for every run
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--contacts", type=int, default=200_000)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 4])
+    ap.add_argument("--batch", type=int, default=1000, help="rows claimed per query")
+    ap.add_argument("--policy", action="store_true", help="apply the contact policy per batch")
+    ap.add_argument("--pg-url", default=os.environ.get(
+        "TELCAMP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
+    args = ap.parse_args()
+
+    import sqlalchemy as sa
+
+    name = f"telcamp_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(args.pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = f"{args.pg_url.rsplit('/', 1)[0]}/{name}"
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            var = Path(tmp)
+            setup(url, var, args.contacts)
+            for n in args.workers:
+                reset(url, var)
+                q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+                procs = [mp.Process(target=worker, args=(url, str(var), args.batch,
+                                                         args.policy, q)) for _ in range(n)]
+                started = time.perf_counter()
+                for p in procs:
+                    p.start()
+                results = [q.get() for _ in procs]
+                seconds = time.perf_counter() - started
+                for p in procs:
+                    p.join()
+                ids = [i for claimed, _ in results for i in claimed]
+                print(json.dumps({
+                    "bench": "outbox_claim", "workers": n, "batch": args.batch,
+                    "policy": args.policy, "contacts": args.contacts, "claimed": len(ids),
+                    "claimed_twice": len(ids) - len(set(ids)),
+                    "queries": sum(qn for _, qn in results),
+                    "seconds": round(seconds, 2), "rows_per_s": round(len(ids) / seconds),
+                    "machine": f"{platform.machine()} {os.cpu_count()} cores",
+                }), flush=True)
+    finally:
+        from telcamp.core.db import reset_engine
+
+        reset_engine()
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
