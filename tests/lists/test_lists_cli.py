@@ -78,7 +78,7 @@ def test_bad_input_exits_2_with_a_clear_message(regions, tmp_path: Path) -> None
     _ok("create", "x", "--type", "custom")
     bad = tmp_path / "latin1.csv"
     bad.write_bytes("79120000001,r\u00e9clamation\n".encode("latin-1"))
-    env = {**os.environ}
+    env = {**os.environ, "COLUMNS": "200"}  # no wrapping of the message by Rich
     result = subprocess.run(
         [sys.executable, "-c", "from telcamp.cli import main; main()", "list", "import", "x",
          str(bad)], capture_output=True, text=True, env=env, timeout=120,
