@@ -56,6 +56,11 @@ def _login_page(request: Request, *, error: str | None = None, status: int = 200
 
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
+    if request.cookies.get(sessions.COOKIE):
+        identity = await identify(request)
+        if identity is not None:  # already logged in: go where the login would have gone
+            target = _safe_next(request.query_params.get("next"))
+            return RedirectResponse(target or landing(identity.principal), status_code=303)
     return _login_page(request)
 
 

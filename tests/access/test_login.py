@@ -156,3 +156,10 @@ def test_region_name_is_picked_up_at_login_after_regions_load(db: str, request) 
     with TestClient(create_app()) as client:
         _login(client, "early", PASSWORD)
         assert "City One" in client.get("/").text
+
+
+def test_login_page_when_already_logged_in_goes_on(db: str, login) -> None:  # type: ignore[no-untyped-def]
+    analyst = login("analyst", None)
+    r = analyst.get("/login?next=/audit", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/audit"
+    assert analyst.get("/login", follow_redirects=False).headers["location"] == "/"
