@@ -23,7 +23,7 @@ import duckdb
 
 from telcamp.core import clock
 from telcamp.core import warehouse as wh
-from telcamp.core.errors import FileRejected, ValidationFailed
+from telcamp.core.errors import FileRejected, RowError, ValidationFailed
 from telcamp.core.settings import get_settings
 from telcamp.load import mapping as mapping_mod
 from telcamp.load import writers
@@ -120,7 +120,13 @@ def _load_one(
             con.execute(f"DROP TABLE IF EXISTS {q(t)}")
         source = open_source(con, path=path, contract=contract, mapping=mp.for_kind(kind))
         write = writers.write_usage if kind == "usage" else writers.write_table
-        written = write(con, source, contract, orphans)
+        try:
+            written = write(con, source, contract, orphans)
+        except (duckdb.InvalidInputException, duckdb.ConversionException) as exc:
+            # the reader gave up on the file as a whole (e.g. mixed line endings)
+            reason = "cannot be read: " + str(exc).split("\n", 1)[0]
+            raise FileRejected(file=path.name, errors=[RowError(path.name, None, None, reason)],
+                               total=1) from exc
         fp = pending.result()
         if _registered(con, fp):
             con.execute("ROLLBACK")

@@ -132,6 +132,8 @@ def _csv_header(path: Path) -> tuple[list[str], str]:
     with opener(path, "rb") as fh:
         first = fh.readline(1 << 20)
         second = fh.readline(1 << 20)
+        while second and not second.strip():  # blank lines before the first record
+            second = fh.readline(1 << 20)
     if not first.strip():
         raise _reject(path, None, None, "empty file: no header row and no data")
     try:

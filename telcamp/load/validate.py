@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import duckdb
 
 from telcamp.core.errors import FileRejected, RowError
+from telcamp.load import lines
 from telcamp.load.source import REJECTS, Source, lit, q
 from telcamp.warehouse.contracts import Column, Contract
 
@@ -247,7 +248,8 @@ def report(
     finally:
         con.execute(f"SET threads = {int(threads[0]) if threads else 2}")
     if source.fmt == "csv":
-        _fix_multiline(con, contract)
+        lines.fix_multiline(con, "_load_lines", contract)
+        lines.fix_blank_lines(con, "_load_lines", source.path)
     checks = all_column_checks(source, contract, numbered=True) + cross
     flags = ", ".join(
         f"coalesce({c.bad}, false) AS b{i}"
@@ -280,19 +282,3 @@ def report(
         errors = [RowError(source.name, None, None, "the file failed validation")]
         total = 1
     return FileRejected(file=source.name, errors=errors[:MAX_REPORTED], total=total)
-
-
-def _fix_multiline(con: duckdb.DuckDBPyConnection, contract: Contract) -> None:
-    """Quoted values spanning lines shift later line numbers: add the newlines above."""
-    nl = " + ".join(
-        f"coalesce(length({raw(c.name)}) - length(replace({raw(c.name)}, chr(10), '')), 0)"
-        for c in contract.columns
-    )
-    row = con.execute(f"SELECT sum({nl}) FROM _load_lines").fetchone()
-    if not row or not row[0]:
-        return
-    con.execute(
-        f"UPDATE _load_lines SET _line = _line + s.extra FROM (SELECT _line AS l, "
-        f"coalesce(sum({nl}) OVER (ORDER BY _line ROWS BETWEEN UNBOUNDED PRECEDING AND "
-        f"1 PRECEDING), 0) AS extra FROM _load_lines) s WHERE _load_lines._line = s.l"
-    )

@@ -1,0 +1,85 @@
+"""True line numbers for error reports on CSV files.
+
+The report pass numbers records in file order; two things make a record's line differ
+from its number + 1 (the header): quoted values spanning lines, and blank lines (which
+DuckDB's reader skips). Both are corrected here, set-based, only for a file being refused.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from telcamp.load.source import q
+from telcamp.warehouse.contracts import Contract
+
+_CHUNK = 16 << 20
+
+
+def blank_lines(path: Path) -> list[int]:
+    """1-based numbers of the empty (or "\\r"-only) lines, scanning the bytes with NumPy."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    found: list[int] = []
+    lines_before = 0  # newlines seen in earlier chunks
+    last_nl = -1  # global position of the previous newline (-1: start of file)
+    prev_byte = -1  # the byte just before this chunk
+    offset = 0
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            arr = np.frombuffer(chunk, dtype=np.uint8)
+            nl = np.flatnonzero(arr == 10)
+            if nl.size:
+                pos = nl + offset
+                prev = np.concatenate(([last_nl], pos[:-1]))
+                gap = pos - prev
+                # the byte before each newline, for "\r\n" blank lines
+                before = np.where(nl > 0, arr[np.maximum(nl - 1, 0)], prev_byte)
+                blank = (gap == 1) | ((gap == 2) & (before == 13))
+                blank &= prev >= 0  # the first line (the header) is never a blank line
+                numbers = np.flatnonzero(blank) + lines_before + 1
+                found.extend(int(n) for n in numbers)
+                lines_before += int(nl.size)
+                last_nl = int(pos[-1])
+            prev_byte = int(arr[-1])
+            offset += len(chunk)
+    return found
+
+
+def fix_multiline(con: duckdb.DuckDBPyConnection, table: str, contract: Contract) -> None:
+    """Quoted values spanning lines shift later line numbers: add the newlines above."""
+    nl = " + ".join(
+        f"coalesce(length({q('__r_' + c.name)}) - "
+        f"length(replace({q('__r_' + c.name)}, chr(10), '')), 0)"
+        for c in contract.columns
+    )
+    row = con.execute(f"SELECT sum({nl}) FROM {table}").fetchone()
+    if not row or not row[0]:
+        return
+    con.execute(
+        f"UPDATE {table} SET _line = _line + s.extra FROM (SELECT _line AS l, "
+        f"coalesce(sum({nl}) OVER (ORDER BY _line ROWS BETWEEN UNBOUNDED PRECEDING AND "
+        f"1 PRECEDING), 0) AS extra FROM {table}) s WHERE {table}._line = s.l"
+    )
+
+
+def fix_blank_lines(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
+    """Move line numbers past the blank lines above them.
+
+    With blank lines at b_0 < b_1 < ... (true numbers), a record numbered L without them
+    sits after blank i exactly when L >= b_i - i; its true line is L + that count."""
+    blanks = blank_lines(path)
+    if not blanks:
+        return
+    con.execute("DROP TABLE IF EXISTS _load_blanks")
+    con.execute("CREATE TEMP TABLE _load_blanks(v BIGINT)")
+    con.executemany("INSERT INTO _load_blanks VALUES (?)",
+                    [[b - i] for i, b in enumerate(blanks)])
+    con.execute(
+        f"UPDATE {table} SET _line = _line + s.n FROM (SELECT t._line AS l, count(b.v) AS n "
+        f"FROM {table} t JOIN _load_blanks b ON b.v <= t._line GROUP BY t._line) s "
+        f"WHERE {table}._line = s.l"
+    )
+    con.execute("DROP TABLE _load_blanks")
