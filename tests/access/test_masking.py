@@ -46,3 +46,22 @@ def test_sql_masking_matches_python() -> None:
         assert masked_e == mask_email(e, MARKETER)
     full = con.execute(f"SELECT {msisdn_sql(AGENT)} FROM s WHERE msisdn = 79123456567").fetchone()
     assert full == ("79123456567",)
+
+
+def test_sql_masking_runs_on_postgresql(pg_url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE s(msisdn BIGINT, email VARCHAR)"))
+            conn.execute(sa.text("INSERT INTO s VALUES (79123456567, 'ivan.petrov@mail.ru'), "
+                                 "(12345, 'nomail'), (NULL, NULL)"))
+            rows = conn.execute(sa.text(
+                f"SELECT {msisdn_sql(MARKETER)}, {email_sql(MARKETER)}, msisdn, email FROM s"
+            )).all()
+    finally:
+        engine.dispose()
+    for masked_m, masked_e, m, e in rows:
+        assert masked_m == (None if m is None else mask_msisdn(m, MARKETER))
+        assert masked_e == mask_email(e, MARKETER)
