@@ -26,6 +26,7 @@ import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -73,9 +74,18 @@ def setup(url: str, var: Path, contacts: int) -> None:
         s.execute(sa.text("ANALYZE contact"))
 
 
-def worker(url: str, var: str, batch: int, policy: bool, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def worker(url: str, var: str, batch: int, policy: bool, out: mp.Queue,  # type: ignore[type-arg]
+           ready: mp.Queue, go: Any) -> None:  # type: ignore[type-arg]
     _env(url, Path(var))
+    import sqlalchemy as sa
+
+    from telcamp.core.db import get_engine
     from telcamp.dispatch import outbox
+
+    with get_engine().connect() as conn:  # imports and the connection before the clock
+        conn.execute(sa.text("SELECT 1"))
+    ready.put(1)
+    go.wait()
 
     claimed: list[int] = []
     queries = 0
@@ -128,11 +138,17 @@ def main() -> None:
             for n in args.workers:
                 reset(url, var)
                 q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+                ready: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+                go = mp.Event()
                 procs = [mp.Process(target=worker, args=(url, str(var), args.batch,
-                                                         args.policy, q)) for _ in range(n)]
-                started = time.perf_counter()
+                                                         args.policy, q, ready, go))
+                         for _ in range(n)]
                 for p in procs:
                     p.start()
+                for _ in procs:
+                    ready.get()
+                started = time.perf_counter()
+                go.set()
                 results = [q.get() for _ in procs]
                 seconds = time.perf_counter() - started
                 for p in procs:
