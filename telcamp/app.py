@@ -32,6 +32,10 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if run_migrations:
             migrate()
+        # Domains may repair derived state at start-up (e.g. telcamp/lists/startup.py
+        # re-copies list members a crash left stale): `startup.py` with `on_startup()`.
+        for module in domain_modules("startup"):
+            module.on_startup()
         yield
 
     app = FastAPI(title="Telcamp", version=__version__, lifespan=lifespan)
