@@ -305,3 +305,19 @@ def test_counts_come_from_the_current_warehouse_copy_or_the_database(db, regions
     with session_scope() as s:
         assert service._counts(s, [lid]) == {lid: (1, 1)}
         assert service.read_list(s, principal=C01, list_id=lid).members == 1
+
+
+def test_server_start_repairs_a_stale_copy(db, regions, frozen):
+    from fastapi.testclient import TestClient
+
+    from telcamp.app import create_app
+
+    lid = _create(C01, "complaints")
+    with session_scope() as s:
+        service.add_member(s, principal=C01, list_id=lid, msisdn="79120000001")
+    with warehouse.connect() as con:
+        assert sync.stale_lists(con) == [lid]
+    with TestClient(create_app()):
+        pass
+    with warehouse.connect() as con:
+        assert sync.stale_lists(con) == []
