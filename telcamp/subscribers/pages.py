@@ -1,0 +1,33 @@
+"""Console: the subscriber lookup page for customer-service agents."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from telcamp.access.deps import require
+from telcamp.core.db import session_scope
+from telcamp.core.errors import TelcampError
+from telcamp.core.i18n import _
+from telcamp.core.security import Principal
+from telcamp.core.web import register_nav, render
+from telcamp.subscribers import service
+
+router = APIRouter(include_in_schema=False)
+register_nav("/subscribers", _("Subscriber lookup"), "subscriber.lookup")
+LOOKUP = Depends(require("subscriber.lookup"))
+
+
+@router.get("/subscribers", response_class=HTMLResponse)
+def lookup_page(request: Request, msisdn: str = "",
+                principal: Principal = LOOKUP) -> HTMLResponse:
+    result, error, status = None, None, 200
+    if msisdn.strip():
+        try:
+            with session_scope() as s:
+                result = service.lookup(s, principal=principal, msisdn=msisdn)
+        except TelcampError as exc:
+            error, status = exc.message, exc.status
+    return render(request, "subscribers/lookup.html", {
+        "q": msisdn, "r": result, "error": error, "explain": service.EXPLAIN},
+        status_code=status)

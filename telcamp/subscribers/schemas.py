@@ -1,0 +1,42 @@
+"""API shapes of the subscriber lookup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class ContactRow(BaseModel):
+    contact_id: int
+    time: datetime | None  # when it went out, else when it ended, else when it was planned
+    planned_at: datetime | None
+    sent_at: datetime | None
+    done_at: datetime | None
+    campaign_id: int
+    campaign: str
+    campaign_state: str
+    cell: str | None
+    wave_id: int
+    channel: str
+    message: str | None
+    outcome: str  # the contact's state: submitted, delivered, suppressed, ...
+    reason: str | None  # suppression / deferral / failure reason
+    explanation: str  # the outcome and reason in a sentence
+
+
+class ListRow(BaseModel):
+    list_name: str
+    list_type: str
+    reason: str | None
+    expired: bool
+
+
+class SubscriberRead(BaseModel):
+    msisdn: str
+    found: bool  # in the warehouse profile
+    region_code: str | None = None
+    email: str | None = None
+    language: str | None = None
+    lists: list[ListRow]
+    contacts: list[ContactRow]

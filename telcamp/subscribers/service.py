@@ -1,0 +1,141 @@
+"""Look up one subscriber: every contact with time, campaign, channel, message, outcome
+and the reason it was suppressed, deferred or failed ("why did I get this SMS?").
+
+- Contacts come from the operational `contact` table, which holds suppressed and
+  control contacts too (the warehouse history only has what went out). The table's index
+  is (campaign_id, msisdn), so the query names every campaign id explicitly: one index
+  probe per campaign instead of a scan of tens of millions of rows.
+- The message is re-rendered from the cell's template for this subscriber's profile and
+  language (messages are not stored per contact); when that fails the template is shown.
+- Region scope: an agent of region X sees only subscribers whose county, city or province
+  is X (same rule as segments); others are "not found". Operator-wide agents see any.
+- Masking: without pii.read the number and e-mail are masked, in the message text too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from telcamp.access.masking import mask_email, mask_msisdn
+from telcamp.campaigns import messages as campaign_messages
+from telcamp.campaigns.models import Campaign, Cell
+from telcamp.core import warehouse
+from telcamp.core.errors import NotFound
+from telcamp.core.i18n import _
+from telcamp.core.security import Principal
+from telcamp.dispatch.tables import contact
+from telcamp.lists.schemas import parse_msisdn
+from telcamp.subscribers.schemas import ContactRow, ListRow, SubscriberRead
+
+# Outcome → a sentence for the agent (msgids; pages translate them).
+EXPLAIN: dict[str, str] = {
+    "planned": _("Planned; not sent yet."),
+    "sending": _("Being sent right now."),
+    "submitted": _("Sent; the network has not confirmed delivery yet."),
+    "delivered": _("Sent and delivered."),
+    "responded": _("Sent; the subscriber answered."),
+    "undelivered": _("Sent but not delivered."),
+    "expired": _("Sent but expired before delivery."),
+    "rejected": _("Rejected by the network."),
+    "failed": _("Not sent: it failed."),
+    "unknown": _("Handed to the network, but the answer was lost; never sent twice."),
+    "suppressed": _("Not sent: the contact policy or a list stopped it."),
+    "cancelled": _("Not sent: the campaign was stopped."),
+    "control": _("Not sent: held out in the control group."),
+}
+MAX_CONTACTS = 500
+
+
+def _profile(number: int) -> dict[str, Any] | None:
+    try:
+        with warehouse.connect(read_only=True) as con:
+            cur = con.execute("SELECT * FROM profile WHERE msisdn = ?", [number])
+            names = [d[0] for d in cur.description or []]
+            row = cur.fetchone()
+    except duckdb.CatalogException:
+        return None
+    return None if row is None else dict(zip(names, row, strict=True))
+
+
+def _in_scope(principal: Principal, profile: dict[str, Any] | None) -> bool:
+    if principal.region_code is None:
+        return True
+    if profile is None:
+        return False
+    return principal.region_code in {profile.get("region_code"), profile.get("city_code"),
+                                     profile.get("province_code")}
+
+
+def _message(cell: Cell | None, channel: str, language: str | None,
+             fields: dict[str, Any]) -> str | None:
+    if cell is None:
+        return None
+    by_lang = (cell.messages or {}).get(channel)
+    if isinstance(by_lang, dict) and by_lang:
+        source = str(by_lang.get(language or "") or by_lang.get("en")
+                     or next(iter(by_lang.values())))
+    elif isinstance(by_lang, str):
+        source = by_lang
+    else:
+        return None
+    try:
+        return campaign_messages.render(source, fields) if "{" in source else source
+    except Exception:  # a field gone from the profile: show what the template says
+        return source
+
+
+def lookup(session: Session, *, principal: Principal, msisdn: str) -> SubscriberRead:
+    number = parse_msisdn(msisdn)
+    profile = _profile(number)
+    if not _in_scope(principal, profile):
+        raise NotFound(f"subscriber {mask_msisdn(number, principal)} not found in your "
+                       "region", field="msisdn")
+    campaign_ids = [int(i) for i in session.scalars(sa.select(Campaign.id))]
+    rows = session.execute(
+        sa.select(contact).where(contact.c.campaign_id.in_(campaign_ids),
+                                 contact.c.msisdn == number)
+        .order_by(contact.c.planned_at.desc(), contact.c.id.desc()).limit(MAX_CONTACTS)
+    ).mappings().all() if campaign_ids else []
+    campaigns = {c.id: c for c in session.scalars(sa.select(Campaign).where(
+        Campaign.id.in_({int(r["campaign_id"]) for r in rows})))}
+    cells = {c.id: c for c in session.scalars(sa.select(Cell).where(
+        Cell.id.in_({int(r["cell_id"]) for r in rows})))}
+    fields = dict(profile or {"msisdn": str(number)})
+    full, shown = str(number), mask_msisdn(number, principal) or ""
+    out: list[ContactRow] = []
+    for r in rows:
+        camp = campaigns.get(int(r["campaign_id"]))
+        cell = cells.get(int(r["cell_id"]))
+        text = _message(cell, str(r["channel"]), r["language"], fields)
+        if text and not principal.has_pii:
+            text = text.replace(full, shown)
+            if profile and profile.get("email"):
+                text = text.replace(str(profile["email"]),
+                                    mask_email(str(profile["email"]), principal) or "")
+        state = str(r["state"])
+        if bool(r["is_control"]):
+            state = "control"
+        out.append(ContactRow(
+            contact_id=int(r["id"]), time=r["sent_at"] or r["done_at"] or r["planned_at"],
+            planned_at=r["planned_at"], sent_at=r["sent_at"], done_at=r["done_at"],
+            campaign_id=int(r["campaign_id"]), campaign=camp.name if camp else "?",
+            campaign_state=camp.state if camp else "?", cell=cell.name if cell else None,
+            wave_id=int(r["wave_id"]), channel=str(r["channel"]), message=text,
+            outcome=state, reason=r["reason"],
+            explanation=EXPLAIN.get(state, state) + (f" ({r['reason']})" if r["reason"]
+                                                     else "")))
+    from telcamp.lists import service as list_service
+
+    lists = [ListRow(list_name=h.list_name, list_type=h.list_type, reason=h.reason,
+                     expired=h.expired)
+             for h in list_service.search(session, principal=principal, msisdn=full)]
+    email = str(profile["email"]) if profile and profile.get("email") else None
+    return SubscriberRead(
+        msisdn=shown, found=profile is not None,
+        region_code=str(profile["region_code"]) if profile else None,
+        email=mask_email(email, principal), language=(profile or {}).get("language"),
+        lists=lists, contacts=out)

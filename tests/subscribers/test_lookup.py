@@ -1,0 +1,77 @@
+"""The customer-service lookup: every contact with campaign, channel, rendered message,
+outcome and reason; region scope; masking for roles without pii.read (both databases)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from telcamp.access.permissions import ROLES
+from telcamp.core.db import session_scope
+from telcamp.core.errors import NotFound
+from telcamp.core.security import Principal
+from telcamp.subscribers import service
+
+from .world import make_history
+
+
+def test_agent_sees_every_contact_and_why(db: str, login: Any) -> None:
+    h = make_history()
+    agent = login("agent")
+    r = agent.get(f"/api/subscribers/{h['msisdn']}/contacts")
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["msisdn"] == str(h["msisdn"]) and data["found"] is True
+    assert data["email"] == f"ann{h['msisdn']}@example.test"
+    by = {c["contact_id"]: c for c in data["contacts"]}
+    assert set(by) == {h["sent"], h["blocked"], h["control"]}
+    sent = by[h["sent"]]
+    assert sent["outcome"] == "delivered" and sent["channel"] == "sms"
+    assert sent["message"] == f"Hi {h['msisdn']}, 1 GB free"
+    assert sent["sent_at"] and sent["time"] == sent["sent_at"]
+    assert by[h["blocked"]]["outcome"] == "suppressed"
+    assert by[h["blocked"]]["reason"] == "optout"
+    assert "contact policy" in by[h["blocked"]]["explanation"]
+    assert by[h["control"]]["outcome"] == "control"
+    assert by[h["control"]]["channel"] == "email"
+
+
+def test_permission_region_scope_and_bad_number(db: str, login: Any) -> None:
+    h = make_history()
+    assert login("marketer", "P01").get(
+        f"/api/subscribers/{h['msisdn']}/contacts").status_code == 403
+    assert login("agent", "P02").get(
+        f"/api/subscribers/{h['msisdn']}/contacts").status_code == 404
+    assert login("agent", "P01").get(
+        f"/api/subscribers/{h['msisdn']}/contacts").status_code == 200
+    bad = login("agent").get("/api/subscribers/12ab/contacts")
+    assert bad.status_code == 422 and bad.json()["field"] == "msisdn"
+
+
+def test_masked_without_pii(db: str) -> None:
+    h = make_history()
+    perms = ROLES["agent"] - {"pii.read"}
+    who = Principal(username="x", role="agent-lite", permissions=frozenset(perms))
+    with session_scope() as s:
+        r = service.lookup(s, principal=who, msisdn=str(h["msisdn"]))
+    full = str(h["msisdn"])
+    assert r.msisdn != full and r.msisdn.endswith(full[-3:]) and "*" in r.msisdn
+    assert r.email is not None and r.email.startswith("a***@")
+    sent = next(c for c in r.contacts if c.contact_id == h["sent"])
+    assert sent.message is not None and full not in sent.message and r.msisdn in sent.message
+    region = Principal(username="y", role="agent", permissions=frozenset(ROLES["agent"]),
+                       region_code="P02")
+    with session_scope() as s, pytest.raises(NotFound):
+        service.lookup(s, principal=region, msisdn=full)
+
+
+def test_page(db: str, login: Any) -> None:
+    h = make_history()
+    agent = login("agent")
+    page = agent.get("/subscribers", params={"msisdn": str(h["msisdn"])})
+    assert page.status_code == 200
+    assert f'data-testid="contact-{h["blocked"]}"' in page.text and "opted out" in page.text
+    assert "Subscriber lookup" in agent.get("/").text  # in the navigation
+    ru = agent.get("/subscribers", params={"msisdn": "x1", "lang": "ru"})
+    assert ru.status_code == 422 and 'role="alert"' in ru.text
