@@ -21,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import secrets
 import time
+from base64 import b64encode
 from collections.abc import Sequence
-from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate
 
 import aiosmtplib
 import duckdb
@@ -68,6 +69,32 @@ def lookup_addresses(msisdns: list[int]) -> dict[int, str]:
     except duckdb.CatalogException:
         return {}
     return {int(m): str(e) for m, e in rows}
+
+
+def _header(value: str) -> str:
+    # No header injection through a name or address taken from data.
+    return value.replace("\r", " ").replace("\n", " ")
+
+
+def _encode_word(value: str) -> str:
+    """RFC 2047 for non-ASCII subjects, in pieces that keep lines under 78 characters."""
+    value = _header(value)
+    if value.isascii():
+        return value
+    raw = value.encode("utf-8")
+    words, i = [], 0
+    while i < len(raw):
+        j = min(len(raw), i + 45)
+        while j < len(raw) and (raw[j] & 0xC0) == 0x80:  # never split a character
+            j -= 1
+        words.append(f"=?utf-8?b?{b64encode(raw[i:j]).decode()}?=")
+        i = j
+    return "\r\n ".join(words)
+
+
+def _b64(text: str) -> str:
+    data = b64encode(text.encode("utf-8")).decode()
+    return "".join(data[i:i + 76] + "\r\n" for i in range(0, len(data), 76))
 
 
 class _Retry(Exception):
@@ -125,43 +152,55 @@ class EmailChannel:
 
     # -- building and sending -------------------------------------------------------------
 
-    def build(self, m: OutboundMessage, address: str) -> EmailMessage:
+    def build(self, m: OutboundMessage, address: str) -> tuple[str, bytes]:
+        """(Message-ID, the RFC 5322 bytes). Written by hand: the stdlib's EmailMessage
+        costs ~3 ms a message, which alone would cap the channel near 300 e-mails/s."""
         subject, text = split_subject(m.body, m.subject or self.config.subject)
         token = make_token(msisdn=m.msisdn, contact_id=m.contact_id, channel=self.name)
         link = f"{self.public_url}/api/channels/unsubscribe/{token}"
-        msg = EmailMessage()
-        msg["From"] = self.config.sender
-        msg["To"] = address
-        msg["Subject"] = subject
-        msg["Message-ID"] = make_msgid(idstring=f"c{m.contact_id}", domain="telcamp")
-        msg["List-Unsubscribe"] = (f"<mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20"
-                                   f"{token}>, <{link}>")
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        msg["X-Telcamp-Contact"] = str(m.contact_id)
-        msg.set_content(f"{text}\n\n--\nUnsubscribe: {link}\n")
+        msgid = f"<c{m.contact_id}.{secrets.token_hex(6)}@telcamp>"
+        boundary = f"=_telcamp_{secrets.token_hex(8)}"
         body_html = m.html or text_to_html(text)
-        msg.add_alternative(
-            f"<html><body>{body_html}<hr><p><a href=\"{html.escape(link)}\">Unsubscribe</a>"
-            f"</p></body></html>", subtype="html")
-        return msg
+        html_doc = (f"<html><body>{body_html}<hr><p><a href=\"{html.escape(link)}\">"
+                    f"Unsubscribe</a></p></body></html>")
+        head = (
+            f"From: {_header(self.config.sender)}\r\nTo: {_header(address)}\r\n"
+            f"Subject: {_encode_word(subject)}\r\nDate: {formatdate(usegmt=True)}\r\n"
+            f"Message-ID: {msgid}\r\nMIME-Version: 1.0\r\n"
+            f"List-Unsubscribe: <mailto:{self.unsubscribe_mailto}?subject=unsubscribe%20"
+            f"{token}>, <{link}>\r\n"
+            "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
+            f"X-Telcamp-Contact: {m.contact_id}\r\n"
+            f"Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\n\r\n")
+        parts = "".join(
+            f"--{boundary}\r\nContent-Type: text/{kind}; charset=utf-8\r\n"
+            f"Content-Transfer-Encoding: base64\r\n\r\n{_b64(content)}"
+            for kind, content in (("plain", f"{text}\n\n--\nUnsubscribe: {link}\n"),
+                                  ("html", html_doc)))
+        return msgid, (head + parts + f"--{boundary}--\r\n").encode("ascii")
 
     async def _one(self, m: OutboundMessage, address: str) -> SendResult:
+        if "\r" in address or "\n" in address or "@" not in address:
+            self.failed += 1
+            return SendResult(m.contact_id, "failed", reason=f"bad e-mail address {address!r}"
+                              [:200])
         msg = self.build(m, address)
         async with self._slots:
             self._in_use += 1
             try:
-                return await self._send_on_pool(m, msg)
+                return await self._send_on_pool(m, msg, address)
             finally:
                 self._in_use -= 1
 
-    async def _send_on_pool(self, m: OutboundMessage, msg: EmailMessage) -> SendResult:
+    async def _send_on_pool(self, m: OutboundMessage, msg: tuple[str, bytes],
+                            address: str) -> SendResult:
         smtp: aiosmtplib.SMTP | None = None
         try:
             smtp = await self._acquire()
         except (OSError, aiosmtplib.SMTPException) as exc:
             raise _Retry(f"connect: {exc}") from exc
         try:
-            errors, _ = await smtp.send_message(msg)
+            errors, _ = await smtp.sendmail(self.config.sender, [address], msg[1])
         except aiosmtplib.SMTPRecipientsRefused as exc:
             await self._reset(smtp)
             return self._refused(m, exc.recipients[0].code, exc.recipients[0].message)
@@ -177,7 +216,7 @@ class EmailChannel:
             return self._refused(m, code, text)
         self.sent += 1
         self._window.append(time.monotonic())
-        return SendResult(m.contact_id, "submitted", provider_ids=(str(msg["Message-ID"]),))
+        return SendResult(m.contact_id, "submitted", provider_ids=(msg[0],))
 
     async def _reset(self, smtp: aiosmtplib.SMTP) -> None:
         try:

@@ -162,3 +162,16 @@ def test_through_the_dispatcher_and_unsubscribe(db: str) -> None:
         lst = s.scalars(sa.select(SpecialList)).one()
         assert lst.type == "optout" and lst.region_code is None
         assert [m.msisdn for m in s.scalars(sa.select(ListMember))] == [FIRST]
+
+
+def test_non_ascii_subject_and_body_arrive_intact() -> None:
+    subject = "Ваш бонус 5 ГБ ждёт вас — 您的流量包已到账，请查收 " * 2
+    with SmtpServer() as server:
+        [results] = _run(_channel(server.port), [[
+            _msg(7, "li@example.test", body=f"Subject: {subject}\nПривет, 你好 <b>&\n")]])
+        assert results[0].outcome == "submitted"
+        msg = server.handler.received[0].message
+    assert msg["Subject"] == subject.strip()
+    text, html = msg.get_body(("plain",)), msg.get_body(("html",))
+    assert text is not None and "Привет, 你好 <b>&" in text.get_content()
+    assert html is not None and "Привет, 你好 &lt;b&gt;&amp;" in html.get_content()
