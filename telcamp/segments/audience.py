@@ -31,8 +31,11 @@ from telcamp.segments.compiler import (
 )
 from telcamp.segments.models import Segment, SegmentVersion
 from telcamp.segments.rules import (
+    AllOf,
+    AnyOf,
     Contacted,
     ContactedSpec,
+    FieldLeaf,
     InList,
     Rule,
     UsageLeaf,
@@ -101,9 +104,18 @@ def _segment_resolver(session: Session, principal: Principal,
         ver = session.scalars(select(SegmentVersion).where(
             SegmentVersion.segment_id == seg.id,
             SegmentVersion.version == seg.current_version)).one()
-        return seg.id, parse_rule(ver.rule, catalogue=cat)
+        inner = parse_rule(ver.rule, catalogue=cat)
+        # a segment's members are counted in its owner's region, whoever refers to it
+        return seg.id, (AllOf(all=[inner, region_rule(seg.region_code)])
+                        if seg.region_code is not None else inner)
 
     return resolve
+
+
+def region_rule(code: str) -> Rule:
+    """The region scope of node `code` as a rule (X IN region/city/province code)."""
+    return AnyOf(any=[FieldLeaf(field=f, op="=", value=code)
+                      for f in ("region_code", "city_code", "province_code")])
 
 
 def _list_resolver(session: Session, principal: Principal) -> Any:

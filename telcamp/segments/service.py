@@ -214,8 +214,13 @@ def take_snapshot(session: Session, *, segment_id: int, version: int | None = No
     """
     seg = get(session, segment_id=segment_id, principal=principal)
     ver = _version(session, seg.id, version or seg.current_version)
+    # The segment's own region is the scope (it lies inside the user's, or the user could
+    # not see the segment): a province admin or a scheduler job re-taking a city's
+    # segment must not widen it to the province.
+    scope = replace(principal, region_code=seg.region_code or principal.region_code)
     with audience.opened(con) as c:
         rule, ctx = audience.prepare(session, principal=principal, con=c, rule=ver.rule)
+        ctx = replace(ctx, region_code=scope.region_code)
         excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id)
         fun = audience.funnel(c, rule, ctx, excl)
         steps = [{"label": "matched", "kind": "rule", "removed": 0,
@@ -223,7 +228,7 @@ def take_snapshot(session: Session, *, segment_id: int, version: int | None = No
         snap = SegmentSnapshot(segment_id=seg.id, version=ver.version, taken_at=clock.now(),
                                taken_by=principal.username, matched=fun["matched"],
                                count=0, funnel=steps, as_of_date=ctx.as_of_date,
-                               region_code=principal.region_code)
+                               region_code=scope.region_code)
         session.add(snap)
         session.flush()
         final = audience.final_sql(rule, ctx, excl)

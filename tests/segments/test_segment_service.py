@@ -209,3 +209,24 @@ def test_one_builder_refresh_evaluates_a_heavy_rule_once(setup: str) -> None:
     assert together["sample"] == apart["sample"]["sample"]
     assert together["description"] == ("gender is not u and voice minutes, both directions "
                                         "over 12 days at least 60 min")
+
+
+def test_a_segment_keeps_its_owners_region_for_anyone_who_uses_it(setup: str) -> None:
+    with session_scope() as s:
+        seg = service.create(s, segment_in=SegmentCreate(name="c01 high", rule=HIGH),
+                             principal=marketer("C01"))
+    province = marketer("P01", "pat")
+    c01_high = _ids(setup, "SELECT msisdn FROM profile WHERE city_code = 'C01' "
+                           "AND value_tier = 'high'")
+    with session_scope() as s:
+        # the province sees the segment; counting it through in_segment stays in C01
+        assert service.count(s, rule={"in_segment": seg.id}, principal=province) == len(c01_high)
+        assert service.count(s, rule=HIGH, principal=province) > len(c01_high)
+        snap = service.take_snapshot(s, segment_id=seg.id, principal=province)
+    assert snap.region_code == "C01"
+    members = _ids(setup, f"SELECT msisdn FROM segment_snapshot_members "
+                          f"WHERE snapshot_id = {snap.id}")
+    assert members and members <= c01_high
+    with session_scope() as s:  # the scheduler (operator-wide) re-taking it too
+        again = service.take_snapshot(s, segment_id=seg.id, principal=system_principal())
+    assert again.region_code == "C01" and again.count == snap.count
