@@ -9,7 +9,7 @@ override is stored here keyed by campaign id and audited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -40,7 +40,6 @@ class ExclusionRule:
     list_id: int | None = None
     list_type: str | None = None
     days: int | None = None
-    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def since(self) -> datetime | None:
