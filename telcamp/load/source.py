@@ -172,25 +172,29 @@ def open_source(
     columns: list[SourceColumn] = []
     errors: list[RowError] = []
     header_line = 1 if fmt == "csv" else None
+    by_lower = {c.lower(): c for c in contract.column_names}
     for name, typ in raw:
         target = mapping.target(name)
         if not target:
             errors.append(RowError(path.name, header_line, name, "empty column name"))
             continue
-        if target in seen:
+        # SQL names are case-insensitive: MSISDN is msisdn, and two columns differing
+        # only in case would be one column in the warehouse.
+        target = by_lower.get(target.lower(), target)
+        if target.lower() in seen:
             errors.append(RowError(
                 path.name, header_line, name,
-                f"duplicate column '{target}' (also from '{seen[target]}')",
+                f"duplicate column '{target}' (also from '{seen[target.lower()]}')",
             ))
             continue
-        seen[target] = name
+        seen[target.lower()] = name
         if fmt == "csv":
             known = target in contract.column_names
             kind = contract.column(target).type if known else "str"
             typ = "VARCHAR" if mapping.values.get(target) else _CSV_FAST_TYPES.get(kind, "VARCHAR")
         columns.append(SourceColumn(name, target, typ))
     for col in contract.columns:
-        if col.name not in seen:
+        if col.name.lower() not in seen:
             hint = " (check the mapping file)" if mapping.columns else ""
             errors.append(RowError(path.name, header_line, col.name, f"missing column{hint}"))
     if errors:

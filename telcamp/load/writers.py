@@ -130,20 +130,21 @@ def _replace_by_key(con: duckdb.DuckDBPyConnection, table: str, contract: Contra
 
 def _add_extra_columns(con: duckdb.DuckDBPyConnection, source: Source, contract: Contract) -> None:
     existing = {
-        str(r[0]) for r in con.execute(
+        str(r[0]).lower() for r in con.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_name = 'subscribers'"
             " AND table_schema = current_schema()"
         ).fetchall()
     }
     extras = [t for t in source.used if t not in contract.column_names]
-    clashes = [t for t in extras if t in DERIVED_COLUMNS or t.startswith("_")]
+    derived = {d.lower() for d in DERIVED_COLUMNS}
+    clashes = [t for t in extras if t.lower() in derived or t.startswith("_")]
     if clashes:
         raise FileRejected(file=source.name, errors=[
             RowError(source.name, 1 if source.fmt == "csv" else None, c,
                      "extra column named like a derived profile field; rename it in a mapping")
             for c in clashes], total=len(clashes))
     for name in extras:
-        if name not in existing:
+        if name.lower() not in existing:
             typ = con.execute(
                 f"SELECT typeof({q(name)}) FROM _load_in LIMIT 1"
             ).fetchone()

@@ -216,3 +216,17 @@ def test_unknown_kind_and_bad_orphan_policy(tmp_path: Path) -> None:
         service.load_file("cdr", f)
     with pytest.raises(ValidationFailed, match="orphans"):
         service.load_file("usage", f, orphans="ignore")
+
+
+def test_two_columns_differing_only_in_case(loaded: Path, tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "payments-2.csv", "payments",
+                  ["79000000002,2026-11-21T10:00:00+05:00,50,bill,x"],
+                  header="msisdn,event_time,amount,kind,KIND")
+    _only(_rejected("payments", f), 1, "KIND", "duplicate column 'kind'")
+
+
+def test_extra_subscriber_column_named_like_a_derived_field(loaded: Path, tmp_path: Path) -> None:
+    header = HEADERS["subscribers"] + ",Age"
+    f = write_csv(tmp_path / "subscribers-2.csv", "subscribers",
+                  [ROWS["subscribers"][0] + ",33"], header=header)
+    _only(_rejected("subscribers", f), 1, "Age", "derived profile field")

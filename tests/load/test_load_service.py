@@ -100,6 +100,13 @@ def test_subscribers_file_replaces_same_msisdns_and_keeps_extra_columns(
         (79000000004, "active", "T1", None),
     ]
     assert query("SELECT loyalty_club FROM profile WHERE msisdn = 79000000002") == [("gold",)]
+    # the same extra column again, spelled in capitals, is the same column
+    f2 = write_csv(tmp_path / "subscribers-3.csv", "subscribers",
+                   ["79000000003,C01-01,T2,2015-06-30,active,,u,en,tablet,,silver"],
+                   header=header.replace("loyalty_club", "LOYALTY_CLUB"))
+    service.load_file("subscribers", f2)
+    assert query("SELECT loyalty_club FROM subscribers WHERE msisdn = 79000000003") == [
+        ("silver",)]
 
 
 def _to_parquet(csv_path: Path, out: Path, *, typed: bool) -> Path:
@@ -183,3 +190,10 @@ def test_kind_is_the_prefix_of_the_file_name() -> None:
 
 def test_rows_given_in_rows_fixture_are_consistent() -> None:
     assert len(ROWS["usage"]) == 4
+
+
+def test_header_names_match_whatever_their_case(loaded: Path, tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "payments-2.csv", "payments",
+                  ["79000000002,2026-11-21T10:00:00+05:00,50,bill"],
+                  header="MSISDN,Event_Time,AMOUNT,Kind")
+    assert service.load_file("payments", f).files[0].rows == 1
