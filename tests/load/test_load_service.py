@@ -9,6 +9,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from telcamp.core.errors import FileRejected
 from telcamp.load import service
 
 from .conftest import ROWS, counts, make_dir, query, write_csv
@@ -197,3 +198,14 @@ def test_header_names_match_whatever_their_case(loaded: Path, tmp_path: Path) ->
                   ["79000000002,2026-11-21T10:00:00+05:00,50,bill"],
                   header="MSISDN,Event_Time,AMOUNT,Kind")
     assert service.load_file("payments", f).files[0].rows == 1
+
+
+def test_events_and_payments_of_unknown_subscribers(loaded: Path, tmp_path: Path) -> None:
+    rows = ["79000000001,2026-11-21T10:00:00+03:00,20,recharge",
+            "79999999999,2026-11-21T10:00:00+03:00,30,recharge"]
+    f = write_csv(tmp_path / "payments-2.csv", "payments", rows)
+    with pytest.raises(FileRejected, match=r"payments-2.csv:3 \[msisdn\]: unknown subscriber"):
+        service.load_file("payments", f)
+    report = service.load_file("payments", f, orphans="keep")
+    assert (report.files[0].rows, report.files[0].orphans) == (2, 1)
+    assert query("SELECT count(*) FROM payments") == [(3,)]
