@@ -42,7 +42,8 @@ class Translator:
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         msg = self._catalog.get(singular)
         if msg is not None and isinstance(msg.string, tuple | list) and all(msg.string):
-            idx = self._catalog.plural_func(n)
+            # Babel's Catalog exposes the locale's plural rule as a callable at run time.
+            idx = int(getattr(self._catalog, "plural_func")(n))  # noqa: B009
             if idx < len(msg.string):
                 return str(msg.string[idx])
         return singular if n == 1 else plural
