@@ -17,7 +17,9 @@ class Settings(BaseSettings):
         "development",
         description="development or production. Production refuses to start with default secrets.",
     )
-    var_dir: Path = Field(Path("var"), description="Folder for the embedded stores and runtime files.")
+    var_dir: Path = Field(
+        Path("var"), description="Folder for the embedded stores and runtime files."
+    )
     database_url: str | None = Field(
         None,
         description="Operational database URL (SQLAlchemy). Default: SQLite file var/telcamp.db. "
