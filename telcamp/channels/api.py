@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from telcamp.access.deps import require
@@ -115,3 +115,54 @@ async def test_send(body: TestSendIn,
                 "outcome": r.outcome, "reason": r.reason} for r in results]
     return TestSendRead(wave_id=p.wave_id, channel=p.channel, numbers=len(p.numbers),
                         results=dict(counts), details=details)
+
+
+# -- call lists -------------------------------------------------------------------------
+
+@router.post("/calllists/waves/{wave_id}/export")
+def calllist_export(wave_id: int, principal: Principal = Depends(require("campaign.launch"))
+                    ) -> dict[str, object]:
+    """Take the wave's due contacts into the call list (policy checked again); returns the
+    count per agent group. Download each group's CSV with the GET below."""
+    from telcamp.channels import calllist
+
+    groups = get_channel_settings().call_groups
+    with session_scope() as s:
+        r = calllist.export_wave(s, actor=principal, wave_id=wave_id, groups=groups)
+    return {"wave_id": r.wave_id, "exported": r.exported, "groups": r.groups,
+            "policy": r.policy}
+
+
+@router.get("/calllists/waves/{wave_id}/groups/{group}.csv")
+def calllist_csv(wave_id: int, group: str,
+                 principal: Principal = Depends(require("campaign.read"))) -> Response:
+    """One agent group's call list (numbers masked unless the role has pii.read)."""
+    from telcamp.channels import calllist
+
+    with session_scope() as s:
+        text = calllist.group_csv(s, actor=principal, wave_id=wave_id, group=group,
+                                  groups=get_channel_settings().call_groups)
+    return Response(text, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="wave-{wave_id}-{group}.csv"'})
+
+
+@router.post("/calllists/outcomes")
+async def calllist_outcomes(file: UploadFile = File(..., description="UTF-8 CSV: "
+                                                    "contact_id,outcome[,reason]"),
+                            principal: Principal = Depends(require("campaign.launch"))
+                            ) -> dict[str, object]:
+    """Import call outcomes; a file with any bad row is rejected whole, naming each row."""
+    from telcamp.channels import calllist
+
+    data = await file.read()
+    name = file.filename or "outcomes.csv"
+
+    def run() -> calllist.ImportReport:
+        with session_scope() as s:
+            report, pending = calllist.check_outcomes(s, actor=principal, filename=name,
+                                                      data=data)
+        calllist.apply(pending)
+        return report
+
+    r = await run_in_threadpool(run)
+    return {"file": r.file, "rows": r.rows, "applied": r.applied, "unchanged": r.unchanged}
