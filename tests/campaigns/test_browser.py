@@ -55,6 +55,12 @@ def test_draft_to_launched_through_the_pages(world: str, live_server: Any, page:
     page.wait_for_selector("[data-testid=state]")
     assert page.inner_text("[data-testid=state]") == "submitted"
     campaign_url = page.url
+    # the server and this test share one process: let the server finish with the DuckDB
+    # file before the test opens it to create the next user (DuckDB refuses a read-only
+    # and a read-write connection to one file in one process)
+    page.wait_for_load_state("networkidle")
+    page.click("[data-testid=logout]")
+    page.wait_for_load_state("networkidle")
 
     page_as("approver", "C1")
     page.goto(f"{base}/approvals")
@@ -62,6 +68,9 @@ def test_draft_to_launched_through_the_pages(world: str, live_server: Any, page:
     page.fill(f"[data-testid=comment-{cid}]", "Looks good")
     page.click(f"[data-testid=approve-{cid}]")
     page.wait_for_selector("[data-testid=inbox-empty]")
+    page.wait_for_load_state("networkidle")
+    page.click("[data-testid=logout]")
+    page.wait_for_load_state("networkidle")
 
     page_as("marketer", "C1")
     page.goto(campaign_url)

@@ -29,8 +29,8 @@ def test_migration_matches_models(db: str) -> None:
         return None
 
     ours = [d for d in diff if table_of(d)]
-    # numeric/boolean reflections differ cosmetically; a missing column or index does not
+    # Something of the models missing from the database is a bug. Extra columns in the
+    # database are not: dispatch adds its outbox columns to `contact` in its own migration.
     real = [d for d in ours if (d[0] if isinstance(d, tuple) else d[0][0]) in
-            ("add_table", "remove_table", "add_column", "remove_column", "add_index",
-             "remove_index")]
+            ("add_table", "add_column", "add_index")]
     assert real == []

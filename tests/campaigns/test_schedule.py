@@ -144,3 +144,35 @@ def test_the_server_runs_the_tick_itself(world: str, monkeypatch: pytest.MonkeyP
         while _count(cid) < 300 and time.monotonic() < deadline:
             time.sleep(0.1)
     assert _state(cid) == "running" and _count(cid) == 300
+
+
+def test_recurring_wave_takes_a_fresh_snapshot_unless_the_audience_is_fixed(
+        world: str) -> None:
+    from telcamp.core.security import system_principal
+    from telcamp.segments import service as segment_service
+    from telcamp.segments.schemas import SegmentCreate
+
+    from .conftest import write_profile
+
+    with session_scope() as s:
+        seg = segment_service.create(s, segment_in=SegmentCreate(
+            name="high", rule={"field": "value_tier", "op": "=", "value": "high"}),
+            principal=system_principal())
+        snap = segment_service.take_snapshot(s, segment_id=seg.id,
+                                             principal=system_principal())
+    daily = [{"channel": "sms", "schedule": {"kind": "daily"}}]
+    fresh = make_campaign(make_program(budget=10_000), cells=SMS_ONLY, name="fresh",
+                          segment_id=seg.id, snapshot_id=snap.id, fixed_audience=False,
+                          reparticipation="once", waves=daily)
+    fixed = make_campaign(make_program(budget=10_000), cells=SMS_ONLY, name="fixed",
+                          segment_id=seg.id, snapshot_id=snap.id, fixed_audience=True,
+                          reparticipation="once", waves=daily)
+    _approve(fresh)
+    _approve(fixed)
+    schedule.run_due(START + timedelta(minutes=1))
+    first = _count(fresh)
+    assert first == _count(fixed) == snap.count > 0
+    write_profile(600)  # the base grows: twice as many high-tier subscribers
+    schedule.run_due(START + timedelta(days=1, minutes=1))
+    assert _count(fixed) == first  # same snapshot, everyone already took part
+    assert _count(fresh) == 2 * first  # new snapshot: only the newcomers are added
