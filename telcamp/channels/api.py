@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -20,12 +19,11 @@ from starlette.concurrency import run_in_threadpool
 
 from telcamp.access.deps import require
 from telcamp.channels import service
-from telcamp.channels.base import DeliveryUpdate, SendResult
 from telcamp.channels.schemas import ResultsIn, ResultsRead, TestSendIn, TestSendRead
 from telcamp.channels.settings import get_channel_settings
 from telcamp.channels.unsubscribe import opt_out, read_token
 from telcamp.core.db import session_scope
-from telcamp.core.errors import Conflict, NotFound
+from telcamp.core.errors import NotFound
 from telcamp.core.security import Principal
 from telcamp.core.web import render
 
@@ -67,54 +65,12 @@ def unsubscribe(request: Request, token: str) -> HTMLResponse:
     return render(request, "channels/unsubscribe.html", {"token": token, "done": True})
 
 
-async def _noop(_u: DeliveryUpdate) -> None:
-    return None
-
-
 @router.post("/test-send")
 async def test_send(body: TestSendIn,
                     principal: Principal = Depends(require("campaign.launch"))) -> TestSendRead:
     """Send the wave's rendered messages to the test lists' numbers, not the real audience."""
-    from telcamp.audit import service as audit_service
-    from telcamp.dispatch import registry
-    from telcamp.dispatch.config import get_dispatch_settings
-
-    limit = get_channel_settings().test_send_max
-
-    def plan() -> service.TestPlan:
-        with session_scope() as s:
-            return service.plan_test_send(s, actor=principal, wave_id=body.wave_id,
-                                          list_ids=body.list_ids, limit=limit)
-
-    p = await run_in_threadpool(plan)
-    channel = await run_in_threadpool(registry.build, p.channel, get_dispatch_settings())
-    if channel is None:
-        raise Conflict(f"the {p.channel} channel is not configured on this server",
-                       field="channel")
-    results: list[SendResult] = list(p.failed)
-    if p.messages:
-        await channel.start(_noop)
-        try:
-            results += await channel.send_batch(p.messages)
-        finally:
-            await channel.close()
-    counts = Counter(r.outcome for r in results)
-    by_id = {m.contact_id: m for m in p.messages}
-
-    def audit() -> None:
-        with session_scope() as s:
-            audit_service.record(s, actor=principal, action="wave.test_send",
-                                 object_type="wave", object_id=p.wave_id,
-                                 after={"numbers": len(p.numbers), "results": dict(counts)})
-
-    await run_in_threadpool(audit)
-    from telcamp.access.masking import mask_msisdn
-
-    details = [{"msisdn": mask_msisdn(by_id[r.contact_id].msisdn, principal)
-                if r.contact_id in by_id else None,
-                "outcome": r.outcome, "reason": r.reason} for r in results]
-    return TestSendRead(wave_id=p.wave_id, channel=p.channel, numbers=len(p.numbers),
-                        results=dict(counts), details=details)
+    return await service.do_test_send(actor=principal, wave_id=body.wave_id,
+                                      list_ids=body.list_ids)
 
 
 # -- call lists -------------------------------------------------------------------------

@@ -83,3 +83,27 @@ def save(session: Session, *, actor: Principal, section: str, value: Any) -> Non
                          object_type="channel_config", object_id=section,
                          before=None if before is None else {"value": redacted(before)},
                          after={"value": redacted(value)})
+
+
+def clear(session: Session, *, actor: Principal, section: str) -> None:
+    """Forget a stored section (back to the environment's value); audited."""
+    from telcamp.audit import service as audit_service
+
+    row = session.get(ChannelConfig, section)
+    if row is None:
+        return
+    audit_service.record(session, actor=actor, action="channels.configure",
+                         object_type="channel_config", object_id=section,
+                         before={"value": redacted(row.value)}, after=None)
+    session.delete(row)
+    session.flush()
+
+
+def stored_section(section: str) -> Any:
+    """One stored section, or None (no table yet counts as nothing stored)."""
+    try:
+        with session_scope() as s:
+            row = s.get(ChannelConfig, section)
+            return None if row is None else row.value
+    except SQLAlchemyError:
+        return None

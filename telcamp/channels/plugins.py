@@ -51,6 +51,21 @@ def _webhook(name: str) -> registry.Factory:
     return factory
 
 
+# SMPP binds saved on the channel settings page replace the environment's; the SMS
+# channel itself stays dispatch's (registry's "sms" factory, wrapped, not rewritten).
+_env_sms = registry._FACTORIES.get("sms")
+
+
+def _sms(d: DispatchSettings) -> Channel | None:
+    from telcamp.channels import config_store
+
+    stored = config_store.stored_section("smpp_binds")
+    if stored:
+        d = d.model_copy(update={"smpp_binds": stored})
+    return _env_sms(d) if _env_sms is not None else None
+
+
+registry.register("sms", _sms)
 registry.register("email", _email)
 for _name in sorted(set(WEBHOOK_NAMES) | set(ChannelSettings().webhooks)):
     registry.register(_name, _webhook(_name))

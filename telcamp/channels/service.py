@@ -14,6 +14,7 @@ entry, policy count or history event is written (only an audit row).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from telcamp.campaigns import messages as campaign_messages
 from telcamp.campaigns import service as campaign_service
 from telcamp.channels.base import DeliveryUpdate, OutboundMessage, SendResult
-from telcamp.channels.schemas import ResultsIn, ResultsRead
+from telcamp.channels.schemas import ResultsIn, ResultsRead, TestSendRead
 from telcamp.channels.webhook import contact_key
 from telcamp.core.errors import Conflict, NotFound
 from telcamp.core.security import Principal
@@ -119,3 +120,57 @@ def plan_test_send(session: Session, *, actor: Principal, wave_id: int,
                 address=fields.get("email") if isinstance(fields.get("email"), str) else None,
                 extra={"test": True}))
     return TestPlan(wave.id, wave.channel, messages, failed, numbers)
+
+
+async def _noop(_u: DeliveryUpdate) -> None:
+    return None
+
+
+async def do_test_send(*, actor: Principal, wave_id: int,
+                       list_ids: list[int] | None = None) -> TestSendRead:
+    """Render the wave for the test numbers, send through a fresh instance of the channel,
+    audit it. The real contacts, the outbox, the caps and the history are not touched."""
+    from starlette.concurrency import run_in_threadpool
+
+    from telcamp.access.masking import mask_msisdn
+    from telcamp.audit import service as audit_service
+    from telcamp.channels.settings import get_channel_settings
+    from telcamp.core.db import session_scope
+    from telcamp.dispatch import registry
+    from telcamp.dispatch.config import get_dispatch_settings
+
+    limit = get_channel_settings().test_send_max
+
+    def plan() -> TestPlan:
+        with session_scope() as s:
+            return plan_test_send(s, actor=actor, wave_id=wave_id, list_ids=list_ids,
+                                  limit=limit)
+
+    p = await run_in_threadpool(plan)
+    channel = await run_in_threadpool(registry.build, p.channel, get_dispatch_settings())
+    if channel is None:
+        raise Conflict(f"the {p.channel} channel is not configured on this server",
+                       field="channel")
+    results: list[SendResult] = list(p.failed)
+    if p.messages:
+        await channel.start(_noop)
+        try:
+            results += await channel.send_batch(p.messages)
+        finally:
+            await channel.close()
+    counts = dict(Counter(r.outcome for r in results))
+
+    def audit() -> None:
+        with session_scope() as s:
+            audit_service.record(s, actor=actor, action="wave.test_send", object_type="wave",
+                                 object_id=p.wave_id,
+                                 after={"numbers": len(p.numbers), "results": counts})
+
+    await run_in_threadpool(audit)
+    by_id = {m.contact_id: m for m in p.messages}
+    details: list[dict[str, str | None]] = [
+        {"msisdn": mask_msisdn(by_id[r.contact_id].msisdn, actor)
+         if r.contact_id in by_id else None, "outcome": r.outcome, "reason": r.reason}
+        for r in results]
+    return TestSendRead(wave_id=p.wave_id, channel=p.channel, numbers=len(p.numbers),
+                        results=counts, details=details)
