@@ -297,7 +297,7 @@ def condition_expression(rule: Rule, *, alias: str = "p", context: CompileContex
     return _Compiler(context, alias, _prefilter(expanded, context)).node(expanded)
 
 
-def _dialect(dialect: str) -> str:
+def sql_dialect(dialect: str) -> str:
     if dialect in {"postgresql", "postgres", "pg"}:
         return "postgres"
     if dialect != "duckdb":
@@ -313,7 +313,7 @@ def compile_condition(rule: Rule, *, dialect: str = "duckdb", alias: str = "p",
     audience_query); it is used only to narrow the filter-first usage subqueries.
     """
     return condition_expression(rule, alias=alias, context=context).sql(
-        dialect=_dialect(dialect))
+        dialect=sql_dialect(dialect))
 
 
 def scoped_condition(rule: Rule, *, alias: str = "p", context: CompileContext
@@ -340,9 +340,9 @@ def audience_query(rule: Rule, *, context: CompileContext, dialect: str = "duckd
         context = replace(context, region_code=getattr(principal, "region_code", None))
     select = exp.select(_col("msisdn", "p")).from_(profile_from("p")).where(
         scoped_condition(rule, alias="p", context=context))
-    return select.sql(dialect=_dialect(dialect))
+    return select.sql(dialect=sql_dialect(dialect))
 
 
 def transpile(sql: str, dialect: str) -> str:
     """Re-render DuckDB SQL for another dialect (used by the cross-engine test)."""
-    return sqlglot.transpile(sql, read="duckdb", write=_dialect(dialect))[0]
+    return sqlglot.transpile(sql, read="duckdb", write=sql_dialect(dialect))[0]

@@ -18,7 +18,7 @@ from telcamp.core import clock
 from telcamp.core.errors import Conflict, NotFound
 from telcamp.core.security import Principal
 from telcamp.segments import audience
-from telcamp.segments.compiler import resolve
+from telcamp.segments.compiler import resolve, scoped_condition, sql_dialect
 from telcamp.segments.describe import describe
 from telcamp.segments.models import Segment, SegmentSnapshot, SegmentTemplate, SegmentVersion
 from telcamp.segments.rules import Rule, parse_rule, to_json
@@ -74,6 +74,19 @@ def count(session: Session | None, *, rule: Any, principal: Principal,
           con: duckdb.DuckDBPyConnection | None = None) -> int:
     return int(evaluate(session, rule=rule, principal=principal, parts=("count",),
                         con=con)["count"])
+
+
+def condition_for(session: Session | None, *, rule: Any, principal: Principal,
+                  alias: str = "p", dialect: str = "duckdb",
+                  con: duckdb.DuckDBPyConnection | None = None) -> str:
+    """A rule's JSON as a SQL condition over `profile AS <alias>`, fully resolved for this
+    user: checked against the warehouse catalogue, lists by name or id in scope, segments
+    inlined (with their region), and the user's region scope ANDed. For other domains,
+    e.g. campaign cell rules: `... FROM profile p WHERE <condition>`."""
+    with audience.opened(con) as c:
+        resolved, ctx = audience.prepare(session, principal=principal, con=c, rule=rule)
+        return scoped_condition(resolved, alias=alias, context=ctx).sql(
+            dialect=sql_dialect(dialect))
 
 
 # ---- saved segments -----------------------------------------------------------------

@@ -127,10 +127,11 @@ def _blacklist(setup: str, members: list[int], expires: Any = None) -> int:
                                                              type="blacklist"),
                                        principal=system_principal())
         list_id = int(lst.id)
-    con = duckdb.connect(setup)
-    con.executemany("INSERT INTO list_members VALUES (?, ?, 'complaint', ?, ?)",
-                    [[list_id, m, expires, NOW] for m in members])
-    con.close()
+    if members:
+        con = duckdb.connect(setup)
+        con.executemany("INSERT INTO list_members VALUES (?, ?, 'complaint', ?, ?)",
+                        [[list_id, m, expires, NOW] for m in members])
+        con.close()
     return list_id
 
 
@@ -230,3 +231,16 @@ def test_a_segment_keeps_its_owners_region_for_anyone_who_uses_it(setup: str) ->
     with session_scope() as s:  # the scheduler (operator-wide) re-taking it too
         again = service.take_snapshot(s, segment_id=seg.id, principal=system_principal())
     assert again.region_code == "C01" and again.count == snap.count
+
+
+def test_condition_for_other_domains_is_resolved_and_scoped(setup: str) -> None:
+    list_id = _blacklist(setup, [])
+    m = marketer("C02")
+    with session_scope() as s:
+        cond = service.condition_for(s, rule={"all": [HIGH, {"not": {"in_list": "complaints"}}]},
+                                     principal=m, alias="x")
+        pg = service.condition_for(s, rule=HIGH, principal=m, dialect="postgres")
+    assert f'"lm"."list_id" = {list_id}' in cond and "'C02'" in cond
+    assert _ids(setup, f"SELECT msisdn FROM profile x WHERE {cond}") == _ids(
+        setup, "SELECT msisdn FROM profile WHERE value_tier = 'high' AND city_code = 'C02'")
+    assert "'C02'" in pg
