@@ -1,4 +1,4 @@
-"""`telcamp segment count|save|snapshot|list|show`.
+"""`telcamp segment count|save|snapshot|list|show|purge`.
 
 The CLI acts as the operator (system principal, every region) unless --region narrows it
 to one node of the region tree, exactly as a user of that region would see it.
@@ -184,3 +184,15 @@ def show_cmd(
         "snapshots": [{"id": x.id, "version": x.version, "count": x.count,
                        "taken_at": x.taken_at.isoformat()} for x in snaps],
     }, indent=2, ensure_ascii=False))
+
+
+@app.command("purge")
+def purge_cmd() -> None:
+    """Delete warehouse members of snapshots that were rolled back (maintenance)."""
+    from telcamp.core.db import migrate, session_scope
+    from telcamp.segments import service
+
+    migrate()
+    with session_scope() as s:
+        n = service.purge_orphan_members(s)
+    typer.echo(f"{n} orphan snapshot member rows deleted")

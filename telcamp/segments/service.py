@@ -295,3 +295,17 @@ def snapshot_members(session: Session, *, snapshot_id: int, principal: Principal
         rows = c.execute("SELECT msisdn FROM segment_snapshot_members WHERE snapshot_id = ? "
                          "ORDER BY msisdn LIMIT ?", [snapshot_id, limit]).fetchall()
     return [str(mask_msisdn(str(r[0]), principal)) for r in rows]
+
+
+def purge_orphan_members(session: Session, *, con: duckdb.DuckDBPyConnection | None = None
+                         ) -> int:
+    """Delete warehouse members of snapshots the operational DB does not know (left when
+    its transaction rolled back after the warehouse insert, on databases that never
+    reuse ids). Returns how many rows went. Maintenance, e.g. nightly."""
+    known = [int(i) for i in session.scalars(select(SegmentSnapshot.id)).all()]
+    with audience.opened(con) as c:
+        before = c.execute("SELECT count(*) FROM segment_snapshot_members").fetchone()
+        c.execute("DELETE FROM segment_snapshot_members WHERE NOT list_contains(?, "
+                  "snapshot_id)", [known])
+        after = c.execute("SELECT count(*) FROM segment_snapshot_members").fetchone()
+    return int(before[0] if before else 0) - int(after[0] if after else 0)

@@ -244,3 +244,27 @@ def test_condition_for_other_domains_is_resolved_and_scoped(setup: str) -> None:
     assert _ids(setup, f"SELECT msisdn FROM profile x WHERE {cond}") == _ids(
         setup, "SELECT msisdn FROM profile WHERE value_tier = 'high' AND city_code = 'C02'")
     assert "'C02'" in pg
+
+
+def test_a_rolled_back_snapshot_leaves_no_members_behind(setup: str) -> None:
+    m = marketer("C01")
+    with session_scope() as s:
+        seg = service.create(s, segment_in=SegmentCreate(name="high", rule=HIGH), principal=m)
+    with pytest.raises(RuntimeError), session_scope() as s:
+        lost = service.take_snapshot(s, segment_id=seg.id, principal=m)
+        raise RuntimeError("the operational commit fails after the warehouse insert")
+    with session_scope() as s:
+        assert service.snapshots(s, segment_id=seg.id, principal=m) == []
+        snap = service.take_snapshot(s, segment_id=seg.id, principal=m)
+    rows = _ids(setup, f"SELECT count(*) FROM segment_snapshot_members "
+                       f"WHERE snapshot_id = {snap.id}")
+    # the id may be reused by the database; the members are exactly the new snapshot's
+    assert rows == {snap.count}
+    if snap.id != lost.id:
+        orphans = _ids(setup, f"SELECT count(*) FROM segment_snapshot_members "
+                              f"WHERE snapshot_id = {lost.id}")
+        assert orphans == {lost.count}  # unreferenced rows, never read through a snapshot
+    with session_scope() as s:
+        gone = service.purge_orphan_members(s)
+    assert gone == (0 if snap.id == lost.id else lost.count)
+    assert _ids(setup, "SELECT DISTINCT snapshot_id FROM segment_snapshot_members") == {snap.id}
