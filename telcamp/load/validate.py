@@ -18,7 +18,7 @@ import duckdb
 
 from telcamp.core.errors import FileRejected, RowError
 from telcamp.load import lines
-from telcamp.load.source import REJECTS, Source, lit, q
+from telcamp.load.source import REJECTS, REJECTS_SCAN, Source, lit, q
 from telcamp.warehouse.contracts import Column, Contract
 
 MAX_REPORTED = 10
@@ -241,12 +241,20 @@ def report(
         con.execute("SET threads = 1")  # row_number() in file order needs one reader
     try:
         con.execute("DROP TABLE IF EXISTS _load_lines")
+        con.execute(f"DROP TABLE IF EXISTS {q(REJECTS)}")
+        con.execute(f"DROP TABLE IF EXISTS {q(REJECTS_SCAN)}")
         con.execute(
             "CREATE TEMP TABLE _load_lines AS "
             + typed_select(source, contract, numbered=True)
         )
     finally:
         con.execute(f"SET threads = {int(threads[0]) if threads else 2}")
+    # Read as text, a line can still be unreadable (e.g. bytes that are not UTF-8 in a
+    # column the fast read parsed as a number, which it reported as a cast problem):
+    # the numbering skipped it, so report such lines, which carry their true number.
+    structural = structural_errors(con, source)
+    if structural is not None:
+        return structural
     if source.fmt == "csv":
         lines.fix_multiline(con, "_load_lines", contract)
         lines.fix_blank_lines(con, "_load_lines", source.path)
@@ -265,7 +273,7 @@ def report(
     totals = con.execute(
         "SELECT " + ", ".join(f"count_if(b{i})" for i in range(len(checks))) + " FROM _load_flags"
     ).fetchone()
-    total = sum(int(x) for x in totals) if totals else 0
+    total = sum(int(x or 0) for x in totals) if totals else 0
     rows = con.execute(
         f"SELECT * FROM _load_flags ORDER BY _line LIMIT {MAX_REPORTED}"
     ).fetchall()

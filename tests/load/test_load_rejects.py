@@ -230,3 +230,11 @@ def test_extra_subscriber_column_named_like_a_derived_field(loaded: Path, tmp_pa
     f = write_csv(tmp_path / "subscribers-2.csv", "subscribers",
                   [ROWS["subscribers"][0] + ",33"], header=header)
     _only(_rejected("subscribers", f), 1, "Age", "derived profile field")
+
+
+def test_not_utf8_inside_a_number_column(loaded: Path, tmp_path: Path) -> None:
+    f = tmp_path / "usage-x.csv"
+    good = ROWS["usage"][0].encode() + b"\n"
+    bad = b"79000000001,2026-11-20T10:00:00+03:00,voice,out,1,0,1\xff0,0,1.5\n"
+    f.write_bytes(HEADERS["usage"].encode() + b"\n" + good + bad + good)
+    _only(_rejected("usage", f), 3, "duration_s", "not UTF-8")
