@@ -138,7 +138,10 @@ def live_server() -> Iterator[LiveServer]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop marked running in
+# the main thread while it is alive, which makes asyncio.run() fail in every later
+# non-browser test module (the channels' webhook tests, for one).
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[object]:
     need(CHROMIUM is not None, "Debian's chromium is not installed (make test installs it as root)")
     from playwright.sync_api import sync_playwright
