@@ -12,10 +12,10 @@ pytestmark = pytest.mark.browser
 OUTPUT_DIR = Path(__file__).parent.parent.parent / "test-output"
 
 
-def _count(warehouse_file: str, where: str) -> int:
+def _count(warehouse_file: str, where: str, city: str = "C01") -> int:
     con = duckdb.connect(warehouse_file)
     try:
-        row = con.execute(f"SELECT count(*) FROM profile WHERE city_code = 'C01' AND {where}"
+        row = con.execute(f"SELECT count(*) FROM profile WHERE city_code = '{city}' AND {where}"
                           ).fetchone()
         return int(row[0]) if row else 0
     finally:
@@ -80,3 +80,38 @@ def test_build_a_segment_and_watch_the_count(warehouse_file: str, live_server: A
     _wait_text(page, "count", f"{high:,}")
     page.goto(f"{live_server.url}/segments")
     assert "high data users" in page.get_by_test_id("segments").inner_text()
+
+
+def test_save_a_template_and_fill_it_in(warehouse_file: str, live_server: Any, page: Any,
+                                        page_as: Any) -> None:
+    over_70 = _count(warehouse_file, "arpu_3m > 70")
+    assert over_70 > 0
+    page_as("marketer", "C01")
+    page.goto(f"{live_server.url}/segments/builder")
+    page.get_by_test_id("add-rule").first.click()
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("field").select_option("arpu_3m")
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("op").select_option(">")
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_label("parameter").check()
+    page.fill("#sb-tpl-name", "ARPU above x")
+    page.fill("#sb-tpl-desc", "ARPU above {p1}")
+    page.click("#sb-tpl-save")
+    page.wait_for_function("document.querySelector('#sb-tpl-result').textContent.length > 0")
+    assert "error" not in (page.get_attribute("#sb-tpl-result", "class") or "")
+    page.select_option("#sb-tpl-pick", label="ARPU above x — ARPU above {p1}")
+    page.fill("#sb-tpl-params input", "70")
+    page.click("#sb-tpl-params button")
+    _wait_text(page, "count", f"{over_70:,}")
+    assert "above 70" in page.get_by_test_id("rule-words").inner_text()
+
+
+def test_an_analyst_counts_but_cannot_save(warehouse_file: str, live_server: Any, page: Any,
+                                          page_as: Any) -> None:
+    c02 = _count(warehouse_file, "TRUE", city="C02")
+    page_as("analyst", "C02")
+    page.goto(f"{live_server.url}/segments/builder")
+    _wait_text(page, "count", f"{c02:,}")  # everyone, but only in the analyst's city
+    assert page.get_by_test_id("save").count() == 0
+    assert page.get_by_test_id("snapshot").count() == 0

@@ -93,7 +93,6 @@
     if (leaf.kind === "field" || leaf.kind === "usage") {
       if (!leaf.op || (leaf.kind === "field" && !leaf.field) || (leaf.kind === "usage" && !leaf.usage)) { return false; }
       if (leaf.op === "is_null") { return true; }
-      if (leaf.param) { return true; }
       if (Array.isArray(leaf.value)) {
         return leaf.value.length > 0 && leaf.value.every(function (v) { return v !== undefined && v !== ""; });
       }
@@ -111,12 +110,14 @@
       if (node.mode === "any" && kids.length === 0) { return null; }
       out = {}; out[node.mode] = kids;
     } else {
-      if (!complete(node)) { return null; }
+      // a template parameter needs no value now: marketers fill it in later
+      var asParam = !!(params && node.param && node.op && (node.field || node.usage));
+      if (!complete(node) && !asParam) { return null; }
       if (node.kind === "field" || node.kind === "usage") {
         out = node.kind === "field" ? {field: node.field} : {usage: node.usage, days: node.days};
         out.op = node.op;
         if (node.op !== "is_null") {
-          if (params && node.param) {
+          if (asParam) {
             var name = "p" + (Object.keys(params).length + 1);
             params[name] = {type: typeOf(node), label: node.field || node.usage};
             out.value = "{" + name + "}";
