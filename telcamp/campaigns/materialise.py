@@ -145,16 +145,48 @@ def begin(*, wave_id: int, now: datetime | None = None) -> Plan:
 
 
 def _prior_contacts(session: Session, plan: Plan) -> pa.Table | None:
-    """Subscribers this campaign already took part with, per its re-participation rule."""
-    q = select(Contact.msisdn).where(Contact.campaign_id == plan.campaign_id).distinct()
-    if plan.reparticipation == "every_n_days" and plan.reparticipation_days:
-        q = q.where(Contact.planned_at > plan.planned_at - timedelta(
-            days=plan.reparticipation_days))
+    """Subscribers this campaign already took part with, per its re-participation rule.
+
+    Read in bulk (COPY on PostgreSQL, fetchmany on SQLite) straight into Arrow: a
+    recurring wave of a 10M campaign must not build 10M Python objects through the ORM.
+    """
     if session.scalar(select(Contact.id).where(Contact.campaign_id == plan.campaign_id)
                       .limit(1)) is None:
         return None  # first run: nothing to leave out, skip the read
-    rows = session.execute(q).scalars().all()
-    return pa.table({"msisdn": pa.array(rows, type=pa.int64())})
+    since = None
+    if plan.reparticipation == "every_n_days" and plan.reparticipation_days:
+        since = plan.planned_at - timedelta(days=plan.reparticipation_days)
+    raw = session.connection().connection.driver_connection
+    if session.get_bind().dialect.name == "postgresql":
+        sql = "SELECT DISTINCT msisdn FROM contact WHERE campaign_id = %s"
+        params: tuple[Any, ...] = (plan.campaign_id,)
+        if since is not None:
+            sql += " AND planned_at > %s"
+            params += (since,)
+        buf = io.BytesIO()
+        with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+                f"COPY ({sql}) TO STDOUT", params) as copy:
+            for chunk in copy:
+                buf.write(chunk)
+        buf.seek(0)
+        if not buf.getbuffer().nbytes:
+            return pa.table({"msisdn": pa.array([], type=pa.int64())})
+        return pacsv.read_csv(buf, read_options=pacsv.ReadOptions(column_names=["msisdn"]),
+                              convert_options=pacsv.ConvertOptions(
+                                  column_types={"msisdn": pa.int64()}))
+    sql = "SELECT DISTINCT msisdn FROM contact WHERE campaign_id = ?"
+    args: tuple[Any, ...] = (plan.campaign_id,)
+    if since is not None:
+        sql += " AND planned_at > ?"
+        args += (since.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),)
+    cur = raw.cursor()  # type: ignore[union-attr]
+    cur.execute(sql, args)
+    parts = []
+    while rows := cur.fetchmany(BATCH_ROWS):
+        parts.append(pa.array([r[0] for r in rows], type=pa.int64()))
+    cur.close()
+    return pa.table({"msisdn": pa.concat_arrays(parts) if parts else pa.array(
+        [], type=pa.int64())})
 
 
 def batch_sql(plan: Plan, *, with_prior: bool) -> tuple[str, dict[str, Any]]:
