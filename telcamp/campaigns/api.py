@@ -88,11 +88,12 @@ def create_campaign(body: CampaignCreate, principal: Principal = WRITE) -> Campa
 @campaigns.get("/library")
 def case_library(offer: str | None = None, channel: str | None = None,
                  region: str | None = None, start: str | None = Query(None),
-                 end: str | None = Query(None), principal: Principal = READ
-                 ) -> list[dict[str, Any]]:
+                 end: str | None = Query(None), templates: bool = False,
+                 principal: Principal = READ) -> list[dict[str, Any]]:
+    """Past campaigns with headline results; `templates=true` lists saved templates."""
     with session_scope() as s:
         return library.search(session=s, actor=principal, offer=offer, channel=channel,
-                              region=region, start=start, end=end)
+                              region=region, start=start, end=end, templates=templates)
 
 
 @campaigns.get("/{campaign_id}")

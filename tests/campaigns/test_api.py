@@ -68,6 +68,11 @@ def test_draft_to_launched_over_rest(world: str, login: Any) -> None:
     assert r.status_code == 201 and r.json()["state"] == "draft"
     assert r.json()["cloned_from"] == cid and len(r.json()["cells"]) == 3
 
+    r = marketer.post(f"/api/campaigns/{cid}/clone", json={"name": "tpl", "as_template": True})
+    assert r.status_code == 201 and r.json()["is_template"] and r.json()["budget"] == 0
+    tpls = marketer.get("/api/campaigns/library", params={"templates": "true"}).json()
+    assert [t["name"] for t in tpls] == ["tpl"]
+
     assert marketer.post(f"/api/campaigns/{cid}/cancel").json()["state"] == "cancelled"
 
 
