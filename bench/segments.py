@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -259,6 +260,10 @@ def main() -> int:
                   "IN (SELECT unnest(?))", [snap_ids])
         c.execute("DELETE FROM list_members WHERE list_id IN (?, ?)", [LIST_A, LIST_B])
 
+    from telcamp.core.db import reset_engine
+
+    reset_engine()
+    shutil.rmtree(tmp, ignore_errors=True)  # the throwaway operational DB
     meta = {"subscribers": subs, "usage_daily_rows": usage_rows, "as_of": str(as_of),
             "repeat": args.repeat, "cpus": os.cpu_count()}
     if args.json:
