@@ -71,7 +71,8 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-segments-"))
     os.environ["TELCAMP_WAREHOUSE_PATH"] = str(args.warehouse.resolve())
-    os.environ.setdefault("TELCAMP_DATABASE_URL", f"sqlite:///{tmp / 'ops.db'}")
+    # a throwaway operational DB: the bench segment never lands in a real one
+    os.environ["TELCAMP_DATABASE_URL"] = f"sqlite:///{tmp / 'ops.db'}"
     os.environ["TELCAMP_VAR_DIR"] = str(tmp)
 
     from telcamp.core import clock
