@@ -151,7 +151,8 @@ def _parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[s
     try:
         rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()
     except duckdb.Error as exc:
-        raise _reject(path, None, None, f"not a readable Parquet file ({exc})") from exc
+        reason = str(exc).split("\n", 1)[0]
+        raise _reject(path, None, None, f"not a readable Parquet file ({reason})") from exc
     return [(str(r[0]), str(r[1])) for r in rows]
 
 

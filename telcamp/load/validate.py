@@ -148,6 +148,8 @@ def column_checks(
             name, "unknown value; allowed: " + ", ".join(col.values),
             in_list if native or empty_is_null else f"{present} AND {in_list}", got,
         ))
+    if col.type == "float":
+        checks.append(Check(name, "not a finite number", f"NOT isfinite({v})", got))
     if col.min is not None:
         checks.append(Check(
             name, f"negative value (must be at least {col.min:g})",
@@ -206,10 +208,12 @@ def structural_errors(con: duckdb.DuckDBPyConnection, source: Source) -> FileRej
     if not rows or all(str(r[2]) == "CAST" for r in rows):
         return None
     errors: list[RowError] = []
+    seen: set[tuple[int, str]] = set()
     for line, column, etype, message in rows:
         etype = str(etype)
-        if etype == "CAST":
-            continue
+        if etype == "CAST" or (int(line), etype) in seen:
+            continue  # the reader records a short line once per missing field
+        seen.add((int(line), etype))
         reason = {
             "INVALID ENCODING": "not UTF-8 (invalid byte sequence)",
             "INVALID UNICODE": "not UTF-8 (invalid byte sequence)",

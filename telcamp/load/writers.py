@@ -52,10 +52,10 @@ def cross_checks(contract: Contract, *, numbered: bool, orphans: str, table: str
     kind = contract.kind
     if kind == "regions":
         out.append(validate.Check(
-            "parent_code", "parent region is neither in this file nor already loaded",
-            f"parent_code IS NOT NULL AND parent_code NOT IN "
+            "parent_code", "parent region is itself, or neither in this file nor already loaded",
+            f"parent_code IS NOT NULL AND (parent_code = code OR parent_code NOT IN "
             f"(SELECT code FROM {table} WHERE code IS NOT NULL) "
-            f"AND parent_code NOT IN (SELECT code FROM regions)",
+            f"AND parent_code NOT IN (SELECT code FROM regions))",
             "'got ' || parent_code",
         ))
         out.append(validate.Check(
@@ -108,7 +108,9 @@ def _materialise(
         f"{validate.any_bad(checks)} AS _bad "
         f"FROM ({validate.typed_select(source, contract, numbered=False)})"
     )
-    rows, bad = con.execute("SELECT count(*), count_if(_bad) FROM _load_in").fetchone() or (0, 0)
+    rows, bad = con.execute(
+        "SELECT count(*), coalesce(count_if(_bad), 0) FROM _load_in"
+    ).fetchone() or (0, 0)
     if not rows and not validate.has_rejects(con, source):
         raise FileRejected(file=source.name, errors=[
             RowError(source.name, None, None, "empty file: no data rows")], total=1)
@@ -206,7 +208,7 @@ def write_usage(
     )
     con.execute("RESET preserve_insertion_order")
     rows, bad = con.execute(
-        "SELECT coalesce(sum(records), 0), count_if(_bad) FROM _load_agg"
+        "SELECT coalesce(sum(records), 0), coalesce(count_if(_bad), 0) FROM _load_agg"
     ).fetchone() or (0, 0)
     if not rows and not validate.has_rejects(con, source):
         raise FileRejected(file=source.name, errors=[

@@ -238,3 +238,23 @@ def test_not_utf8_inside_a_number_column(loaded: Path, tmp_path: Path) -> None:
     bad = b"79000000001,2026-11-20T10:00:00+03:00,voice,out,1,0,1\xff0,0,1.5\n"
     f.write_bytes(HEADERS["usage"].encode() + b"\n" + good + bad + good)
     _only(_rejected("usage", f), 3, "duration_s", "not UTF-8")
+
+
+def test_numbers_that_are_not_finite_or_too_big(loaded: Path, tmp_path: Path) -> None:
+    rows = ["79000000001,2026-11-20T10:00:00+03:00,voice,out,0,0,99999999999999999999,1e400,NaN"]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    _only(err, 2, "duration_s", "not a whole number")
+    _only(err, 2, "volume_kb", "not a finite number")
+    _only(err, 2, "charge", "not a finite number")
+
+
+def test_region_that_is_its_own_parent(tmp_path: Path) -> None:
+    rows = [*ROWS["regions"], "C05,Loop,C05,city,UTC"]
+    err = _rejected("regions", write_csv(tmp_path / "regions.csv", "regions", rows))
+    _only(err, 6, "parent_code", "parent region is itself")
+
+
+def test_every_data_line_unreadable(loaded: Path, tmp_path: Path) -> None:
+    rows = ["79000000001,2026-11-20T10:00:00+03:00,voice", "79000000001,x"]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    assert [e.line for e in err.errors] == [2, 3]
