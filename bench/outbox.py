@@ -49,6 +49,15 @@ def setup(url: str, var: Path, contacts: int) -> None:
     from telcamp.core.db import migrate, session_scope
 
     migrate()
+    from telcamp.core import warehouse
+    from telcamp.warehouse.schema import ensure_schema
+
+    with warehouse.connect() as con:  # time zones for the policy's quiet hours
+        ensure_schema(con)
+        con.execute("INSERT INTO regions VALUES ('P1', 'Province', NULL, 'province', 'UTC')")
+        con.execute("INSERT INTO subscribers SELECT 79000000000 + i, 'P1', 'T1', "
+                    "DATE '2020-01-01', 'active', NULL, 'u', 'en', NULL, NULL "
+                    f"FROM range(1, {int(contacts) + 1}) t(i)")
     now = datetime.now(UTC)
     with session_scope() as s:
         program = Program(name="bench", start_date=date(2000, 1, 1), end_date=date(2100, 1, 1),
@@ -65,6 +74,17 @@ def setup(url: str, var: Path, contacts: int) -> None:
                     window_end="23:59", state="done")
         s.add_all([cell, wave])
         s.flush()
+        if s.get_bind().dialect.name == "sqlite":  # no generate_series: Core executemany
+            from telcamp.dispatch.tables import contact
+
+            for lo in range(1, contacts + 1, 50_000):
+                s.execute(sa.insert(contact), [
+                    {"campaign_id": camp.id, "wave_id": wave.id, "cell_id": cell.id,
+                     "run": 1, "msisdn": 79000000000 + i, "channel": "sms",
+                     "priority": (i % 5) * 10, "state": "planned", "is_control": False,
+                     "planned_at": now, "language": "en"}
+                    for i in range(lo, min(lo + 50_000, contacts + 1))])
+            return
         s.execute(sa.text(
             "INSERT INTO contact (campaign_id, wave_id, cell_id, run, msisdn, channel, "
             "priority, state, is_control, planned_at, language) "
