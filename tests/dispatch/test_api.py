@@ -50,3 +50,14 @@ def test_policy_api_and_page(db: str, login: Any) -> None:
     marketer = login("marketer", "P01")
     assert marketer.get("/policy").status_code == 403
     assert marketer.put("/api/policy", json={}).status_code == 403
+
+
+def test_every_dispatch_setting_is_documented() -> None:
+    from pathlib import Path
+
+    from telcamp.dispatch.config import DispatchSettings
+
+    text = (Path(__file__).parents[2] / "docs" / "settings.md").read_text(encoding="utf-8")
+    missing = [n for n, f in DispatchSettings.model_fields.items()
+               if f"`TELCAMP_DISPATCH_{n.upper()}`" not in text or not f.description]
+    assert not missing, missing
