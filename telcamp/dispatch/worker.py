@@ -104,8 +104,13 @@ class Worker:
 
     async def step(self) -> int:
         """One batch; returns how many contacts were claimed (0 = nothing due)."""
-        batch = await asyncio.to_thread(outbox.claim, channel=self.channel.name,
-                                        limit=self._batch_size(), lease_s=self.lease_s)
+        try:
+            batch = await asyncio.to_thread(outbox.claim, channel=self.channel.name,
+                                            limit=self._batch_size(), lease_s=self.lease_s)
+        except StoreBusy as exc:  # the policy could not read time zones: nothing claimed
+            log.info("claim postponed: %s", exc.message)
+            await asyncio.sleep(self.idle_s)
+            return 0
         for k, v in batch.policy.items():
             self.stats.policy[k] = self.stats.policy.get(k, 0) + v
         if not batch.contacts:

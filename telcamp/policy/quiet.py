@@ -56,7 +56,9 @@ def subscriber_regions(msisdns: Iterable[int]) -> dict[int, str]:
     if not numbers:
         return {}
     try:
-        with warehouse.connect(read_only=True) as con:
+        # A short wait: a long load holding the warehouse makes the claim fail (StoreBusy)
+        # and the batch wait, rather than guess a time zone and send in quiet hours.
+        with warehouse.connect(read_only=True, timeout_s=2.0) as con:
             rows = con.execute(
                 "SELECT msisdn, region_code FROM subscribers WHERE msisdn IN "
                 "(SELECT UNNEST(CAST(? AS BIGINT[])))", [numbers]).fetchall()
