@@ -123,6 +123,10 @@ async def channels_save(request: Request, principal: Principal = MANAGE) -> Resp
                 _validate(section, stored)  # secrets merged: check the whole, or roll back
     except (ValueError, ValidationError, TelcampError) as exc:
         return _page(request, error=str(exc)[:500], status=422)
+    if section == "webhooks":
+        from telcamp.channels.plugins import register_webhooks
+
+        register_webhooks(set(value))
     return RedirectResponse(f"/channels?saved={section}", status_code=303)
 
 

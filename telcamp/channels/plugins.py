@@ -67,5 +67,23 @@ def _sms(d: DispatchSettings) -> Channel | None:
 
 registry.register("sms", _sms)
 registry.register("email", _email)
-for _name in sorted(set(WEBHOOK_NAMES) | set(ChannelSettings().webhooks)):
-    registry.register(_name, _webhook(_name))
+
+
+def register_webhooks(names: list[str] | set[str]) -> None:
+    """Make webhook channel names known to the registry (env, stored, or just saved)."""
+    for name in names:
+        if name not in registry.names():
+            registry.register(name, _webhook(name))
+
+
+def _configured_names() -> set[str]:
+    # Any channel the server is told to dispatch that nobody else registered is served
+    # by a webhook (configured in the environment or on the settings page). No database
+    # read here: this runs at import time.
+    from telcamp.dispatch.config import get_dispatch_settings
+
+    others = {"sms", "fake", "email", "call"}
+    return {n for n in get_dispatch_settings().channels if n not in others}
+
+
+register_webhooks(set(WEBHOOK_NAMES) | set(ChannelSettings().webhooks) | _configured_names())

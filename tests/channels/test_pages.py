@@ -70,12 +70,15 @@ def test_settings_round_trip_without_showing_secrets(db: str, login: Any) -> Non
     assert _stored()["webhooks"]["ivr"] == {"url": "http://127.0.0.1:9/ivr",
                                             "secret": "hook-secret", "retries": 2}
     assert registry.build("ivr", DispatchSettings()) is not None
+    wap = {**hooks, "wap": {"url": "http://127.0.0.1:9/wap", "secret": "w"}}
+    admin.post("/channels", data={"section": "webhooks", "webhooks": json.dumps(wap)})
+    assert registry.build("wap", DispatchSettings()) is not None  # a new name is known
     bad = admin.post("/channels", data={"section": "webhooks", "webhooks": "{not json"})
     assert bad.status_code == 422
     with session_scope() as s:
         audits = s.scalars(sa.select(AuditEntry).where(
             AuditEntry.action == "channels.configure")).all()
-        assert len(audits) == 5
+        assert len(audits) == 6
         assert all("pw-1" not in json.dumps(a.after) and "hook-secret" not in
                    json.dumps(a.after) for a in audits)
 
