@@ -61,3 +61,29 @@ def test_every_dispatch_setting_is_documented() -> None:
     missing = [n for n, f in DispatchSettings.model_fields.items()
                if f"`TELCAMP_DISPATCH_{n.upper()}`" not in text or not f.description]
     assert not missing, missing
+
+
+def test_the_server_runs_the_dispatch_loop(db: str, login: Any, monkeypatch: Any) -> None:
+    import time
+
+    from telcamp.dispatch.config import get_dispatch_settings
+
+    setup_warehouse(3)
+    camp = make_campaign(channel="fake")
+    add_contacts(camp, range(3), channel="fake")
+    monkeypatch.setenv("TELCAMP_DISPATCH_CHANNELS", '["fake"]')
+    monkeypatch.setenv("TELCAMP_DISPATCH_INTERVAL_S", "0.1")
+    get_dispatch_settings.cache_clear()
+    try:
+        admin = login("admin")
+        status = admin.get("/api/dispatch/channels").json()
+        assert [s["name"] for s in status] == ["fake"]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            rows = admin.get(f"/api/dispatch/campaigns/{camp[0]}/progress").json()
+            if rows and rows[0]["sent"] == 3:
+                break
+            time.sleep(0.2)
+        assert rows[0]["sent"] == 3
+    finally:
+        get_dispatch_settings.cache_clear()
