@@ -121,6 +121,7 @@ class EmailChannel:
         self._window: list[float] = []  # send times in the last second, for the status rate
         self._started = False
         self._in_use = 0
+        self._soft: dict[int, int] = {}  # contact id -> 4xx answers so far
 
     async def start(self, sink: ResultSink) -> None:
         self._sink = sink
@@ -215,6 +216,7 @@ class EmailChannel:
             code, text = next(iter(errors.values()))
             return self._refused(m, code, text)
         self.sent += 1
+        self._soft.pop(m.contact_id, None)
         self._window.append(time.monotonic())
         return SendResult(m.contact_id, "submitted", provider_ids=(msg[0],))
 
@@ -229,8 +231,14 @@ class EmailChannel:
         reason = f"smtp {code}: {text}"[:200]
         self.last_error = reason
         if 400 <= code < 500:
-            self.retried += 1
-            return SendResult(m.contact_id, "retry", reason=reason)
+            # A mailbox that keeps answering 4xx must not be retried forever: the outbox
+            # plans a "retry" again at once, so the count lives here.
+            n = self._soft[m.contact_id] = self._soft.get(m.contact_id, 0) + 1
+            if n <= self.config.soft_retries:
+                self.retried += 1
+                return SendResult(m.contact_id, "retry", reason=reason)
+            self._soft.pop(m.contact_id, None)
+            reason = f"{reason} ({n} attempts)"[:200]
         self.failed += 1
         return SendResult(m.contact_id, "failed", reason=reason)
 

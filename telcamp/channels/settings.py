@@ -29,6 +29,8 @@ class SmtpConfig(BaseModel):
     pool_size: int = Field(8, ge=1, le=256, description="Open SMTP connections kept.")
     timeout_s: float = Field(30.0, gt=0, description="Timeout of one SMTP command.")
     tps: float | None = Field(None, gt=0, description="E-mails per second (none: no limit).")
+    soft_retries: int = Field(5, ge=0, le=100, description="Times one contact may be "
+                              "answered 4xx and sent again before it fails.")
 
 
 class WebhookConfig(BaseModel):

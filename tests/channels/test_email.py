@@ -175,3 +175,11 @@ def test_non_ascii_subject_and_body_arrive_intact() -> None:
     text, html = msg.get_body(("plain",)), msg.get_body(("html",))
     assert text is not None and "Привет, 你好 <b>&" in text.get_content()
     assert html is not None and "Привет, 你好 &lt;b&gt;&amp;" in html.get_content()
+
+
+def test_a_mailbox_that_keeps_answering_4xx_fails_after_the_soft_retries() -> None:
+    with SmtpServer() as server:
+        channel = _channel(server.port, soft_retries=2)
+        out = _run(channel, [[_msg(1, "busy@example.test")]] * 3)
+    assert [rs[0].outcome for rs in out] == ["retry", "retry", "failed"]
+    assert "450" in (out[2][0].reason or "") and "3 attempts" in (out[2][0].reason or "")
