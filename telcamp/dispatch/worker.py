@@ -47,8 +47,9 @@ class Stats:
 class Worker:
     def __init__(self, channel: Channel, *, batch_max: int = 1000, lease_s: float = 60.0,
                  resend_unknown: bool = False, idle_s: float = 0.5, grace_s: float = 5.0,
-                 history_every_s: float = 2.0) -> None:
+                 history_every_s: float = 2.0, concurrency: int = 2) -> None:
         self.channel = channel
+        self.concurrency = max(1, concurrency)
         self.batch_max = batch_max
         self.lease_s = lease_s
         self.resend_unknown = resend_unknown
@@ -149,18 +150,33 @@ class Worker:
                 await asyncio.sleep(rest)
         return len(batch.contacts)
 
+    def _concurrency(self) -> int:
+        # A self-paced channel (SMPP holds its own TPS) gets the next batch claimed and
+        # rendered while the current one is on the wire; others are paced per batch.
+        return self.concurrency if getattr(self.channel, "self_paced", False) else 1
+
     async def run(self, *, once: bool = False) -> Stats:
         await self.channel.start(self._sink)
         try:
             await self._housekeeping(force=True)
+            running: set[asyncio.Task[int]] = set()
             while not self.stop.is_set():
-                claimed = await self.step()
+                while len(running) < self._concurrency():
+                    running.add(asyncio.create_task(self.step()))
+                done, running = await asyncio.wait(running,
+                                                   return_when=asyncio.FIRST_COMPLETED)
+                empty = any(t.result() == 0 for t in done)  # re-raises a step's error
                 await self._housekeeping()
-                if claimed == 0:
+                if empty:
+                    for t in done | running:  # let the batches in flight finish first
+                        await t
+                    running = set()
                     if once:
                         break
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self.stop.wait(), self.idle_s)
+            for t in running:
+                await t
             await self._housekeeping(force=True)
         finally:
             await self.channel.close()
