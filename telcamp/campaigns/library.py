@@ -171,11 +171,7 @@ def preview(*, session: Session, actor: Principal, campaign_id: int, preview_in:
     if text is None:
         raise ValidationFailed(f"cell {cell.name} has no {preview_in.channel} message",
                                field="messages")
-    subscriber.update({"msisdn": preview_in.msisdn, "offer_code": cell.offer_code
-                       or campaign.offer_code, "reward_type": cell.reward_type,
-                       "reward_size": cell.reward_size,
-                       "reward_validity_days": cell.reward_validity_days,
-                       "campaign_name": campaign.name})
+    subscriber.update({"msisdn": preview_in.msisdn, **messages.offer_fields(cell)})
     out = messages.preview(text, channel=preview_in.channel, subscriber=subscriber)
     out.update({"cell": cell.name, "language": language})
     return out

@@ -120,6 +120,18 @@ def render(source: str, subscriber: dict[str, Any]) -> str:
         ) from exc
 
 
+def offer_fields(cell: Any) -> dict[str, Any]:
+    """Fields a message may use besides the subscriber's: its cell's offer and reward.
+
+    Dispatch merges these into the profile fields when it renders (one dict per cell), so a
+    template checked at save time renders the same way at send time.
+    """
+    campaign = cell.campaign
+    return {"offer_code": cell.offer_code or campaign.offer_code,
+            "reward_type": cell.reward_type, "reward_size": cell.reward_size,
+            "reward_validity_days": cell.reward_validity_days, "campaign_name": campaign.name}
+
+
 def preview(source: str, *, channel: str, subscriber: dict[str, Any]) -> dict[str, Any]:
     """What one subscriber would receive, and for SMS its encoding and parts."""
     text = render(source, subscriber)

@@ -23,7 +23,8 @@ BASE_FIELDS = frozenset({
     "email", "tenure_days", "is_new", "arpu_3m", "value_score", "value_tier", "churn_risk",
     "days_since_last_activity",
 })
-# Extra fields every message may use: the campaign's and cell's own offer details.
+# Extra fields every message may use: the campaign's and cell's own offer details
+# (messages.offer_fields gives their values; dispatch must merge them when rendering).
 OFFER_FIELDS = frozenset({"offer_code", "reward_type", "reward_size", "reward_validity_days",
                           "campaign_name"})
 
