@@ -67,7 +67,10 @@ class Worker:
 
     def _batch_size(self) -> int:
         cap = self.channel.capacity_per_s
-        return self.batch_max if not cap else max(1, min(self.batch_max, int(cap)))
+        # about one second of the channel's capacity across the batches in flight, so a
+        # pause takes effect within about a second
+        return self.batch_max if not cap else max(
+            1, min(self.batch_max, int(cap / self._concurrency())))
 
     async def _housekeeping(self, *, force: bool = False) -> None:
         now = time.monotonic()

@@ -151,3 +151,45 @@ def test_resend_unknown_plans_them_again(db: str) -> None:
     channel = FakeChannel("sms")
     run(Worker(channel, resend_unknown=True))
     assert len(channel.sent) == 2
+
+
+def test_pause_takes_effect_within_a_second_and_resume_continues(db: str) -> None:
+    import time
+
+    setup_warehouse(300)
+    clock.freeze(None)  # a real clock: the worker runs for real seconds
+    camp = make_campaign()
+    add_contacts(camp, range(300))
+    channel = FakeChannel("sms", capacity_per_s=100)
+    worker = Worker(channel, idle_s=0.05)
+
+    def set_state(state: str) -> None:
+        with session_scope() as s:
+            c = s.get(Campaign, camp[0])
+            assert c is not None
+            c.state = state
+
+    async def scenario() -> tuple[int, int]:
+        task = asyncio.create_task(worker.run())
+        deadline = time.monotonic() + 15
+        while len(channel.sent) < 50 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(set_state, "paused")
+        paused_at = len(channel.sent)
+        await asyncio.sleep(1.2)  # within a second nothing more goes out
+        after_a_second = len(channel.sent)
+        await asyncio.sleep(1.0)
+        assert len(channel.sent) == after_a_second
+        await asyncio.to_thread(set_state, "running")
+        deadline = time.monotonic() + 20
+        while len(channel.sent) < 300 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        worker.stop.set()
+        await task
+        return paused_at, after_a_second
+
+    paused_at, after = asyncio.run(scenario())
+    assert 0 < paused_at < 300
+    assert after - paused_at <= 100, "at most one second of capacity after the pause"
+    assert len(channel.sent) == 300
+    assert len({m.contact_id for m in channel.sent}) == 300
