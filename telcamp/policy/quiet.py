@@ -106,3 +106,26 @@ def next_opening(quiet: Quiet, now: datetime) -> datetime | None:
     # Re-attach the zone after the date moved so a DST change lands on the local hour.
     opening = opening.replace(tzinfo=ZoneInfo(quiet.tz))
     return opening.astimezone(now.tzinfo)
+
+
+_anywhere_cache: tuple[int, int, frozenset[Quiet]] | None = None
+
+
+def all_quiets(policy: PolicyRead) -> frozenset[Quiet]:
+    """Every (zone, window) a subscriber can have under `policy`: one per region node plus
+    the default. Cached while the policy version and the region table stay the same."""
+    global _anywhere_cache
+    regions = _regions()
+    key = (policy.version, id(regions))
+    if _anywhere_cache is not None and _anywhere_cache[:2] == key:
+        return _anywhere_cache[2]
+    found = frozenset({quiet_for(code, policy) for code in regions} | {quiet_for(None, policy)})
+    _anywhere_cache = (key[0], key[1], found)
+    return found
+
+
+def quiet_anywhere(policy: PolicyRead, now: datetime) -> bool:
+    """False when no subscriber anywhere is in quiet hours now: the per-batch time-zone
+    lookup in the warehouse is then skipped (the usual case in the day time)."""
+    return any(next_opening(q, now) is not None for q in all_quiets(policy))
+

@@ -246,6 +246,8 @@ def _defer(session: Session, where: sa.ColumnElement[bool], until: datetime,
 
 def _quiet(session: Session, live: sa.ColumnElement[bool], policy: PolicyRead,
            now: datetime) -> int:
+    if not quiet.quiet_anywhere(policy, now):
+        return 0
     rows = session.execute(sa.select(contact.c.id, contact.c.msisdn).where(live)).all()
     if not rows:
         return 0

@@ -26,6 +26,9 @@ def setup_warehouse(n: int = 50, *, west: tuple[int, ...] = (), freeze: bool = T
     """`n` subscribers from FIRST in C01 (Moscow time), those at offsets `west` in P02."""
     if freeze:
         clock.freeze(NOW)
+    from telcamp.policy import quiet
+
+    quiet.forget_regions()  # the region cache outlives a test's warehouse otherwise
     with warehouse.connect() as con:
         ensure_schema(con)
         con.executemany("INSERT INTO regions VALUES (?, ?, ?, ?, ?)", [list(r) for r in REGIONS])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -137,3 +138,22 @@ def test_arbitration_at_materialisation(db: str) -> None:
         policy.apply_to_wave(session=s, campaign_id=tie_c[0], wave_id=tie_c[1], run=1)
     assert states(tie_c[1])[1] == ("planned", None)
     assert states(low[1])[1] == ("suppressed", "arbitration")
+
+
+def test_no_time_zone_lookup_when_nobody_is_in_quiet_hours(db: str, monkeypatch: Any) -> None:
+    setup_warehouse(3, west=(1,))
+    # 10:00 UTC: Moscow 13:00 (outside 21-08), Los Angeles 02:00 (outside 03-04)
+    _set(region_quiet={"P02": ["03:00", "04:00"]})
+    calls: list[int] = []
+    real = quiet.subscriber_regions
+    monkeypatch.setattr(quiet, "subscriber_regions",
+                        lambda m: calls.append(1) or real(m))
+    camp = make_campaign()
+    add_contacts(camp, range(3))
+    assert len(_send().sent) == 3
+    assert calls == []
+    _set(region_quiet={"P02": ["01:00", "04:00"]})  # now Los Angeles is quiet
+    later = make_campaign()
+    add_contacts(later, range(3))
+    assert len(_send().sent) == 2
+    assert calls
