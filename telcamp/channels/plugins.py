@@ -80,10 +80,9 @@ def _configured_names() -> set[str]:
     # Any channel the server is told to dispatch that nobody else registered is served
     # by a webhook (configured in the environment or on the settings page). No database
     # read here: this runs at import time.
-    from telcamp.dispatch.config import get_dispatch_settings
-
     others = {"sms", "fake", "email", "call"}
-    return {n for n in get_dispatch_settings().channels if n not in others}
+    # Uncached on purpose: caching here would pin the environment of import time.
+    return {n for n in DispatchSettings().channels if n not in others}
 
 
 register_webhooks(set(WEBHOOK_NAMES) | set(ChannelSettings().webhooks) | _configured_names())
