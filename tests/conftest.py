@@ -3,6 +3,7 @@ and Debian's Chromium through Playwright."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -166,11 +167,11 @@ def page(chromium_browser: object, request: pytest.FixtureRequest) -> Iterator[o
     pg = context.new_page()
     yield pg
     OUTPUT_DIR.mkdir(exist_ok=True)
-    safe = request.node.nodeid.replace("/", "_").replace("::", "__").replace("[", "_").replace("]", "")
-    try:
+    safe = request.node.nodeid.replace("/", "_").replace("::", "__")
+    safe = safe.replace("[", "_").replace("]", "")
+    # a failed screenshot must not hide the test's own result
+    with contextlib.suppress(Exception):
         pg.screenshot(path=str(OUTPUT_DIR / f"{safe}.png"), full_page=True)
-    except Exception:  # noqa: S110 - a failed screenshot must not hide the test's own result
-        pass
     context.close()
 
 

@@ -14,7 +14,7 @@ def test_frozen_clock_is_the_only_now() -> None:
 
 def test_clock_refuses_naive_time() -> None:
     with pytest.raises(ValueError):
-        clock.freeze(datetime(2026, 5, 1))  # noqa: DTZ001
+        clock.freeze(datetime(2026, 5, 1))
 
 
 def test_clock_override_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
