@@ -6,6 +6,9 @@ channel of that cell's preference the subscriber can receive, and the control fl
 the (campaign, msisdn) hash; Arrow batches of the result go into the operational
 `contact` table — COPY on PostgreSQL, a staging table and one INSERT … SELECT on SQLite.
 
+The contact policy (opt-out, caps, arbitration between campaigns) is applied to the new
+contacts in the same transaction (telcamp.policy.service.apply_to_wave).
+
 Crash safety: the wave is marked 'materialising' (committed) before the work starts, and
 all its contacts plus its new state are written in ONE transaction. A crash leaves either
 no contacts of that run or all of them; `recover()` (run at start and on every scheduler
@@ -44,11 +47,13 @@ class Result:
     controls: int  # held out
     seconds: float
     by_cell: dict[int, dict[str, int]]
+    suppressed: dict[str, int]  # contact policy: reason → contacts suppressed or deferred
 
     def as_dict(self) -> dict[str, Any]:
         return {"wave_id": self.wave_id, "run": self.run, "contacts": self.contacts,
                 "controls": self.controls, "seconds": round(self.seconds, 2),
-                "by_cell": {str(k): v for k, v in self.by_cell.items()}}
+                "by_cell": {str(k): v for k, v in self.by_cell.items()},
+                "policy": self.suppressed}
 
 
 @dataclass(frozen=True)
@@ -284,8 +289,9 @@ def finish(plan: Plan, *, crash_after_insert: bool = False) -> Result:
         # transaction, so a wave never exists without it; docs/policy.md.
         from telcamp.policy import service as policy_service
 
-        policy_service.apply_to_wave(session=s, campaign_id=plan.campaign_id,
-                                     wave_id=plan.wave_id, run=plan.run, now=plan.now)
+        suppressed = policy_service.apply_to_wave(
+            session=s, campaign_id=plan.campaign_id, wave_id=plan.wave_id, run=plan.run,
+            now=plan.now)
         counts = _counts(s, plan)
         contacts = sum(v["contacts"] for v in counts.values())
         controls = sum(v["controls"] for v in counts.values())
@@ -297,7 +303,7 @@ def finish(plan: Plan, *, crash_after_insert: bool = False) -> Result:
 
         schedule.after_run(wave, plan.now)
     return Result(plan.wave_id, plan.run, contacts, controls, time.monotonic() - started,
-                  counts)
+                  counts, suppressed)
 
 
 def _counts(session: Session, plan: Plan) -> dict[int, dict[str, int]]:
