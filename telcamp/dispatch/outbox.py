@@ -237,3 +237,12 @@ def cancel_stopped(*, now: datetime | None = None) -> int:
         return _rowcount(s.execute(sa.update(contact).where(
             contact.c.state == PENDING, contact.c.campaign_id.in_(stopped),
             contact.c.is_control.is_(False)).values(state=CANCELLED, done_at=now)))
+
+
+def prune_send_log(*, keep_days: int = 31, now: datetime | None = None) -> int:
+    """The caps look back 30 days at most; older send-log rows only cost space."""
+    now = now or clock.now()
+    with session_scope() as s:
+        return _rowcount(s.execute(sa.delete(send_log).where(
+            send_log.c.sent_at < now - timedelta(days=keep_days))))
+

@@ -61,6 +61,7 @@ class Worker:
         self._pending: list[updates.Pending] = []
         self._last_history = 0.0
         self._last_housekeeping = 0.0
+        self._last_prune = 0.0
 
     async def _sink(self, update: DeliveryUpdate) -> None:
         self._pending.append(updates.Pending(update))
@@ -84,6 +85,9 @@ class Worker:
             self.stats.reconciled += await asyncio.to_thread(
                 outbox.reconcile, channel=self.channel.name, resend_unknown=self.resend_unknown)
             await asyncio.to_thread(outbox.cancel_stopped)
+        if now - self._last_prune >= 3600.0:  # a scan of the send log: once an hour
+            self._last_prune = now
+            await asyncio.to_thread(outbox.prune_send_log)
         if force or now - self._last_history >= self.history_every_s:
             self._last_history = now
             try:

@@ -193,3 +193,12 @@ def test_pause_takes_effect_within_a_second_and_resume_continues(db: str) -> Non
     assert after - paused_at <= 100, "at most one second of capacity after the pause"
     assert len(channel.sent) == 300
     assert len({m.contact_id for m in channel.sent}) == 300
+
+
+def test_send_log_keeps_31_days(db: str) -> None:
+    setup_warehouse(2)
+    camp = make_campaign()
+    add_contacts(camp, range(2))
+    run(Worker(FakeChannel("sms")))
+    assert outbox.prune_send_log() == 0
+    assert outbox.prune_send_log(now=clock.now() + timedelta(days=32)) == 2
