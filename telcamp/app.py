@@ -12,7 +12,8 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from telcamp import __version__
@@ -22,7 +23,11 @@ from telcamp.core.errors import TelcampError
 from telcamp.core.settings import get_settings
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
-VENDOR = {"htmx": ("htmx.org", "dist"), "echarts": ("echarts", "dist")}
+VENDOR = {
+    "htmx": ("htmx.org", "dist"),
+    "echarts": ("echarts", "dist"),
+    "swagger": ("swagger-ui-dist", ""),
+}
 
 
 def create_app(*, run_migrations: bool = True) -> FastAPI:
@@ -38,7 +43,21 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
             module.on_startup()
         yield
 
-    app = FastAPI(title="Telcamp", version=__version__, lifespan=lifespan)
+    # The interactive API docs load Swagger UI from our node_modules, not from a CDN: an
+    # operator's network usually reaches no CDN.
+    app = FastAPI(
+        title="Telcamp", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def _api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Telcamp API",
+            swagger_js_url="/static/vendor/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/app/favicon.svg",
+        )
 
     @app.exception_handler(TelcampError)
     async def _telcamp_error(_request: Request, exc: TelcampError) -> JSONResponse:
@@ -62,7 +81,7 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
 
     app.mount("/static/app", StaticFiles(directory=STATIC_DIR), name="static")
     for name, (package, sub) in VENDOR.items():
-        folder = settings.node_modules / package / sub
+        folder = settings.node_modules / package / sub if sub else settings.node_modules / package
         if folder.is_dir():
             app.mount(f"/static/vendor/{name}", StaticFiles(directory=folder), name=name)
 

@@ -21,7 +21,8 @@ from telcamp.core.settings import get_settings
 DEMO_USERS: list[tuple[str, str, str | None]] = [
     ("admin", "admin", "P01"),
     ("marketer", "marketer", "C01"),
-    ("approver", "approver", "C01"),
+    # The demo marketer works for a city (C01); a city campaign goes to the province head.
+    ("approver", "approver", "P01"),
     ("analyst", "analyst", "P01"),
     ("agent", "agent", "P01"),
 ]

@@ -28,6 +28,13 @@ def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return bool(row and row[0])
 
 
+def _is_root(con: duckdb.DuckDBPyConnection, code: str) -> bool:
+    if not _has_table(con, "regions"):
+        return False
+    row = con.execute("SELECT parent_code FROM regions WHERE code = ?", [code]).fetchone()
+    return row is not None and not row[0]
+
+
 def stats(con: duckdb.DuckDBPyConnection, *, region_code: str | None = None) -> dict[str, Any]:
     """Row counts per table, the as-of date, the value-tier distribution and the
     churn-risk bands (subscribers per band).
@@ -39,6 +46,8 @@ def stats(con: duckdb.DuckDBPyConnection, *, region_code: str | None = None) -> 
     """
     counts: dict[str, int] = {}
     where, params = "", []
+    if region_code is not None and _is_root(con, region_code):
+        region_code = None  # the top of the tree sees the whole operator
     if region_code is not None:
         where = " WHERE ? IN (region_code, city_code, province_code)"
         params = [region_code]

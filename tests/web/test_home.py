@@ -38,3 +38,23 @@ def test_home_figures_cover_the_users_region_only(login, test_regions) -> None: 
     assert 'data-testid="subscribers">30<' in city.text
     assert 'data-testid="tier-high">15<' in city.text
     assert 'data-testid="subscribers">100<' in whole.text
+
+
+def test_home_at_the_top_region_shows_operator_wide_tables(login, test_regions) -> None:  # type: ignore[no-untyped-def]
+    from telcamp.core import warehouse
+
+    with warehouse.connect() as con:
+        con.execute(
+            "CREATE TABLE profile AS SELECT 79000000000 + i AS msisdn, 'C01-01' AS region_code, "
+            "'C01' AS city_code, 'P01' AS province_code, 'low' AS value_tier, "
+            "0.1 AS churn_risk FROM range(10) t(i)"
+        )
+        con.execute(
+            "INSERT INTO payments SELECT msisdn, TIMESTAMPTZ '2026-11-01 10:00:00+00', 5.0, "
+            "'recharge' FROM profile"
+        )
+    province = login("analyst", "P01").get("/")
+    city = login("analyst", "C01").get("/")
+    # the province is the top of the tree: it sees every table, the city only its subscribers
+    assert 'data-testid="payments">10<' in province.text
+    assert 'data-testid="payments"' not in city.text
