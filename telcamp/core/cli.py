@@ -10,7 +10,8 @@ from rich.markup import escape
 
 from telcamp.core.errors import TelcampError
 
-err_console = Console(stderr=True)
+# soft_wrap: long paths in error messages must stay on one line (copyable, greppable)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def run(app: typer.Typer) -> None:
