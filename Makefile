@@ -29,8 +29,11 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing $$missing and not root: browser tests will skip (CI installs them)"; fi; fi
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 demo: setup
-	$(BIN)/telcamp demo
+	$(BIN)/telcamp demo --host $(HOST) --port $(PORT)
 
 test: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

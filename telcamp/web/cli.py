@@ -69,7 +69,19 @@ def demo(
         access_demo = None  # type: ignore[assignment]
     if access_demo is not None:
         access_demo.ensure_demo_users(console)
+    from telcamp.lists import demo as lists_demo
+
+    lists_demo.ensure_demo_lists(console)
     if not no_serve:
+        # Without an SMSC a launched campaign stays 'queued': give the demo a simulated one.
+        from telcamp.simulator.demo import sms_already_configured, start_demo_smsc
+
+        why = sms_already_configured()
+        if why is None:
+            smsc = start_demo_smsc()
+            console.print(f"SMS channel: simulated SMSC on 127.0.0.1:{smsc.sim.port}")
+        else:
+            console.print(f"SMS channel left as configured ({why})")
         serve(host=host, port=port)
 
 

@@ -21,6 +21,8 @@ def test_demo_generates_loads_scores_and_creates_users() -> None:
     # one login per role is printed for the demo
     for role in ("admin", "marketer", "approver", "analyst", "agent"):
         assert role in result.output
+    for name in ("blacklist", "greylist", "optout", "test numbers"):
+        assert f"demo list {name!r}" in result.output
     stats = runner.invoke(app, ["warehouse", "stats", "--json"])
     assert stats.exit_code == 0, stats.output
     figures = json.loads(stats.output)
@@ -33,3 +35,7 @@ def test_demo_generates_loads_scores_and_creates_users() -> None:
     again = runner.invoke(app, ["demo", "--no-serve"])
     assert again.exit_code == 0, again.output
     assert "already loaded" in again.output
+    # the demo's special lists exist once, with members from the loaded base
+    shown = runner.invoke(app, ["list", "show", "blacklist"])
+    assert shown.exit_code == 0, shown.output
+    assert "blacklist" in shown.output
