@@ -52,7 +52,7 @@ def ensure_demo_lists(console: Any, *, region_code: str = "P01") -> None:
             numbers = _numbers(every, 2000)
             lst = create_list(
                 session, principal=actor,
-                list_in=ListCreate(name=name, type=kind,  # type: ignore[arg-type]
+                list_in=ListCreate(name=name, type=kind,
                                    region_code=region_code,
                                    description=f"demo {kind} list"),
             )
