@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Protocol
+from typing import Protocol, cast
 
 from telcamp.channels.smpp import pdu as p
 from telcamp.channels.smpp import status as st
@@ -43,8 +43,9 @@ class Session(asyncio.Protocol):
 
     # -- transport callbacks -------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A cast, not an isinstance check: uvloop's TCPTransport (the server's loop under
+        # uvicorn) is not an asyncio.Transport subclass but has the same methods.
+        self.transport = cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail_pending(f"connection lost ({exc or 'closed by peer'})")
