@@ -123,3 +123,22 @@ def test_pick_port_falls_back_when_taken():
         s.listen()
         taken = s.getsockname()[1]
         assert pick_port(preferred=taken) != taken
+
+
+def test_client_works_on_uvloop():
+    """`telcamp serve` (uvicorn[standard]) runs the dispatch loop on uvloop, whose
+    transports are not asyncio.Transport subclasses; the demo's SMS must work there."""
+    import uvloop
+
+    async def main() -> list[Any]:
+        sim = SmscSimulator(port=pick_port(preferred=0), delivery_rate=1.0, receipt_delay=0.0)
+        await sim.start()
+        try:
+            results, _ = await _send(BindConfig("127.0.0.1", sim.port, "demo", "demo"), 2)
+        finally:
+            await sim.stop()
+        return results
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        results = runner.run(main())
+    assert [r.state for r in results] == [MessageState.SUBMITTED] * 2
