@@ -1,0 +1,63 @@
+"""End to end as in `telcamp demo`: the simulator started and configured by the demo's
+function, the SMS channel built by the dispatch registry from those settings, contacts of a
+running campaign dispatched until their receipts make them delivered / undelivered."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from telcamp.dispatch import registry
+from telcamp.dispatch.config import get_dispatch_settings
+from telcamp.dispatch.worker import Worker
+from telcamp.simulator import demo
+
+_spec = importlib.util.spec_from_file_location(
+    "dispatch_world", Path(__file__).parents[1] / "dispatch" / "world.py")
+assert _spec is not None and _spec.loader is not None
+world = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(world)
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name in (demo.BINDS_ENV, demo.SOURCE_ENV):  # set+del: restored after the test
+        monkeypatch.setenv(name, "x")
+        monkeypatch.delenv(name)
+    get_dispatch_settings.cache_clear()
+    yield
+    get_dispatch_settings.cache_clear()
+
+
+@pytest.mark.parametrize(("rate", "final"), [(1.0, "delivered"), (0.0, "undelivered")])
+def test_demo_campaign_reaches_a_final_state(db: str, clean_env: Any, rate: float,
+                                             final: str) -> None:
+    world.setup_warehouse(5)
+    camp = world.make_campaign(message="Offer for {{ msisdn }}")
+    world.add_contacts(camp, range(5))
+    assert demo.sms_already_configured() is None
+    running = demo.start_demo_smsc(delivery_rate=rate, receipt_delay=0.05)
+    try:
+        channel = registry.build("sms", get_dispatch_settings())
+        assert channel is not None
+        worker = Worker(channel, grace_s=0.5)
+
+        async def scenario() -> None:
+            await channel.start(worker._sink)
+            while await worker.step():
+                pass
+            deadline = asyncio.get_running_loop().time() + 20
+            while sorted(st for st, _ in world.states(camp[1]).values()) != [final] * 5:
+                await worker._housekeeping(force=True)
+                assert asyncio.get_running_loop().time() < deadline, world.states(camp[1])
+                await asyncio.sleep(0.1)
+            await channel.close()
+
+        asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        running.stop()
+    assert running.sim.stats.submits == 5
