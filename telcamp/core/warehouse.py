@@ -20,10 +20,16 @@ from telcamp.core.settings import get_settings
 
 
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open the file read-write whatever `read_only` says.
+
+    DuckDB refuses, within one process, a read-only and a read-write connection to the same
+    file ("different configuration"): a page request and a scheduler tick of the server
+    would collide. Across processes read-only buys nothing either, since any writer locks
+    readers out. So `read_only` only states the caller's intent.
+    """
+    del read_only
     path.parent.mkdir(parents=True, exist_ok=True)
-    if read_only and not path.exists():
-        read_only = False  # a new warehouse must be created before it can be read
-    return duckdb.connect(str(path), read_only=read_only)
+    return duckdb.connect(str(path))
 
 
 @contextmanager
