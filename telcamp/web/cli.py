@@ -73,15 +73,11 @@ def demo(
 
     lists_demo.ensure_demo_lists(console)
     if not no_serve:
-        # Without an SMSC a launched campaign stays 'queued': give the demo a simulated one.
-        from telcamp.simulator.demo import sms_already_configured, start_demo_smsc
+        # Without an SMSC a launched campaign stays 'queued': give the demo a simulated
+        # one (and a mail sink), unless those channels are configured.
+        from telcamp.simulator.demo import start_demo_channels
 
-        why = sms_already_configured()
-        if why is None:
-            smsc = start_demo_smsc()
-            console.print(f"SMS channel: simulated SMSC on 127.0.0.1:{smsc.sim.port}")
-        else:
-            console.print(f"SMS channel left as configured ({why})")
+        start_demo_channels(console)
         serve(host=host, port=port)
 
 
