@@ -37,7 +37,7 @@ class SmtpSink:
         self.handler = MailSink()
         self.host = host
         self.port = pick_port(host, port)
-        self._controller = Controller(self.handler, hostname=host, port=port)
+        self._controller = Controller(self.handler, hostname=host, port=self.port)
 
     def start(self) -> SmtpSink:
         self._controller.start()

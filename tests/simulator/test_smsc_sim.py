@@ -142,3 +142,23 @@ def test_client_works_on_uvloop():
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         results = runner.run(main())
     assert [r.state for r in results] == [MessageState.SUBMITTED] * 2
+
+
+def test_mail_sink_moves_to_a_free_port_when_its_own_is_taken():
+    import smtplib
+    import socket
+
+    from telcamp.simulator.smtp import SmtpSink
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        taken = s.getsockname()[1]
+        sink = SmtpSink(port=taken).start()
+        try:
+            assert sink.port != taken
+            with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as c:
+                c.sendmail("a@demo.test", ["b@demo.test"], "Subject: x\r\n\r\nbody")
+        finally:
+            sink.stop()
+    assert sink.handler.accepted == 1 and sink.handler.last_to == ["b@demo.test"]
