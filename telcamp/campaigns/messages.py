@@ -127,8 +127,14 @@ def offer_fields(cell: Any) -> dict[str, Any]:
     template checked at save time renders the same way at send time.
     """
     campaign = cell.campaign
+    size = cell.reward_size
+    if size is not None and float(size).is_integer():
+        # the same text on every database: "50", not "50" on SQLite and "50.0" elsewhere
+        size = int(size)
+    elif size is not None:
+        size = float(size)
     return {"offer_code": cell.offer_code or campaign.offer_code,
-            "reward_type": cell.reward_type, "reward_size": cell.reward_size,
+            "reward_type": cell.reward_type, "reward_size": size,
             "reward_validity_days": cell.reward_validity_days, "campaign_name": campaign.name}
 
 

@@ -21,10 +21,15 @@ from telcamp.core.db import session_scope
 from telcamp.dispatch.outbox import Batch, Claimed
 
 
-def _templates(cell_ids: set[int]) -> dict[int, dict[str, Any]]:
+def _templates(
+    cell_ids: set[int],
+) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Per cell: its message templates, and the offer fields a template may use besides
+    the subscriber's (offer_code, reward_*, campaign_name), as checked when it was saved."""
     with session_scope() as s:
-        return {int(c.id): dict(c.messages or {})
-                for c in s.scalars(sa.select(Cell).where(Cell.id.in_(cell_ids)))}
+        cells = list(s.scalars(sa.select(Cell).where(Cell.id.in_(cell_ids))))
+        return ({int(c.id): dict(c.messages or {}) for c in cells},
+                {int(c.id): campaign_messages.offer_fields(c) for c in cells})
 
 
 def _profiles(msisdns: list[int]) -> dict[int, dict[str, Any]]:
@@ -51,7 +56,7 @@ def _source(templates: dict[str, Any], channel: str, language: str | None) -> st
 
 def render_batch(batch: Batch) -> tuple[list[OutboundMessage], list[SendResult]]:
     """(messages to send, failures to record)."""
-    templates = _templates({c.cell_id for c in batch.contacts})
+    templates, offers = _templates({c.cell_id for c in batch.contacts})
     sources = {c.id: _source(templates.get(c.cell_id, {}), batch.channel, c.language)
                for c in batch.contacts}
     needs_fields = any(s and "{" in s for s in sources.values())
@@ -64,7 +69,8 @@ def render_batch(batch: Batch) -> tuple[list[OutboundMessage], list[SendResult]]
             failed.append(SendResult(c.id, "failed",
                                      reason=f"render: no {batch.channel} message in the cell"))
             continue
-        fields = profiles.get(c.msisdn, {"msisdn": str(c.msisdn)})
+        fields = {**offers.get(c.cell_id, {}),
+                  **profiles.get(c.msisdn, {"msisdn": str(c.msisdn)})}
         try:
             body = campaign_messages.render(source, fields) if "{" in source else source
         except Exception as exc:  # one subscriber's bad data must not stop the wave

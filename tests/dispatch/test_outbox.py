@@ -202,3 +202,16 @@ def test_send_log_keeps_31_days(db: str) -> None:
     run(Worker(FakeChannel("sms")))
     assert outbox.prune_send_log() == 0
     assert outbox.prune_send_log(now=clock.now() + timedelta(days=32)) == 2
+
+
+def test_messages_render_offer_fields_as_well_as_profile_fields(db: str) -> None:
+    # a template may use the cell's offer and the campaign's name (checked when saved)
+    setup_warehouse(2)
+    camp = make_campaign(message="{{ campaign_name }}: {{ reward_size }} for {{ msisdn }}",
+                         reward=50.0)
+    add_contacts(camp, [0, 1])
+    channel = FakeChannel("sms")
+    run(Worker(channel))
+    assert sorted(m.body for m in channel.sent) == [
+        f"c: 50 for {FIRST}", f"c: 50 for {FIRST + 1}"
+    ]
