@@ -78,7 +78,22 @@ def _show(campaign_id: int, actor: Principal) -> dict[str, Any]:
 @app.command("program-create")
 def program_create(body: str = typer.Argument(..., help="JSON, a file, or - for stdin"),
                    as_user: str | None = AS) -> None:
-    """Create a program (营销案) from JSON: name, goal, kpis, budget, dates, region_code."""
+    """Create a program (营销案) from JSON and print it (with its id).
+
+    \b
+    Fields (dates are YYYY-MM-DD; region_code must be inside your region):
+      name         required, 1-200 characters
+      goal         free text (default "")
+      kpis         JSON object of targets (default {})
+      budget       number >= 0 (campaign budgets under it may not exceed it)
+      start_date   required; end_date required, not before start_date
+      region_code  required, the owning region (e.g. P01)
+    \b
+    Example:
+      telcamp campaign program-create '{"name": "Winter data", "goal": "grow data",
+        "kpis": {"conversion": 0.05}, "budget": 50000, "start_date": "2026-11-01",
+        "end_date": "2027-03-31", "region_code": "P01"}'
+    """
     from telcamp.campaigns import service
     from telcamp.campaigns.schemas import ProgramCreate, ProgramRead
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -110,3 +111,27 @@ def schedule(form: dict[str, Any], campaign: Campaign) -> CampaignUpdate:
         "waves": [w.model_dump() for w in waves], "reparticipation": rule,
         "reparticipation_days": days if rule == "every_n_days" else None,
         "fixed_audience": bool(form.get("fixed_audience"))})
+
+
+def program(form: dict[str, Any]) -> dict[str, Any]:
+    """The console's program form → ProgramCreate data. KPIs are a JSON object
+    (e.g. {"conversion": 0.05}); blank means none."""
+    raw = str(form.get("kpis", "")).strip()
+    try:
+        kpis = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(f"kpis: not JSON ({exc.msg}, column {exc.colno})",
+                               field="kpis") from exc
+    if not isinstance(kpis, dict):
+        raise ValidationFailed('kpis: give a JSON object such as {"conversion": 0.05}',
+                               field="kpis")
+    start = day_start(str(form.get("start_date", "")), "start_date")
+    end = day_start(str(form.get("end_date", "")), "end_date")
+    if start is None or end is None:
+        raise ValidationFailed("start_date and end_date are required (YYYY-MM-DD)",
+                               field="start_date" if start is None else "end_date")
+    return {"name": str(form.get("name", "")).strip(),
+            "goal": str(form.get("goal", "")).strip(), "kpis": kpis,
+            "budget": _num(form, "budget"), "start_date": start.date(),
+            "end_date": end.date(),
+            "region_code": str(form.get("region_code", "")).strip()}

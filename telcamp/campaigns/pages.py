@@ -13,7 +13,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from telcamp.access.deps import require
-from telcamp.campaigns import approvals, forms, library, messages, rehearsal, schedule, service
+from telcamp.campaigns import (
+    approvals,
+    forms,
+    library,
+    messages,
+    program_pages,
+    rehearsal,
+    schedule,
+    service,
+)
 from telcamp.campaigns.schemas import CampaignCreate, CampaignUpdate, PreviewIn
 from telcamp.core.db import session_scope
 from telcamp.core.errors import TelcampError
@@ -23,6 +32,8 @@ from telcamp.core.web import register_nav, render
 
 router = APIRouter(include_in_schema=False)
 register_nav("/campaigns", _("Campaigns"), "campaign.read")
+register_nav("/programs", _("Programs"), "campaign.read")
+router.include_router(program_pages.router)
 register_nav("/approvals", _("Approvals"), "campaign.approve")
 READ = Depends(require("campaign.read"))
 WRITE = Depends(require("campaign.write"))
