@@ -72,12 +72,12 @@ def index(request: Request, principal: Principal = READ) -> HTMLResponse:
 
 @router.get("/campaigns/new", response_class=HTMLResponse)
 def new(request: Request, principal: Principal = WRITE, error: str | None = None,
-        status: int = 200) -> HTMLResponse:
+        status: int = 200, typed: dict[str, Any] | None = None) -> HTMLResponse:
     with session_scope() as s:
         programs = service.list_programs(session=s, actor=principal)
     return render(request, "campaigns/wizard.html", {
         "step": "basics", "steps": STEPS, "labels": STEP_LABELS, "campaign": None,
-        "programs": programs, "error": error}, status_code=status)
+        "programs": programs, "error": error, "typed": typed}, status_code=status)
 
 
 @router.post("/campaigns/new")
@@ -91,12 +91,15 @@ async def create(request: Request, principal: Principal = WRITE) -> Response:
         with session_scope() as s:
             cid = service.create_campaign(session=s, actor=principal, campaign_in=body).id
     except (TelcampError, ValueError) as exc:
-        return new(request, principal, error=getattr(exc, "message", str(exc)), status=422)
+        return new(request, principal, error=getattr(exc, "message", str(exc)), status=422,
+                   typed=form)
     return _see(f"/campaigns/{cid}/wizard/cells")
 
 
 def _wizard(request: Request, principal: Principal, cid: int, step: str,
-            error: str | None = None, status: int = 200) -> HTMLResponse:
+            error: str | None = None, status: int = 200,
+            typed: dict[str, Any] | None = None) -> HTMLResponse:
+    """`typed`: the rejected form, shown again instead of the saved draft."""
     with session_scope() as s:
         c = service.get_campaign(session=s, actor=principal, campaign_id=cid)
         figures = c.rehearsal
@@ -106,7 +109,7 @@ def _wizard(request: Request, principal: Principal, cid: int, step: str,
             "step": step, "steps": STEPS, "labels": STEP_LABELS, "campaign": c,
             "programs": [], "error": error, "figures": figures, "tiers": forms.TIERS,
             "languages": forms.LANGUAGES, "rows": forms.CELL_ROWS,
-            "channels": ("sms", "email")}, status_code=status)
+            "channels": ("sms", "email"), "typed": typed}, status_code=status)
 
 
 @router.get("/campaigns/{cid}/wizard/{step}", response_class=HTMLResponse)
@@ -137,7 +140,8 @@ async def wizard_save(request: Request, cid: int, step: str, principal: Principa
                                     campaign_in=update)
     except (TelcampError, ValueError) as exc:
         return _wizard(request, principal, cid, step,
-                       error=getattr(exc, "message", str(exc)), status=422)
+                       error=getattr(exc, "message", str(exc)), status=422,
+                       typed=form if step in STEPS[:4] else None)
     nxt = STEPS[min(STEPS.index(step) + 1, len(STEPS) - 1)] if step in STEPS else "basics"
     return _see(f"/campaigns/{cid}/wizard/{nxt}")
 

@@ -44,11 +44,13 @@ def _from_form(form: dict[str, Any]) -> PolicyUpdate:
     )
 
 
-def _page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+def _page(request: Request, error: str | None = None, status: int = 200,
+          typed: dict[str, Any] | None = None) -> HTMLResponse:
+    """`typed`: the rejected form, shown again instead of the current policy."""
     with session_scope() as s:
         return render(request, "policy/policy.html", {
             "p": service.current(s), "versions": service.history(s)[:20], "windows": WINDOWS,
-            "error": error, "json": json}, status_code=status)
+            "error": error, "json": json, "typed": typed}, status_code=status)
 
 
 @router.get("/policy", response_class=HTMLResponse)
@@ -64,9 +66,9 @@ async def policy_save(request: Request, principal: Principal = MANAGE) -> Respon
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        return _page(request, f"{where}: {first['msg']}", 422)
+        return _page(request, f"{where}: {first['msg']}", 422, typed=form)
     except (ValueError, json.JSONDecodeError) as exc:
-        return _page(request, str(exc), 422)
+        return _page(request, str(exc), 422, typed=form)
     with session_scope() as s:
         service.update(session=s, actor=principal, policy_in=policy_in)
     return RedirectResponse("/policy", status_code=303)
