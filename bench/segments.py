@@ -128,7 +128,7 @@ def main() -> int:
           SELECT p.msisdn FROM profile p JOIN usage_daily u ON u.msisdn = p.msisdn
             AND u.day BETWEEN DATE '{b}' AND DATE '{a}'
           WHERE {cheap} AND {lists_sql}
-          GROUP BY p.msisdn HAVING sum(u.voice_min) >= 5)"""
+          GROUP BY p.msisdn HAVING round(sum(u.voice_min) * 1000000) / 1000000.0 >= 5)"""
 
     def rule_count(rule: dict[str, Any]) -> Callable[[], int]:
         return lambda: service.count(None, rule=rule, principal=principal, con=con)

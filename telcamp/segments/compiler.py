@@ -34,7 +34,9 @@ from telcamp.segments.rules import (
     UsageLeaf,
     walk,
 )
-from telcamp.warehouse.schema import WINDOWS
+from telcamp.warehouse.schema import METRICS, WINDOWS
+
+_FLOAT_METRICS = frozenset(m.name for m in METRICS if not m.integer)
 
 DIALECTS = ("duckdb", "postgres")
 
@@ -167,6 +169,15 @@ class _Compiler:
             exp.Count(this=exp.Star()) if rule.usage == "active_days"
             else exp.Sum(this=_col(rule.usage, "u"))
         )
+        if rule.usage in _FLOAT_METRICS:
+            # Compared at 6 decimals, like the precomputed windows: a sum of doubles depends
+            # on the order it is added in, and a subscriber exactly on the threshold must not
+            # flip between runs (or between DuckDB and PostgreSQL).
+            # round(x * 1e6) / 1e6: PostgreSQL has no round(double, int).
+            agg = exp.Div(
+                this=exp.Round(this=exp.Mul(this=agg, expression=exp.Literal.number(1000000))),
+                expression=exp.Literal.number(1000000.0),
+            )
         where: exp.Expr = exp.Between(
             this=_col("day", "u"), low=_date(start), high=_date(self.ctx.as_of_date)
         )

@@ -132,8 +132,12 @@ def _window_columns() -> str:
     for m in ALL_METRICS:
         for w in WINDOWS:
             terms = " + ".join(f"coalesce(seg_{x}.{m.name}, 0)" for x in ordered if x <= w)
-            kind = "BIGINT" if m.integer else "DOUBLE"
-            parts.append(f"({terms})::{kind} AS {m.name}_{w}d")
+            if m.integer:
+                parts.append(f"({terms})::BIGINT AS {m.name}_{w}d")
+            else:
+                # Rounded to 6 decimals: sums of doubles depend on the order DuckDB adds them
+                # in, and a subscriber exactly on a rule's threshold must not flip between runs.
+                parts.append(f"(round(({terms}) * 1000000) / 1000000.0)::DOUBLE AS {m.name}_{w}d")
     return ",\n    ".join(parts)
 
 
