@@ -179,7 +179,8 @@ def main() -> int:
         WITH m AS (
           SELECT p.msisdn FROM profile p JOIN usage_daily u ON u.msisdn = p.msisdn
             AND u.day BETWEEN DATE '{b}' AND DATE '{a}'
-          WHERE {cheap} GROUP BY p.msisdn HAVING sum(u.voice_min) >= 5)"""
+          WHERE {cheap} GROUP BY p.msisdn
+          HAVING round(sum(u.voice_min) * 1000000) / 1000000.0 >= 5)"""
     hand_funnel_sql = f"""{matched_sql}
         SELECT count(*), count(*) FILTER (WHERE NOT {ex(LIST_A)}),
                count(*) FILTER (WHERE NOT {ex(LIST_A)} AND NOT {ex(LIST_B)}),
