@@ -35,7 +35,8 @@ PORT ?= 8000
 demo: setup
 	$(BIN)/telcamp demo --host $(HOST) --port $(PORT)
 
-test: setup chromium
+# ruff and mypy (strict) are part of the tests: typed, lint-clean code is a standard here.
+test: setup chromium lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: setup
