@@ -100,6 +100,13 @@ def config(
 
 
 def register(app: typer.Typer) -> None:
+    def cli_doc() -> None:
+        """Print the command-line reference (docs/cli.md) in Markdown."""
+        from telcamp.web.cli_doc import cli_markdown
+
+        typer.echo(cli_markdown(app), nl=False)
+
+    app.command("cli-doc")(cli_doc)
     app.command("config")(config)
     app.command("serve")(serve)
     app.command("migrate")(migrate_cmd)

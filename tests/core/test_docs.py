@@ -32,3 +32,14 @@ def test_every_setting_is_documented() -> None:
 def test_every_setting_has_a_description() -> None:
     missing = [n for n, f in Settings.model_fields.items() if not f.description]
     assert not missing, missing
+
+
+def test_cli_reference_lists_every_command() -> None:
+    from telcamp.cli import app
+    from telcamp.web.cli_doc import cli_markdown
+
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    assert text == cli_markdown(app), "run: .venv/bin/telcamp cli-doc > docs/cli.md"
+    for command in ("telcamp load", "telcamp generate", "telcamp segment count",
+                    "telcamp campaign launch", "telcamp audit verify"):
+        assert f"| `{command}` |" in text, command
