@@ -89,7 +89,7 @@ def config(
     from telcamp.web.settings_doc import settings_markdown
 
     if markdown:
-        typer.echo(settings_markdown())
+        typer.echo(settings_markdown(), nl=False)
         return
     current = get_settings()
     for name in Settings.model_fields:
