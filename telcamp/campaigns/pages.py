@@ -11,6 +11,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from telcamp.access.deps import require
 from telcamp.campaigns import (
@@ -22,6 +24,7 @@ from telcamp.campaigns import (
     rehearsal,
     schedule,
     service,
+    wording,
 )
 from telcamp.campaigns.schemas import CampaignCreate, CampaignUpdate, PreviewIn
 from telcamp.core.db import session_scope
@@ -54,6 +57,21 @@ WORDS = (
 )
 
 
+def _snapshots(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """The latest snapshots of the segments the user sees, offered by the wizard's
+    snapshot box (newest first)."""
+    from telcamp.segments import service as segments
+    from telcamp.segments.models import SegmentSnapshot
+
+    names = {s.id: s.name for s in segments.list_segments(session, principal=principal)}
+    if not names:
+        return []
+    rows = session.scalars(select(SegmentSnapshot).where(
+        SegmentSnapshot.segment_id.in_(names)).order_by(SegmentSnapshot.id.desc()).limit(50))
+    return [{"id": r.id, "name": names[r.segment_id], "count": r.count,
+             "taken_at": r.taken_at} for r in rows]
+
+
 def _see(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
@@ -75,9 +93,11 @@ def new(request: Request, principal: Principal = WRITE, error: str | None = None
         status: int = 200, typed: dict[str, Any] | None = None) -> HTMLResponse:
     with session_scope() as s:
         programs = service.list_programs(session=s, actor=principal)
+        snapshots = _snapshots(s, principal)
     return render(request, "campaigns/wizard.html", {
         "step": "basics", "steps": STEPS, "labels": STEP_LABELS, "campaign": None,
-        "programs": programs, "error": error, "typed": typed}, status_code=status)
+        "programs": programs, "snapshots": snapshots, "error": error, "typed": typed},
+        status_code=status)
 
 
 @router.post("/campaigns/new")
@@ -108,6 +128,7 @@ def _wizard(request: Request, principal: Principal, cid: int, step: str,
         return render(request, "campaigns/wizard.html", {
             "step": step, "steps": STEPS, "labels": STEP_LABELS, "campaign": c,
             "programs": [], "error": error, "figures": figures, "tiers": forms.TIERS,
+            "snapshots": _snapshots(s, principal) if step == "basics" else [],
             "languages": forms.LANGUAGES, "rows": forms.CELL_ROWS,
             "channels": ("sms", "email"), "typed": typed}, status_code=status)
 
@@ -202,7 +223,7 @@ def campaign_page(request: Request, cid: int, principal: Principal = READ,
         c = service.get_campaign(session=s, actor=principal, campaign_id=cid)
         counts = library.contact_counts(session=s, actor=principal, campaign_id=cid)
         return render(request, "campaigns/campaign.html", {
-            "c": c, "counts": counts, "error": error,
+            "c": c, "counts": counts, "error": error, "say": wording.say,
             "can_write": principal.can("campaign.write"),
             "can_launch": principal.can("campaign.launch")}, status_code=status)
 
@@ -234,7 +255,8 @@ def inbox(request: Request, principal: Principal = APPROVE, error: str | None = 
           status: int = 200) -> HTMLResponse:
     with session_scope() as s:
         items = approvals.inbox(session=s, actor=principal)
-        return render(request, "campaigns/inbox.html", {"items": items, "error": error},
+        return render(request, "campaigns/inbox.html",
+                      {"items": items, "error": error, "say": wording.say},
                       status_code=status)
 
 
