@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from telcamp.access.models import UTCDateTime
-from telcamp.core.db import Base
+from telcamp.core.db import Base, UTCDateTime
 
 
 class AuditEntry(Base):

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from telcamp.campaigns.models import UTCDateTime
-from telcamp.core.db import Base
+from telcamp.core.db import Base, UTCDateTime
 
 
 class ChannelConfig(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from telcamp.campaigns.models import UTCDateTime
+from telcamp.core.db import UTCDateTime
 
 md = sa.MetaData()
 

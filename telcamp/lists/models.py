@@ -7,25 +7,21 @@ projection of it, kept in step by telcamp.lists.sync using `SpecialList.version`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from telcamp.core.db import Base
+from telcamp.core.db import Base, UTCDateTime
 
 LIST_TYPES: tuple[str, ...] = ("blacklist", "greylist", "optout", "test", "custom")
 # Types excluded from every campaign unless an admin overrides one list for one campaign,
@@ -33,25 +29,8 @@ LIST_TYPES: tuple[str, ...] = ("blacklist", "greylist", "optout", "test", "custo
 DEFAULT_EXCLUDED_TYPES: tuple[str, ...] = ("blacklist", "greylist", "optout")
 
 
-class ListDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on both databases (SQLite would hand back naive ones)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; use telcamp.core.clock")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+# The shared aware-UTC column type, under the name this domain has always used.
+ListDateTime = UTCDateTime
 
 
 class SpecialList(Base):
