@@ -15,13 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from telcamp.core.db import session_scope
 from telcamp.dispatch.tables import contact
 
-from .world import FIRST, add_contacts, make_campaign, setup_warehouse
+from .world import FIRST, add_contacts, make_campaign, need_peer, setup_warehouse
 
 N = 600
 _spec = importlib.util.spec_from_file_location(
@@ -45,9 +44,7 @@ def _worker(port: int, *extra: str) -> subprocess.Popen[bytes]:
 
 
 def test_kill_9_mid_wave_loses_none_and_sends_none_twice(db: str) -> None:
-    ok, why = peers.node_available()
-    if not ok:
-        pytest.skip(why)
+    need_peer(*peers.node_available())
     setup_warehouse(N, freeze=False)
     camp = make_campaign(message="Offer for you")
     add_contacts(camp, range(N))

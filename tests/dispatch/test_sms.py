@@ -14,7 +14,7 @@ from telcamp.channels.smpp import BindConfig
 from telcamp.channels.sms import SmsChannel
 from telcamp.dispatch.worker import Worker
 
-from .world import FIRST, add_contacts, make_campaign, setup_warehouse, states
+from .world import FIRST, add_contacts, make_campaign, need_peer, setup_warehouse, states
 
 _spec = importlib.util.spec_from_file_location(
     "smpp_peers", Path(__file__).parents[1] / "channels" / "smpp" / "peers.py")
@@ -25,9 +25,7 @@ _spec.loader.exec_module(peers)
 
 @pytest.fixture
 def node() -> None:
-    ok, why = peers.node_available()
-    if not ok:
-        pytest.skip(why)
+    need_peer(*peers.node_available())
 
 
 def bind(port: int, **kw: Any) -> BindConfig:
