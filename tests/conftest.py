@@ -34,8 +34,10 @@ def _reset_caches() -> None:
     from telcamp.core import clock
     from telcamp.core.db import reset_engine
     from telcamp.core.settings import reset_settings
+    from telcamp.dispatch.config import get_dispatch_settings
 
     reset_settings()
+    get_dispatch_settings.cache_clear()  # a test's TELCAMP_DISPATCH_* must not leak on
     reset_engine()
     clock.freeze(None)
 
