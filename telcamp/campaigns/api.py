@@ -21,6 +21,7 @@ from telcamp.campaigns.schemas import (
     PreviewIn,
     ProgramCreate,
     ProgramRead,
+    ProgramUpdate,
     Reason,
 )
 from telcamp.core.db import session_scope
@@ -60,6 +61,23 @@ def get_program(program_id: int, principal: Principal = READ) -> dict[str, Any]:
                             for c in service.list_campaigns(session=s, actor=principal,
                                                             program_id=p.id)]
         return out
+
+
+@programs.patch("/{program_id}")
+def update_program(program_id: int, body: ProgramUpdate, principal: Principal = WRITE
+                   ) -> ProgramRead:
+    """Edit; the budget stays at or above what campaigns committed, the period keeps
+    containing them."""
+    with session_scope() as s:
+        return ProgramRead.model_validate(service.update_program(
+            session=s, actor=principal, program_id=program_id, program_in=body))
+
+
+@programs.delete("/{program_id}", status_code=204)
+def delete_program(program_id: int, principal: Principal = WRITE) -> None:
+    """Only while its campaigns are drafts or cancelled (those go with it)."""
+    with session_scope() as s:
+        service.delete_program(session=s, actor=principal, program_id=program_id)
 
 
 def _read(campaign_id: int, principal: Principal) -> CampaignRead:

@@ -105,6 +105,42 @@ def program_create(body: str = typer.Argument(..., help="JSON, a file, or - for 
         _print(ProgramRead.model_validate(p).model_dump(mode="json"))
 
 
+@app.command("program-edit")
+def program_edit(program_id: int,
+                 body: str = typer.Argument(..., help="JSON, a file, or - for stdin"),
+                 as_user: str | None = AS) -> None:
+    """Change a program's name, goal, kpis, budget, start_date or end_date (any subset).
+
+    \b
+    The budget cannot go below what its campaigns already committed, and the period
+    must still contain every campaign's start and end. Audited (program.update).
+    Example:
+      telcamp campaign program-edit 1 '{"budget": 60000, "end_date": "2027-04-30"}'
+    """
+    from telcamp.campaigns import service
+    from telcamp.campaigns.schemas import ProgramRead, ProgramUpdate
+
+    migrate()
+    actor = _actor(as_user)
+    with session_scope() as s:
+        p = service.update_program(session=s, actor=actor, program_id=program_id,
+                                   program_in=_parse(ProgramUpdate, _load(body)))
+        _print(ProgramRead.model_validate(p).model_dump(mode="json"))
+
+
+@app.command("program-delete")
+def program_delete(program_id: int, as_user: str | None = AS) -> None:
+    """Delete a program whose campaigns are all drafts or cancelled (they go with it).
+    Audited (program.delete)."""
+    from telcamp.campaigns import service
+
+    migrate()
+    actor = _actor(as_user)
+    with session_scope() as s:
+        service.delete_program(session=s, actor=actor, program_id=program_id)
+    _print({"deleted": program_id})
+
+
 @app.command("create")
 def create(body: str = typer.Argument(..., help="JSON, a file, or - for stdin"),
            as_user: str | None = AS) -> None:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from telcamp.access.deps import require
 from telcamp.campaigns import forms, service
-from telcamp.campaigns.schemas import ProgramCreate
+from telcamp.campaigns.schemas import ProgramCreate, ProgramUpdate
 from telcamp.core.db import session_scope
 from telcamp.core.errors import TelcampError
 from telcamp.core.security import Principal
@@ -24,7 +24,8 @@ WRITE = Depends(require("campaign.write"))
 
 
 def _page(request: Request, principal: Principal, *, form: dict[str, Any] | None = None,
-          error: str | None = None, status: int = 200) -> HTMLResponse:
+          error: str | None = None, status: int = 200, editing: int | None = None,
+          edit_form: dict[str, Any] | None = None) -> HTMLResponse:
     with session_scope() as s:
         rows = [(p, service.remaining_budget(s, p))
                 for p in service.list_programs(session=s, actor=principal)]
@@ -33,7 +34,8 @@ def _page(request: Request, principal: Principal, *, form: dict[str, Any] | None
             # after an error the form shows what was typed, not the defaults
             "form": form or {"region_code": principal.region_code or "", "budget": "0",
                              "next": _next(request.query_params.get("next"))},
-            "error": error}, status_code=status)
+            "error": error, "editing": editing, "edit_form": edit_form},
+            status_code=status)
 
 
 def _next(url: str | None) -> str:
@@ -63,3 +65,39 @@ async def program_create(request: Request, principal: Principal = WRITE) -> Resp
                      status=exc.status)
     return RedirectResponse(_next(str(form.get("next") or "")) or "/programs",
                             status_code=303)
+
+
+def _error_text(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+
+
+@router.post("/programs/{program_id}/edit")
+async def program_edit(request: Request, program_id: int, principal: Principal = WRITE
+                       ) -> Response:
+    form = {k: v for k, v in (await request.form()).items()}
+    try:
+        data = forms.program({**form, "region_code": "-"})
+        data.pop("region_code")
+        body = ProgramUpdate.model_validate(data)
+        with session_scope() as s:
+            service.update_program(session=s, actor=principal, program_id=program_id,
+                                   program_in=body)
+    except ValidationError as exc:
+        return _page(request, principal, error=_error_text(exc), status=422,
+                     editing=program_id, edit_form=form)
+    except TelcampError as exc:
+        return _page(request, principal, error=exc.message, status=exc.status,
+                     editing=program_id, edit_form=form)
+    return RedirectResponse("/programs", status_code=303)
+
+
+@router.post("/programs/{program_id}/delete")
+async def program_delete(request: Request, program_id: int, principal: Principal = WRITE
+                         ) -> Response:
+    try:
+        with session_scope() as s:
+            service.delete_program(session=s, actor=principal, program_id=program_id)
+    except TelcampError as exc:
+        return _page(request, principal, error=exc.message, status=exc.status)
+    return RedirectResponse("/programs", status_code=303)

@@ -22,6 +22,17 @@ class ProgramCreate(BaseModel):
     region_code: str = Field(min_length=1)
 
 
+class ProgramUpdate(BaseModel):
+    """Any subset of a program's fields; the owning region does not change."""
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    goal: str | None = None
+    kpis: dict[str, Any] | None = None
+    budget: float | None = Field(None, ge=0)
+    start_date: date | None = None
+    end_date: date | None = None
+
+
 class ProgramRead(ProgramCreate):
     model_config = ConfigDict(from_attributes=True)
     id: int

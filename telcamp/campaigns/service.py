@@ -10,8 +10,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from telcamp.campaigns import cells as cell_rules
 from telcamp.campaigns import lifecycle, messages, regions
-from telcamp.campaigns.models import Approval, Campaign, Cell, Program, Wave
-from telcamp.campaigns.schemas import CampaignCreate, CampaignUpdate, CellIn, ProgramCreate, WaveIn
+from telcamp.campaigns.models import Approval, Campaign, Cell, Contact, Program, Wave
+from telcamp.campaigns.schemas import (
+    CampaignCreate,
+    CampaignUpdate,
+    CellIn,
+    ProgramCreate,
+    ProgramUpdate,
+    WaveIn,
+)
 from telcamp.core import clock, warehouse
 from telcamp.core.errors import Conflict, NotFound, ValidationFailed
 from telcamp.core.security import Principal
@@ -70,6 +77,86 @@ def get_program(*, session: Session, actor: Principal, program_id: int) -> Progr
     if not _program_visible(actor, program):
         raise NotFound(f"program {program_id} does not exist", field="program_id")
     return program
+
+
+def _program_data(program: Program) -> dict[str, Any]:
+    return {"name": program.name, "goal": program.goal, "kpis": program.kpis,
+            "budget": float(program.budget), "start_date": program.start_date.isoformat(),
+            "end_date": program.end_date.isoformat(), "region_code": program.region_code}
+
+
+def _live_campaigns(session: Session, program: Program) -> list[Campaign]:
+    """The program's campaigns that hold budget and dates (not cancelled, not templates)."""
+    return list(session.scalars(select(Campaign).where(
+        Campaign.program_id == program.id, Campaign.state != "cancelled",
+        Campaign.is_template.is_(False)).order_by(Campaign.id)))
+
+
+def update_program(*, session: Session, actor: Principal, program_id: int,
+                   program_in: ProgramUpdate) -> Program:
+    """Edit a program. Guarded: the budget cannot drop below what its campaigns already
+    committed, and the period must still contain every campaign's start and end."""
+    program = get_program(session=session, actor=actor, program_id=program_id)
+    regions.require_scope(actor, program.region_code)  # seeing it is not owning it
+    changes = program_in.model_dump(exclude_unset=True)
+    for key in ("name", "budget", "start_date", "end_date"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed(f"{key} cannot be empty", field=key)
+    changes = {k: v for k, v in changes.items() if v is not None}
+    start = changes.get("start_date", program.start_date)
+    end = changes.get("end_date", program.end_date)
+    if end < start:
+        raise ValidationFailed("the program ends before it starts", field="end_date")
+    live = _live_campaigns(session, program)
+    if "budget" in changes:
+        committed = sum(float(c.budget) for c in live)
+        if changes["budget"] < committed:
+            raise ValidationFailed(
+                f"budget {changes['budget']:g} is below the {committed:g} its campaigns "
+                "already committed", field="budget")
+    for c in live:
+        for value, name in ((c.start_at, "start_date"), (c.end_at, "end_date")):
+            if value is not None and not start <= value.date() <= end:
+                raise ValidationFailed(
+                    f"campaign {c.id} ({c.name}) runs on {value.date()}, outside the new "
+                    f"period {start} – {end}", field=name)
+    before = _program_data(program)
+    for key, value in changes.items():
+        setattr(program, key, value)
+    session.flush()
+    audit(session, actor=actor, action="program.update", obj=program, before=before,
+          after=_program_data(program))
+    return program
+
+
+DELETABLE_WITH = ("draft", "cancelled")
+
+
+def delete_program(*, session: Session, actor: Principal, program_id: int) -> None:
+    """Delete a program and its draft/cancelled campaigns. Refused while any campaign is
+    beyond draft (submitted, approved, running, ...) or a cancelled one has contacts:
+    what was sent stays on record."""
+    program = get_program(session=session, actor=actor, program_id=program_id)
+    regions.require_scope(actor, program.region_code)
+    campaigns = list(session.scalars(select(Campaign).where(
+        Campaign.program_id == program.id).order_by(Campaign.id)))
+    busy = [c for c in campaigns if c.state not in DELETABLE_WITH]
+    if busy:
+        raise Conflict(
+            f"program {program.id} has campaigns beyond draft or cancelled: "
+            + ", ".join(f"{c.id} ({c.state})" for c in busy), field="program_id")
+    ids = [c.id for c in campaigns]
+    if ids and session.scalar(select(Contact.id).where(Contact.campaign_id.in_(ids)).limit(1)):
+        raise Conflict(f"program {program.id} has a cancelled campaign with contacts; "
+                       "it stays on record", field="program_id")
+    before = {**_program_data(program), "campaigns": ids}
+    audit(session, actor=actor, action="program.delete", obj=program, before=before,
+          after=None)
+    for c in campaigns:
+        session.delete(c)
+    session.flush()
+    session.delete(program)
+    session.flush()
 
 
 def _program_visible(actor: Principal, program: Program) -> bool:
