@@ -80,7 +80,24 @@ class DeliveryUpdate:
     raw: str = ""
 
 
-ResultSink = Callable[[DeliveryUpdate], Awaitable[None]]
+@dataclass(frozen=True)
+class InboundMessage:
+    """What reached us that is not the outcome of a send: a mobile-originated SMS, a
+    delivery receipt we could not read, an e-mail bounce. The dispatcher stores every one
+    (telcamp.dispatch.feedback) before the channel acknowledges it to the provider."""
+
+    channel: str
+    kind: Literal["mo", "raw_receipt", "bounce"]
+    source: str  # the sender: msisdn digits (SMS) or an address (e-mail)
+    destination: str = ""
+    text: str = ""
+    raw: str = ""  # the undecoded payload (hex for SMPP) or the reason it was unreadable
+    bind: str = ""
+    contact_id: int | None = None  # when the provider names the contact (VERP bounce)
+    hard: bool = False  # a permanent bounce: the address is not e-mailed again
+
+
+ResultSink = Callable[[DeliveryUpdate | InboundMessage], Awaitable[None]]
 
 
 @dataclass

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from telcamp.campaigns import messages as campaign_messages
 from telcamp.campaigns import service as campaign_service
-from telcamp.channels.base import DeliveryUpdate, OutboundMessage, SendResult
+from telcamp.channels.base import DeliveryUpdate, InboundMessage, OutboundMessage, SendResult
 from telcamp.channels.schemas import ResultsIn, ResultsRead, TestSendRead
 from telcamp.channels.webhook import contact_key
 from telcamp.core.errors import Conflict, NotFound
@@ -122,7 +122,7 @@ def plan_test_send(session: Session, *, actor: Principal, wave_id: int,
     return TestPlan(wave.id, wave.channel, messages, failed, numbers)
 
 
-async def _noop(_u: DeliveryUpdate) -> None:
+async def _noop(_u: DeliveryUpdate | InboundMessage) -> None:
     return None
 
 

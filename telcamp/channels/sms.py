@@ -14,6 +14,9 @@ submit result → SendResult: SUBMITTED → "submitted" (message ids); REJECTED 
 with the status name; UNKNOWN → "unknown". Receipts: delivered / undelivered / expired /
 rejected become DeliveryUpdates; intermediate ones (ENROUTE, ACCEPTD) are ignored;
 orphans (no message id matched) go on with contact_id None and are stored as orphans.
+Mobile-originated SMS (joined when multi-part) and receipts that cannot be read go to the
+sink as InboundMessages (telcamp.dispatch.feedback stores them before the deliver_sm is
+acknowledged).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from telcamp.channels.base import (
     ChannelStatus,
     ChannelUnavailable,
     DeliveryUpdate,
+    InboundMessage,
     OutboundMessage,
     ResultSink,
     SendResult,
@@ -35,8 +39,10 @@ from telcamp.channels.smpp import (
     BindConfig,
     BindRefused,
     InboundEvent,
+    MoAssembler,
+    MoEvent,
     OutboundSms,
-    ReceiptEvent,
+    RawEvent,
     SmppError,
     SmppPool,
 )
@@ -60,6 +66,7 @@ class SmsChannel:
             None if any(t is None for t in tps) else float(sum(t or 0 for t in tps)))
         self.pool: SmppPool | None = None
         self._sink: ResultSink | None = None
+        self._mo = MoAssembler()  # multi-part MO joined before it is stored
         self.sent = 0
         self.failed = 0
 
@@ -73,8 +80,24 @@ class SmsChannel:
             log.warning("SMS channel not bound yet: %s", exc)
 
     async def _on_event(self, ev: InboundEvent) -> None:
-        if not isinstance(ev, ReceiptEvent) or self._sink is None:
-            return  # MO and unreadable receipts belong to feedback (capability 9)
+        if self._sink is None:
+            return
+        if isinstance(ev, MoEvent):
+            whole = self._mo.feed(ev)
+            if whole is not None:  # the sink stores it before the SMSC gets its answer
+                await self._sink(InboundMessage(
+                    channel=self.name, kind="mo", source=whole.source,
+                    destination=whole.destination, text=whole.text,
+                    raw=whole.short_message.hex(), bind=whole.bind))
+            return
+        if isinstance(ev, RawEvent):  # unreadable receipt: kept raw, never dropped
+            tlvs = ",".join(f"{tag:04x}={val.hex()}" for tag, val in ev.tlvs)
+            await self._sink(InboundMessage(
+                channel=self.name, kind="raw_receipt", source=ev.source,
+                destination=ev.destination, text=ev.text, bind=ev.bind,
+                raw=f"{ev.reason}; esm_class=0x{ev.esm_class:02x}; "
+                    f"sm={ev.short_message.hex()}; tlvs={tlvs}"))
+            return
         state = str(ev.receipt.state.value)
         if ev.receipt.intermediate or state not in FINAL:
             return

@@ -43,31 +43,39 @@ def read_token(token: str) -> dict[str, Any]:
     return data
 
 
-def _principal() -> Principal:
+def _principal(username: str = "unsubscribe-link") -> Principal:
     from telcamp.access.permissions import PERMISSIONS
 
     # The subscriber acts; the audit log names them through this username.
-    return Principal(username="unsubscribe-link", role="admin",
+    return Principal(username=username, role="admin",
                      permissions=frozenset(PERMISSIONS))
 
 
 def opt_out(session: Session, *, token: str) -> tuple[int, str]:
     """Put the token's subscriber on the opt-out list; returns (list id, msisdn). Flushes
     only; the edge commits and then syncs the warehouse copy of the list."""
+    data = read_token(token)
+    msisdn = str(data["m"])
+    list_id = add_to_optout(session, msisdn=msisdn, username="unsubscribe-link",
+                            reason=f"unsubscribe link ({data.get('ch', 'email')}, contact "
+                                   f"{data.get('c')})")
+    return list_id, msisdn
+
+
+def add_to_optout(session: Session, *, msisdn: str, reason: str, username: str) -> int:
+    """Put `msisdn` on the operator-wide opt-out list (created on first use), audited as
+    `username` (the subscriber's own act: a link, an SMS "STOP"). Flushes only."""
     from telcamp.lists import service as list_service
     from telcamp.lists.models import SpecialList
     from telcamp.lists.schemas import ListCreate
 
-    data = read_token(token)
-    actor = _principal()
+    actor = _principal(username)
     lst = session.scalars(sa.select(SpecialList).where(
         SpecialList.name == LIST_NAME, SpecialList.region_code.is_(None))).first()
     if lst is None:
         lst = list_service.create_list(session, principal=actor, list_in=ListCreate(
             name=LIST_NAME, type="optout", region_code=None,
-            description="Subscribers who used an unsubscribe link"))
-    msisdn = str(data["m"])
+            description="Subscribers who unsubscribed (link or SMS reply)"))
     list_service.add_member(session, principal=actor, list_id=lst.id, msisdn=msisdn,
-                            reason=f"unsubscribe link ({data.get('ch', 'email')}, contact "
-                                   f"{data.get('c')})")
-    return lst.id, msisdn
+                            reason=reason[:200])
+    return int(lst.id)

@@ -35,6 +35,21 @@ class DispatchSettings(BaseSettings):
         default_factory=list, description="SMS channel binds (JSON list of BindConfig fields: "
         "host, port, system_id, password, tps, window, ...). Empty = no SMS channel.")
     sms_source: str = Field("", description="Source address (sender) of campaign SMS.")
+    stop_keywords: list[str] = Field(
+        default_factory=lambda: ["STOP", "СТОП", "退订"], description="An incoming SMS "
+        "whose whole text is one of these (any case, spaces ignored) puts the sender on the "
+        "opt-out list 'unsubscribed'.")
+    respond_window_h: float = Field(
+        72.0, ge=0, description="An incoming SMS counts as the answer to the latest campaign "
+        "SMS sent to that number within this many hours (progress bucket 'responded').")
+    retry_max_attempts: int = Field(
+        5, ge=1, le=100, description="Attempts of one contact whose channel answered "
+        "'retry' (SMTP 4xx, webhook down) before it fails.")
+    retry_backoff_s: float = Field(
+        30.0, ge=0, description="Wait before the first retry of a contact; doubles with "
+        "each further attempt.")
+    retry_backoff_max_s: float = Field(
+        3600.0, ge=0, description="Longest wait between two attempts of one contact.")
 
 
 @lru_cache

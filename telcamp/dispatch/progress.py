@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from telcamp.dispatch.tables import contact
 
-BUCKETS = ("queued", "deferred", "sending", "sent", "delivered", "failed", "unknown",
-           "suppressed", "cancelled", "control")
+BUCKETS = ("queued", "deferred", "sending", "sent", "delivered", "responded", "failed",
+           "unknown", "suppressed", "cancelled", "control")
 _BUCKET = {"planned": "queued", "sending": "sending", "submitted": "sent",
-           "delivered": "delivered", "undelivered": "failed", "expired": "failed",
+           "delivered": "delivered", "responded": "responded", "undelivered": "failed",
+           "expired": "failed",
            "rejected": "failed", "failed": "failed", "unknown": "unknown",
            "suppressed": "suppressed", "cancelled": "cancelled", "control": "control"}
 

@@ -75,6 +75,30 @@ event = sa.Table(
     sa.Column("outcome", sa.String(20)),
 )
 
+inbound = sa.Table(
+    "dispatch_inbound", md,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("channel", sa.String(20)),
+    sa.Column("kind", sa.String(20)),
+    sa.Column("bind", sa.String(120)),
+    sa.Column("msisdn", sa.BigInteger),
+    sa.Column("source", sa.String(320)),
+    sa.Column("destination", sa.String(320)),
+    sa.Column("text", sa.Text),
+    sa.Column("raw", sa.Text),
+    sa.Column("received_at", UTCDateTime()),
+    sa.Column("contact_id", sa.BigInteger),
+    sa.Column("action", sa.String(40)),
+)
+
+bounced_address = sa.Table(
+    "dispatch_bounced_address", md,
+    sa.Column("address", sa.String(320), primary_key=True),
+    sa.Column("reason", sa.String(200)),
+    sa.Column("contact_id", sa.BigInteger),
+    sa.Column("bounced_at", UTCDateTime()),
+)
+
 # Contact states dispatch moves through (campaigns creates 'planned' and 'control').
 PENDING = "planned"  # due when planned_at <= now; a deferral keeps it planned with a reason
 SENDING = "sending"  # claimed under a lease, committed before the channel is called
@@ -84,3 +108,4 @@ FAILED = "failed"
 SUPPRESSED = "suppressed"
 UNKNOWN = "unknown"  # the lease expired without a recorded result: may or may not be sent
 CANCELLED = "cancelled"
+RESPONDED = "responded"  # the subscriber answered (MO reply, webhook or call result)

@@ -20,11 +20,12 @@ from telcamp.channels.base import (
     Channel,
     ChannelUnavailable,
     DeliveryUpdate,
+    InboundMessage,
     OutboundMessage,
     SendResult,
 )
 from telcamp.core.errors import StoreBusy
-from telcamp.dispatch import history, outbox, updates
+from telcamp.dispatch import feedback, history, outbox, updates
 from telcamp.dispatch.render import render_batch
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class Stats:
     orphans: int = 0
     reconciled: int = 0
     history: int = 0
+    inbound: dict[str, int] = field(default_factory=dict)  # by kind and action
 
 
 class Worker:
@@ -63,7 +65,12 @@ class Worker:
         self._last_housekeeping = 0.0
         self._last_prune = 0.0
 
-    async def _sink(self, update: DeliveryUpdate) -> None:
+    async def _sink(self, update: DeliveryUpdate | InboundMessage) -> None:
+        if isinstance(update, InboundMessage):  # stored before the provider is answered
+            counts = await asyncio.to_thread(feedback.store, [update])
+            for k, v in counts.items():
+                self.stats.inbound[k] = self.stats.inbound.get(k, 0) + v
+            return
         self._pending.append(updates.Pending(update))
 
     def _batch_size(self) -> int:

@@ -12,7 +12,8 @@
 // bad_resp_at N (the Nth submit_sm_resp has no NUL after message_id), silent_at N (the
 // Nth submit_sm is never answered).
 // Stdout: one JSON object per line (events). Stdin: one JSON command per line
-// ({"cmd":"mo",...}, {"cmd":"deliver_raw",...}, {"cmd":"enquire_link"}, {"cmd":"unbind"}).
+// ({"cmd":"mo",...}, {"cmd":"deliver_raw",...}, {"cmd":"receipt","id":...,"stat":...},
+// {"cmd":"enquire_link"}, {"cmd":"unbind"}).
 'use strict';
 const smpp = require('smpp');
 const readline = require('readline');
@@ -176,6 +177,12 @@ readline.createInterface({input: process.stdin}).on('line', function (line) {
     if (c.message_state) opts.message_state = c.message_state;
     toAll((s) => s.deliver_sm(opts));
     log({ev: 'deliver_raw_sent'});
+  } else if (c.cmd === 'receipt') {
+    // a well-formed receipt for any id, e.g. one this SMSC never issued (an orphan)
+    const text = `id:${c.id} sub:001 dlvrd:001 submit date:2611221200 done date:2611221201 stat:${c.stat || 'DELIVRD'} err:000 text:x`;
+    toAll((s) => s.deliver_sm({source_addr: c.source || '', destination_addr: c.destination || '',
+      esm_class: 0x04, short_message: Buffer.from(text, 'ascii')}));
+    log({ev: 'receipt_sent', id: String(c.id), rid: String(c.id)});
   } else if (c.cmd === 'enquire_link') {
     toAll((s) => s.enquire_link());
   } else if (c.cmd === 'unbind') {
