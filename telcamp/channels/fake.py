@@ -26,6 +26,7 @@ class FakeChannel:
         self.name = name
         self.capacity_per_s = capacity_per_s
         self.fail = dict(fail or {})  # msisdn -> reason: answered "failed"
+        self.retry: dict[str, str] = {}  # msisdn -> reason: answered "retry"
         self.down = False  # raise ChannelUnavailable for every batch
         self.sent: list[OutboundMessage] = []
         self.batches = 0
@@ -44,6 +45,9 @@ class FakeChannel:
         for m in messages:
             if m.msisdn in self.fail:
                 out.append(SendResult(m.contact_id, "failed", reason=self.fail[m.msisdn]))
+                continue
+            if m.msisdn in self.retry:
+                out.append(SendResult(m.contact_id, "retry", reason=self.retry[m.msisdn]))
                 continue
             self.sent.append(m)
             pid = f"F{next(self._ids)}"

@@ -167,18 +167,52 @@ def record(*, batch: Batch, results: list[SendResult], now: datetime | None = No
                 ).execution_options(synchronize_session=False),
                     [{"cid": r.contact_id, "why": (r.reason or outcome)[:200]}
                      for r in groups[outcome]])
-        if groups["unknown"]:
-            _events(s, [by_id[r.contact_id] for r in groups["unknown"]], batch.channel,
-                    "unknown", now)
+        for outcome in ("failed", "unknown"):  # failures before the provider too (render,
+            if groups[outcome]:                 # no address): the history has every outcome
+                _events(s, [by_id[r.contact_id] for r in groups[outcome]], batch.channel,
+                        outcome, now)
         back = groups["retry"]
         if back:
-            s.execute(sa.update(contact).where(ours).values(
-                state=PENDING, reason=sa.bindparam("why"), lease_id=None, lease_until=None,
-            ).execution_options(synchronize_session=False),
-                [{"cid": r.contact_id, "why": (r.reason or "retry")[:200]} for r in back])
+            _retry_later(s, batch, back, ours, now)
         not_sent = [r.contact_id for r in groups["failed"] + back]
         if not_sent:  # the caps count only what went out
             s.execute(sa.delete(send_log).where(send_log.c.contact_id.in_(not_sent)))
+
+
+def _retry_later(s: Session, batch: Batch, back: list[SendResult],
+                 ours: sa.ColumnElement[bool], now: datetime) -> None:
+    """'retry' answers: planned again after an exponential back-off (planned_at is the
+    not-before the claim already reads through its index, so claiming costs nothing more),
+    or failed once `retry_max_attempts` claims were spent (`attempts` counts claims)."""
+    from telcamp.dispatch.config import get_dispatch_settings
+
+    cfg = get_dispatch_settings()
+    tried = {int(i): int(n or 0) for i, n in s.execute(
+        sa.select(contact.c.id, contact.c.attempts)
+        .where(contact.c.id.in_([r.contact_id for r in back])))}
+    again, give_up = [], []
+    for r in back:
+        n = int(tried.get(r.contact_id) or 1)
+        why = r.reason or "retry"
+        if n >= cfg.retry_max_attempts:
+            give_up.append({"cid": r.contact_id,
+                            "why": f"{why} (gave up after {n} attempts)"[:200]})
+        else:
+            wait = min(cfg.retry_backoff_max_s, cfg.retry_backoff_s * 2 ** (n - 1))
+            again.append({"cid": r.contact_id, "at": now + timedelta(seconds=wait),
+                          "why": f"deferred:retry {n}/{cfg.retry_max_attempts}: {why}"[:200]})
+    if again:
+        s.execute(sa.update(contact).where(ours).values(
+            state=PENDING, planned_at=sa.bindparam("at"), reason=sa.bindparam("why"),
+            lease_id=None, lease_until=None).execution_options(synchronize_session=False),
+            again)
+    if give_up:
+        s.execute(sa.update(contact).where(ours).values(
+            state=FAILED, reason=sa.bindparam("why"), done_at=now, lease_until=None,
+        ).execution_options(synchronize_session=False), give_up)
+        by_id = {c.id: c for c in batch.contacts}
+        _events(s, [by_id[g["cid"]] for g in give_up if g["cid"] in by_id], batch.channel,
+                "failed", now)
 
 
 def release(*, batch: Batch, reason: str) -> None:
