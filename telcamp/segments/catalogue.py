@@ -151,6 +151,9 @@ class Catalogue:
 
     fields: dict[str, FieldInfo] = field(default_factory=lambda: dict(KNOWN_FIELDS))
     metrics: dict[str, MetricInfo] = field(default_factory=lambda: dict(METRICS))
+    # The precomputed <metric>_<w>d columns this profile has (usage leaves of other windows
+    # use them as bounds; empty when the table is not known, e.g. a hand-made test table)
+    usage_columns: frozenset[str] = frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,8 +180,10 @@ def from_columns(columns: list[tuple[str, str]]) -> Catalogue:
     if not columns:
         return Catalogue()
     fields: dict[str, FieldInfo] = {}
+    usage: set[str] = set()
     for name, duck_type in columns:
         if name in _USAGE_COLUMNS:
+            usage.add(name)
             continue
         known = KNOWN_FIELDS.get(name)
         if known is not None:
@@ -188,7 +193,7 @@ def from_columns(columns: list[tuple[str, str]]) -> Catalogue:
         else:
             fields[name] = FieldInfo(name, _type_of(duck_type), name.replace("_", " "),
                                      group="extra")
-    return Catalogue(fields=fields)
+    return Catalogue(fields=fields, usage_columns=frozenset(usage))
 
 
 def load(con: duckdb.DuckDBPyConnection | None = None) -> Catalogue:

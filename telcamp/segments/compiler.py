@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlglot
 from sqlglot import exp
@@ -116,6 +116,59 @@ def _holds_for_zero(op: str, value: Any) -> bool:
     return ops[op](0, value)
 
 
+# Bounds of a window sum: every metric is a sum of non-negative daily values (the usage
+# contract refuses negative durations, volumes and charges), so the sum over N days lies
+# between the precomputed window just shorter and the one just longer (0 below 7 days).
+# A comparison those bounds already decide needs no usage_daily rows at all; only the
+# undecided subscribers are summed. The stored windows are rounded to 6 decimals like the
+# ad-hoc sums, so decimal metrics keep a margin of 1e-5 on each side (rounding moves a
+# sum by at most 5e-7); whole-number metrics are exact.
+_MARGIN = 1e-5
+
+
+def _window_bounds(rule: UsageLeaf, columns: frozenset[str]) -> tuple[str | None, str] | None:
+    """(column of the shorter window or None for 0, column of the longer) for the leaf's
+    N days, or None when the profile lacks them."""
+    shorter = [w for w in WINDOWS if w < rule.days]
+    longer = [w for w in WINDOWS if w > rule.days]
+    if not longer:
+        return None
+    low = f"{rule.usage}_{max(shorter)}d" if shorter else None
+    high = f"{rule.usage}_{min(longer)}d"
+    if high not in columns or (low is not None and low not in columns):
+        return None
+    return low, high
+
+
+def _decided(rule: UsageLeaf, low: exp.Expr, high: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
+    """(the leaf surely holds, it surely fails) from low <= sum <= high."""
+    margin = 0.0 if rule.usage not in _FLOAT_METRICS else _MARGIN
+    lo = exp.Sub(this=low.copy(), expression=exp.Literal.number(margin)) if margin else low
+    hi = exp.Add(this=high.copy(), expression=exp.Literal.number(margin)) if margin else high
+
+    def cmp(op: type[exp.Binary], a: exp.Expr, v: Any) -> exp.Expr:
+        return op(this=a.copy(), expression=exp.Literal.number(v))
+
+    op, v = rule.op, cast(Any, rule.value)
+    false = exp.false()
+    if op in {">", ">="}:
+        c = _CMP[op]
+        return cmp(c, lo, v), exp.Not(this=exp.paren(cmp(c, hi, v), copy=False))
+    if op in {"<", "<="}:
+        c = _CMP[op]
+        return cmp(c, hi, v), exp.Not(this=exp.paren(cmp(c, lo, v), copy=False))
+    if op == "between":
+        sure = exp.and_(cmp(exp.GTE, lo, v[0]), cmp(exp.LTE, hi, v[1]))
+        never = exp.or_(cmp(exp.LT, hi, v[0]), cmp(exp.GT, lo, v[1]))
+        return sure, never
+    outside = exp.or_(cmp(exp.LT, hi, v), cmp(exp.GT, lo, v))
+    # equal for sure only for whole numbers pinned by equal bounds
+    pinned = (exp.and_(cmp(exp.EQ, low, v), cmp(exp.EQ, high, v)) if not margin else false)
+    if op == "=":
+        return pinned, outside
+    return outside, pinned  # "!="
+
+
 def _subquery_in(alias: str, select: exp.Select, negate: bool = False) -> exp.Expr:
     cond = exp.In(this=_col("msisdn", alias), query=exp.Subquery(this=select))
     return exp.Not(this=exp.paren(cond, copy=False)) if negate else cond
@@ -164,6 +217,24 @@ class _Compiler:
         if rule.days in WINDOWS:
             return _compare(_col(f"{rule.usage}_{rule.days}d", self.alias), rule.op,
                             rule.value, "float")
+        bounds = _window_bounds(rule, self.ctx.catalogue.usage_columns)
+        if bounds is None:
+            return self.usage_sum(rule, None)
+        low, high = (_col(c, self.alias) if c else exp.Literal.number(0) for c in bounds)
+        sure, never = _decided(rule, low, high)
+        # Only subscribers the bounds leave undecided are summed from usage_daily
+        # (the same conditions over the joined profile row `pf`).
+        pf_low, pf_high = (_col(c, "pf") if c else exp.Literal.number(0) for c in bounds)
+        pf_sure, pf_never = _decided(rule, pf_low, pf_high)
+        undecided = exp.and_(exp.Not(this=exp.paren(pf_sure, copy=False)),
+                             exp.Not(this=exp.paren(pf_never, copy=False)))
+        exact = self.usage_sum(rule, undecided)
+        return exp.or_(exp.paren(sure, copy=False), exp.paren(exp.and_(
+            exp.Not(this=exp.paren(never, copy=False)), exact), copy=False))
+
+    def usage_sum(self, rule: UsageLeaf, undecided: exp.Expr | None) -> exp.Expr:
+        """The leaf by summing usage_daily over the window (filtered first), for the
+        subscribers meeting `undecided` (over the joined profile row `pf`) if given."""
         start = self.ctx.as_of_date - timedelta(days=rule.days - 1)
         agg: exp.Expr = (
             exp.Count(this=exp.Star()) if rule.usage == "active_days"
@@ -189,14 +260,15 @@ class _Compiler:
         select = exp.select(_col("msisdn", "u")).from_(
             exp.Table(this=exp.to_identifier("usage_daily"),
                       alias=exp.TableAlias(this=exp.to_identifier("u"))))
-        if self.prefilter is not None:
+        parts = [p for p in (self.prefilter, undecided) if p is not None]
+        if parts:
             # Filter first by a plain join on the unique msisdn (DuckDB runs it ~2× faster
             # than a semi-join through IN (subquery)): only survivors' rows are summed.
             select = select.join(
                 exp.Table(this=exp.to_identifier("profile"),
                           alias=exp.TableAlias(this=exp.to_identifier("pf"))),
                 on=exp.EQ(this=_col("msisdn", "pf"), expression=_col("msisdn", "u")))
-            where = exp.and_(where, exp.paren(self.prefilter.copy(), copy=False))
+            where = exp.and_(where, *[exp.paren(p.copy(), copy=False) for p in parts])
         select = select.where(where).group_by(_col("msisdn", "u")).having(having)
         return _subquery_in(self.alias, select, negate=zero)
 

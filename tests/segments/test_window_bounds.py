@@ -1,0 +1,59 @@
+"""Usage leaves of other windows are decided from the precomputed windows around them
+where those bounds suffice; the answer must equal summing usage_daily for everyone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import duckdb
+import pytest
+
+from telcamp.segments.catalogue import Catalogue
+from telcamp.segments.compiler import CompileContext, audience_query
+from telcamp.segments.rules import parse_rule
+
+
+def _members(con: duckdb.DuckDBPyConnection, rule: dict[str, Any],
+             ctx: CompileContext) -> set[int]:
+    sql = audience_query(parse_rule(rule, catalogue=ctx.catalogue), context=ctx)
+    return {int(r[0]) for r in con.execute(sql).fetchall()}
+
+
+def _thresholds(con: duckdb.DuckDBPyConnection, metric: str, days: int) -> list[float]:
+    """Values sitting exactly on some subscriber's sums (the N-day sum and the stored
+    shorter window), where a bound that is off by a rounding step would show."""
+    total = "count(*)" if metric == "active_days" else f"sum({metric})"
+    rows = con.execute(f"""
+        SELECT round({total} * 1000000) / 1000000.0 FROM usage_daily
+        WHERE day > DATE '2026-10-31' - {days} GROUP BY msisdn ORDER BY hash(msisdn) LIMIT 2
+    """).fetchall()
+    stored = con.execute(f"SELECT {metric}_7d FROM profile ORDER BY hash(msisdn) LIMIT 1"
+                         ).fetchall()
+    return sorted({float(r[0]) for r in [*rows, *stored]} | {0.0})
+
+
+@pytest.mark.parametrize(("metric", "days"), [
+    ("voice_min", 14), ("voice_min", 3), ("data_mb", 45), ("active_days", 10),
+    ("sms_count", 20), ("charge", 60),
+])
+def test_bounded_windows_equal_the_plain_sums(con: duckdb.DuckDBPyConnection,
+                                             ctx: CompileContext, metric: str,
+                                             days: int) -> None:
+    assert ctx.catalogue.usage_columns  # the fixture's profile has the stored windows
+    plain = replace(ctx, catalogue=Catalogue(fields=ctx.catalogue.fields))
+    for v in _thresholds(con, metric, days):
+        for op, value in (("=", v), ("!=", v), (">=", v), (">", v), ("<", v), ("<=", v),
+                          ("between", [v, v + 3]), ("between", [0, v])):
+            rule = {"usage": metric, "days": days, "op": op, "value": value}
+            got, want = _members(con, rule, ctx), _members(con, rule, plain)
+            assert got == want, (rule, len(got), len(want))
+
+
+def test_bounds_skip_usage_daily_for_decided_subscribers(ctx: CompileContext) -> None:
+    rule = parse_rule({"usage": "voice_min", "days": 14, "op": ">=", "value": 5},
+                      catalogue=ctx.catalogue)
+    sql = audience_query(rule, context=ctx)
+    # surely in when the 7 days already reach it, surely out when 30 days do not
+    assert '"p"."voice_min_7d" - 1e-05 >= 5' in sql.replace("0.00001", "1e-05"), sql
+    assert '"pf"."voice_min_30d"' in sql
