@@ -18,5 +18,5 @@ READ = Depends(require("warehouse.read"))
 @router.get("/stats")
 def stats(principal: Principal = READ) -> dict[str, Any]:
     """Row counts, as-of date, value tiers and churn-risk bands (the caller's subtree)."""
-    with warehouse.connect(read_only=True) as con:
-        return service.stats(con, region_code=principal.region_code)
+    with warehouse.open_warehouse(read_only=True) as wh:
+        return service.stats(wh, region_code=principal.region_code)

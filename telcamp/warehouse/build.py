@@ -20,6 +20,7 @@ import duckdb
 
 from telcamp.core import clock
 from telcamp.core.settings import get_settings
+from telcamp.core.warehouse import DuckDBWarehouse, Warehouse, as_warehouse
 from telcamp.warehouse import scoring
 from telcamp.warehouse.schema import ALL_METRICS, METRICS, WINDOWS, ensure_schema, set_meta
 
@@ -41,7 +42,8 @@ class BuildReport:
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step
 
 
-def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> date:
+def resolve_as_of(target: Warehouse | duckdb.DuckDBPyConnection,
+                  as_of: date | None = None) -> date:
     """The as-of date: the argument, else settings.as_of_date, else the last usage day,
     else today. An explicit argument wins over the setting (the caller asked for it)."""
     if as_of is not None:
@@ -49,34 +51,21 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> 
     configured = get_settings().as_of_date
     if configured is not None:
         return configured
-    row = con.execute("SELECT max(day) FROM usage_daily").fetchone()
-    if row is not None and row[0] is not None:
-        last: date = row[0]
+    last = as_warehouse(target).scalar("SELECT max(day) FROM usage_daily")
+    if last is not None:
+        assert isinstance(last, date)
         return last
     return clock.today()
 
 
-def _subscriber_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute(
+def _subscriber_columns(wh: Warehouse) -> list[str]:
+    rows = wh.rows(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_name = 'subscribers' AND table_schema = current_schema() "
         "AND table_catalog = current_database() "
         "ORDER BY ordinal_position"
-    ).fetchall()
+    )
     return [str(r[0]) for r in rows if str(r[0]) not in DERIVED_COLUMNS]
-
-
-def _begin(con: duckdb.DuckDBPyConnection) -> bool:
-    """Start a transaction unless the caller already holds one; True when we own it.
-
-    A BEGIN inside a transaction would abort the caller's transaction, so ask first: in
-    autocommit mode every statement gets a new transaction id, inside one it stays.
-    """
-    ids = [con.execute("SELECT txid_current()").fetchone() for _ in range(2)]
-    if ids[0] == ids[1]:
-        return False
-    con.execute("BEGIN TRANSACTION")
-    return True
 
 
 def _quote(name: str) -> str:
@@ -247,21 +236,31 @@ FROM tiered WHERE tiered.rid = {NEXT}.rowid
 
 
 def rebuild(
-    con: duckdb.DuckDBPyConnection, *, as_of: date | None = None,
+    target: Warehouse | duckdb.DuckDBPyConnection, *, as_of: date | None = None,
     config_path: Path | None = None,
 ) -> BuildReport:
-    """Recreate `profile` for the as-of date and record it in `meta`."""
+    """Recreate `profile` for the as-of date and record it in `meta`.
+
+    `target` is the warehouse (or a raw DuckDB connection, as the loader passes it). The
+    build's SQL is DuckDB's (arg_max, FILTER, rowid, CREATE OR REPLACE, SET): another
+    warehouse needs its own version of these statements (docs/warehouse.md).
+    """
     started = time.perf_counter()
-    ensure_schema(con)
+    wh = as_warehouse(target)
+    if not isinstance(wh, DuckDBWarehouse):
+        raise NotImplementedError(
+            f"the profile build is written in DuckDB SQL; a {wh.dialect} warehouse needs "
+            "its own build statements (see docs/warehouse.md)")
+    ensure_schema(wh)
     config = scoring.load_config(config_path)
-    as_of_date = resolve_as_of(con, as_of)
+    as_of_date = resolve_as_of(wh, as_of)
     end = datetime.combine(as_of_date + timedelta(days=1), dtime(0), tzinfo=UTC)
     params = {
         "as_of": as_of_date, "new_days": get_settings().new_subscriber_days,
         "ts_end": end, "ts_90d": end - timedelta(days=max(WINDOWS)),
     }
     statements: list[tuple[str, str, dict[str, object] | None]] = [
-        ("features", next_table_sql(_subscriber_columns(con), config), params),
+        ("features", next_table_sql(_subscriber_columns(wh), config), params),
     ]
     if scoring.needs_all_rows(config):
         statements.append(("scores", scores_update_sql(config), None))
@@ -269,34 +268,28 @@ def rebuild(
         ("replace", "DROP TABLE IF EXISTS profile", None),
         ("rename", f"ALTER TABLE {NEXT} RENAME TO profile", None),
     ]
-    # One transaction: readers see the old profile or the new one, and a failure leaves
-    # the old one (and meta) untouched. A caller already in a transaction (the loader,
-    # committing its load and the rebuild together) keeps ownership of it.
-    own = _begin(con)
     steps: dict[str, float] = {}
     # Row order of the profile carries no meaning; not keeping it lets DuckDB write the
     # new table from both threads without re-ordering.
-    kept = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-    con.execute("SET preserve_insertion_order = false")
+    kept = wh.scalar("SELECT current_setting('preserve_insertion_order')")
+    wh.execute("SET preserve_insertion_order = false")
     try:
-        for step, sql, args in statements:
-            t0 = time.perf_counter()
-            con.execute(sql, args)
-            steps[step] = round(time.perf_counter() - t0, 3)
-        row = con.execute("SELECT count(*) FROM profile").fetchone()
-        set_meta(con, "as_of_date", as_of_date.isoformat())
-        set_meta(con, "last_build", clock.now().isoformat())
-        if own:
-            con.execute("COMMIT")
-    except BaseException:
-        if own:
-            con.execute("ROLLBACK")
-        raise
+        # One transaction: readers see the old profile or the new one, and a failure
+        # leaves the old one (and meta) untouched. A caller already in a transaction (the
+        # loader, committing its load and the rebuild together) keeps ownership of it.
+        with wh.transaction():
+            for step, sql, args in statements:
+                t0 = time.perf_counter()
+                wh.execute(sql, args)
+                steps[step] = round(time.perf_counter() - t0, 3)
+            subscribers = int(wh.scalar("SELECT count(*) FROM profile") or 0)
+            set_meta(wh, "as_of_date", as_of_date.isoformat())
+            set_meta(wh, "last_build", clock.now().isoformat())
     finally:  # the caller's setting, as it was
-        con.execute("SET preserve_insertion_order = ?", [bool(kept[0]) if kept else True])
+        wh.execute("SET preserve_insertion_order = ?", [bool(kept) if kept is not None else True])
     return BuildReport(
         as_of_date=as_of_date,
-        subscribers=int(row[0]) if row else 0,
+        subscribers=subscribers,
         seconds=time.perf_counter() - started,
         steps=steps,
     )

@@ -36,8 +36,8 @@ def stats_cmd(
     from telcamp.core import warehouse
     from telcamp.warehouse import service
 
-    with warehouse.connect(read_only=True) as con:
-        figures = service.stats(con)
+    with warehouse.open_warehouse(read_only=True) as wh:
+        figures = service.stats(wh)
     if as_json:
         typer.echo(json.dumps(figures, indent=2, sort_keys=True))
         return
@@ -68,8 +68,8 @@ def rebuild_cmd(
     from telcamp.warehouse.build import rebuild
 
     as_of_date = _parse_date(as_of)
-    with warehouse.connect() as con:
-        report = rebuild(con, as_of=as_of_date, config_path=config)
+    with warehouse.open_warehouse() as wh:
+        report = rebuild(wh, as_of=as_of_date, config_path=config)
     console.print(
         f"profile rebuilt for {report.subscribers:,} subscribers as of "
         f"{report.as_of_date.isoformat()} in {report.seconds:.1f} s", highlight=False,

@@ -12,8 +12,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
+
+if TYPE_CHECKING:  # core.warehouse reads TABLES from here at run time
+    from telcamp.core.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -112,17 +116,28 @@ DDL: tuple[str, ...] = (
 )
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+# Table names of the contract: created by DDL above, plus `profile` (built by build.py).
+# The `Warehouse` interface (core.warehouse) reports these as its `tables`.
+TABLES: tuple[str, ...] = (
+    "regions", "tariffs", "subscribers", "usage_daily", "usage_orphans", "product_events",
+    "payments", "meta", "load_registry", "contact_history", "list_members", "list_sync",
+    "segment_snapshot_members", "profile",
+)
+
+
+def ensure_schema(con: Warehouse | duckdb.DuckDBPyConnection) -> None:
     for stmt in DDL:
         con.execute(stmt)
 
 
-def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
-    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
-    return None if row is None else str(row[0])
+def get_meta(con: Warehouse | duckdb.DuckDBPyConnection, key: str) -> str | None:
+    from telcamp.core.warehouse import as_warehouse
+
+    value = as_warehouse(con).scalar("SELECT value FROM meta WHERE key = ?", [key])
+    return None if value is None else str(value)
 
 
-def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+def set_meta(con: Warehouse | duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute(
         "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [key, value],
