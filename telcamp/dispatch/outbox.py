@@ -36,6 +36,7 @@ from telcamp.dispatch.tables import (
     send_log,
 )
 from telcamp.policy import service as policy_service
+from telcamp.policy.serialise import lock_subscribers
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ def claim(*, channel: str, limit: int, lease_s: float = 60.0, now: datetime | No
                          .execution_options(synchronize_session=False)).all()
         counts: dict[str, int] = {}
         if apply_policy and rows:
+            # Caps race-free between workers: see telcamp/policy/serialise.py.
+            lock_subscribers(s, (int(r[1]) for r in rows), policy_service.current(s))
             counts = policy_service.apply_to_batch(
                 session=s, ids=[int(r[0]) for r in rows], state=SENDING, now=now)
             if counts:  # some were suppressed or deferred: read what is still ours
