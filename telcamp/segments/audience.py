@@ -266,7 +266,8 @@ def _band_sql(column: str, bands: tuple[tuple[float | None, float | None, str], 
 
 
 def _dimensions(field: str | None, cat: catalogue_mod.Catalogue,
-                con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+                con: duckdb.DuckDBPyConnection, version: tuple[Any, ...] | None
+                ) -> dict[str, str]:
     dims = {
         "county": "p.region_code", "city": "p.city_code", "value_tier": "p.value_tier",
         "tariff": "p.tariff_code", "age_band": _band_sql("p.age", AGE_BANDS),
@@ -281,9 +282,14 @@ def _dimensions(field: str | None, cat: catalogue_mod.Catalogue,
         col = '"p"."' + info.name.replace('"', '""') + '"'
         if info.type in {"int", "float"}:
             # five bands between the base's quantiles: readable for any numeric column
-            cuts = con.execute(
-                f"SELECT quantile_cont({col}, [0.2, 0.4, 0.6, 0.8]) FROM profile p").fetchone()
-            edges = sorted({float(c) for c in (cuts[0] if cuts and cuts[0] else [])})
+            key = None if version is None else ("cuts", *version, info.name)
+            cached = _cache_get(key)
+            if cached is None:
+                cuts = con.execute(f"SELECT quantile_cont({col}, [0.2, 0.4, 0.6, 0.8]) "
+                                   "FROM profile p").fetchone()
+                cached = sorted({float(c) for c in (cuts[0] if cuts and cuts[0] else [])})
+                _cache_put(key, cached)
+            edges = list(cached)
             bands: list[tuple[float | None, float | None, str]] = []
             prev: float | None = None
             for edge in [*edges, None]:
@@ -299,37 +305,91 @@ def _dimensions(field: str | None, cat: catalogue_mod.Catalogue,
     return dims
 
 
-def profile(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext,
-            excl: list[Exclusion], field: str | None = None) -> dict[str, Any]:
-    """The final audience by dimension: count, share and index against the whole base
-    (the user's region scope). Index 100 = same share as the base."""
-    final = final_sql(rule, ctx, excl)
-    scope = "TRUE" if ctx.region_code is None else region_condition(ctx.region_code).sql(
-        dialect="duckdb")
-    dims = _dimensions(field, ctx.catalogue, con)
+# The whole base's distribution is the same for every rule until the profile is rebuilt,
+# so it is computed once per warehouse version (see warehouse_version) and kept here; a
+# builder refresh then only groups the final audience's rows. Small and bounded: one entry
+# per (version, scope, dimensions).
+_CACHE: dict[tuple[Any, ...], Any] = {}
+_CACHE_MAX = 64
+
+
+def _cache_get(key: tuple[Any, ...] | None) -> Any:
+    return None if key is None else _CACHE.get(key)
+
+
+def _cache_put(key: tuple[Any, ...] | None, value: Any) -> None:
+    if key is None:
+        return
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = value
+
+
+def warehouse_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
+    """What identifies this warehouse's profile: the file, the last rebuild (meta, written
+    in the rebuild's transaction), the as-of date and the row count. None for an in-memory
+    database (nothing to key a cache by)."""
+    try:
+        row = con.execute("""
+        SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),
+               (SELECT value FROM meta WHERE key = 'last_build'),
+               (SELECT value FROM meta WHERE key = 'as_of_date'),
+               (SELECT estimated_size FROM duckdb_tables() WHERE table_name = 'profile'
+                  AND database_name = current_database() AND schema_name = current_schema())
+        """).fetchone()
+    except duckdb.CatalogException:  # no meta table: not a built warehouse
+        return None
+    if row is None or not row[0] or row[1] is None:
+        return None
+    return tuple(row)
+
+
+def _grouped(con: duckdb.DuckDBPyConnection, dims: dict[str, str], where: str
+             ) -> dict[tuple[int, str] | None, int]:
+    """count(*) by each dimension alone and in total, over `profile p WHERE where`:
+    {(dimension index, key): n, None: total}."""
     # no NULL keys: in GROUPING SETS a NULL key marks "not grouped by this column"
     cols = ", ".join(f"coalesce(CAST({expr} AS VARCHAR), 'unknown') AS d{i}"
                      for i, expr in enumerate(dims.values()))
     sets = ", ".join(f"(d{i})" for i in range(len(dims)))
     keys = ", ".join(f"d{i}" for i in range(len(dims)))
     rows = con.execute(f"""
-        WITH b AS (SELECT {cols}, CASE WHEN {final} THEN 1 ELSE 0 END AS hit
-                   FROM profile p WHERE {scope})
-        SELECT {keys}, sum(hit), count(*) FROM b GROUP BY GROUPING SETS ({sets}, ())
+        SELECT {keys}, count(*) FROM (SELECT {cols} FROM profile p WHERE {where}) b
+        GROUP BY GROUPING SETS ({sets}, ())
     """).fetchall()
+    out: dict[tuple[int, str] | None, int] = {}
     n = len(dims)
-    total_hit, total_base = 0, 0
-    out: dict[str, list[dict[str, Any]]] = {name: [] for name in dims}
-    names = list(dims)
     for row in rows:
-        keyvals = row[:n]
-        hit, base = int(row[n] or 0), int(row[n + 1] or 0)
-        non_null = [i for i, v in enumerate(keyvals) if v is not None]
-        if not non_null:  # the () grouping set: the grand total
-            total_hit, total_base = hit, base
+        non_null = [i for i, v in enumerate(row[:n]) if v is not None]
+        out[(non_null[0], str(row[non_null[0]])) if non_null else None] = int(row[n] or 0)
+    return out
+
+
+def profile(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext,
+            excl: list[Exclusion], field: str | None = None) -> dict[str, Any]:
+    """The final audience by dimension: count, share and index against the whole base
+    (the user's region scope). Index 100 = same share as the base.
+
+    Two groupings: the final audience's rows (per request), and the base's (cached per
+    warehouse version, scope and dimensions)."""
+    final = final_sql(rule, ctx, excl)
+    scope = "TRUE" if ctx.region_code is None else region_condition(ctx.region_code).sql(
+        dialect="duckdb")
+    version = warehouse_version(con)
+    dims = _dimensions(field, ctx.catalogue, con, version)
+    key = None if version is None else ("base", *version, scope, tuple(dims.items()))
+    base = _cache_get(key)
+    if base is None:
+        base = _grouped(con, dims, scope)
+        _cache_put(key, base)
+    hits = _grouped(con, dims, final)
+    total_hit, total_base = hits.get(None, 0), base.get(None, 0)
+    names = list(dims)
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in dims}
+    for k, n_base in base.items():
+        if k is None:
             continue
-        out[names[non_null[0]]].append({"key": str(keyvals[non_null[0]]), "count": hit,
-                                        "base": base})
+        out[names[k[0]]].append({"key": k[1], "count": hits.get(k, 0), "base": n_base})
     for name, items in out.items():
         for item in items:
             share = item["count"] / total_hit if total_hit else 0.0
