@@ -16,7 +16,16 @@ import sqlalchemy as sa
 from telcamp.channels.base import DeliveryUpdate
 from telcamp.core import clock
 from telcamp.core.db import session_scope
-from telcamp.dispatch.tables import SENDING, SUBMITTED, UNKNOWN, contact, event, message_id, orphan
+from telcamp.dispatch.tables import (
+    RESPONDED,
+    SENDING,
+    SUBMITTED,
+    UNKNOWN,
+    contact,
+    event,
+    message_id,
+    orphan,
+)
 
 # A final state is final: only these may still change on a receipt.
 OPEN_STATES = (SUBMITTED, SENDING, UNKNOWN)
@@ -64,12 +73,18 @@ def apply(updates: list[Pending], *, grace_s: float = 5.0,
             rows.append({"cid": cid, "st": u.state, "at": now,
                          "why": (u.reason or None)})
         if rows:
-            s.execute(
-                sa.update(contact).where(contact.c.id == sa.bindparam("cid"),
-                                         sa.or_(*(contact.c.state == st for st in OPEN_STATES)))
-                .values(state=sa.bindparam("st"), done_at=sa.bindparam("at"),
-                        reason=sa.bindparam("why"))
-                .execution_options(synchronize_session=False), rows)
+            # The subscriber answering (call result, webhook) may follow a delivery.
+            for group, open_states in (
+                    ([r for r in rows if r["st"] != RESPONDED], OPEN_STATES),
+                    ([r for r in rows if r["st"] == RESPONDED], (*OPEN_STATES, "delivered"))):
+                if group:
+                    s.execute(
+                        sa.update(contact).where(contact.c.id == sa.bindparam("cid"),
+                                                 sa.or_(*(contact.c.state == st
+                                                          for st in open_states)))
+                        .values(state=sa.bindparam("st"), done_at=sa.bindparam("at"),
+                                reason=sa.bindparam("why"))
+                        .execution_options(synchronize_session=False), group)
             s.execute(sa.insert(event).from_select(
                 ["contact_id", "msisdn", "campaign_id", "wave_id", "channel", "at", "outcome"],
                 sa.select(contact.c.id, contact.c.msisdn, contact.c.campaign_id,

@@ -129,3 +129,29 @@ def test_stop_keywords_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("TELCAMP_DISPATCH_STOP_KEYWORDS", '["UNSUB"]')
     get_dispatch_settings.cache_clear()
     assert feedback.is_stop("unsub") and not feedback.is_stop("STOP")
+
+
+def test_a_result_responded_may_follow_a_delivery_and_is_a_progress_bucket(db: str) -> None:
+    from telcamp.channels.base import DeliveryUpdate
+    from telcamp.channels.fake import FakeChannel
+    from telcamp.dispatch import updates
+
+    setup_warehouse(2)
+    camp = make_campaign(channel="ivr")
+    add_contacts(camp, range(2), channel="ivr")
+    channel = FakeChannel("ivr")
+    asyncio.run(Worker(channel).run(once=True))
+    first, second = list(channel.provider_ids)
+
+    def apply(pid: str, state: Any) -> None:
+        updates.apply([updates.Pending(DeliveryUpdate("ivr", pid, state))], grace_s=0)
+
+    apply(first, "delivered")
+    apply(first, "responded")  # the subscriber pressed 1 after the call was delivered
+    apply(second, "failed")
+    apply(second, "responded")  # a failed contact cannot have answered
+    got = states(camp[1])
+    assert got[0][0] == "responded" and got[1][0] == "failed"
+    with session_scope() as s:
+        row = campaign_progress(s, campaign_id=camp[0])[0]
+    assert (row["responded"], row["failed"], row["delivered"]) == (1, 1, 0)
