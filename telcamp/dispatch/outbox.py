@@ -34,6 +34,7 @@ from telcamp.dispatch.tables import (
     event,
     message_id,
     send_log,
+    state_is,
 )
 from telcamp.policy import service as policy_service
 from telcamp.policy.serialise import lock_subscribers
@@ -87,7 +88,7 @@ def claim(*, channel: str, limit: int, lease_s: float = 60.0, now: datetime | No
         if not waves:
             return Batch(lease, channel, [], {})
         due = (sa.select(contact.c.id)
-               .where(contact.c.state == PENDING, contact.c.channel == channel,
+               .where(state_is(PENDING), contact.c.channel == channel,
                       contact.c.planned_at <= now, contact.c.wave_id.in_(waves))
                # Both descending: the dispatch index read backwards, no sort (within one
                # priority, any due contact may go first).
@@ -115,7 +116,7 @@ def claim(*, channel: str, limit: int, lease_s: float = 60.0, now: datetime | No
                 session=s, ids=[int(r[0]) for r in rows], state=SENDING, now=now)
             if counts:  # some were suppressed or deferred: read what is still ours
                 rows = s.execute(sa.select(*cols).where(
-                    contact.c.lease_id == lease, contact.c.state == SENDING)).all()
+                    contact.c.lease_id == lease, state_is(SENDING))).all()
         rows = sorted(rows, key=lambda r: (-int(r[5]), int(r[0])))
         claimed = [Claimed(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]),
                            r[6], r[7]) for r in rows]
@@ -129,8 +130,7 @@ def claim(*, channel: str, limit: int, lease_s: float = 60.0, now: datetime | No
 
 def renew(*, lease: str, lease_s: float = 60.0) -> None:
     with session_scope() as s:
-        s.execute(sa.update(contact).where(contact.c.lease_id == lease,
-                                           contact.c.state == SENDING)
+        s.execute(sa.update(contact).where(contact.c.lease_id == lease, state_is(SENDING))
                   .values(lease_until=clock.now() + timedelta(seconds=lease_s)))
 
 
@@ -222,7 +222,7 @@ def release(*, batch: Batch, reason: str) -> None:
     """Put a whole claimed batch back (nothing of it reached the channel)."""
     with session_scope() as s:
         s.execute(sa.update(contact).where(contact.c.lease_id == batch.lease,
-                                           contact.c.state == SENDING)
+                                           state_is(SENDING))
                   .values(state=PENDING, reason=reason[:200], lease_id=None, lease_until=None))
         s.execute(sa.delete(send_log).where(
             send_log.c.contact_id.in_([c.id for c in batch.contacts])))
@@ -242,7 +242,7 @@ def reconcile(*, channel: str | None = None, resend_unknown: bool = False,
     """Contacts whose lease expired while 'sending': their worker died between the claim
     and the record. Their outcome is unknown; see docs/dispatch.md for the choice."""
     now = now or clock.now()
-    where = sa.and_(contact.c.state == SENDING, contact.c.lease_until < now)
+    where = sa.and_(state_is(SENDING), contact.c.lease_until < now)
     if channel is not None:
         where = sa.and_(where, contact.c.channel == channel)
     with session_scope() as s:

@@ -109,3 +109,13 @@ SUPPRESSED = "suppressed"
 UNKNOWN = "unknown"  # the lease expired without a recorded result: may or may not be sent
 CANCELLED = "cancelled"
 RESPONDED = "responded"  # the subscriber answered (MO reply, webhook or call result)
+
+
+def state_is(state: str) -> sa.ColumnElement[bool]:
+    """`contact.state = '<state>'` with the state inlined as a literal, not a bound
+    parameter: the partial indexes ix_contact_dispatch (state 'planned') and
+    ix_contact_sending ('sending') are only used when the planner sees the constant (a
+    generic prepared plan or SQLite cannot prove the predicate from a parameter). Only
+    for the code's own state constants."""
+    return contact.c.state == sa.literal(state, sa.String(20), literal_execute=True)
+
