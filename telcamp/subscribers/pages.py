@@ -29,5 +29,6 @@ def lookup_page(request: Request, msisdn: str = "",
         except TelcampError as exc:
             error, status = exc.message, exc.status
     return render(request, "subscribers/lookup.html", {
-        "q": msisdn, "r": result, "error": error, "explain": service.EXPLAIN},
+        "q": msisdn, "r": result, "error": error, "explain": service.EXPLAIN,
+        "reply_words": service.REPLY_WORDS},
         status_code=status)

@@ -32,6 +32,17 @@ class ListRow(BaseModel):
     expired: bool
 
 
+class ReplyRow(BaseModel):
+    """What the subscriber (or their provider) sent back: an SMS reply, a bounce."""
+
+    time: datetime
+    channel: str
+    kind: str  # mo | raw_receipt | bounce
+    text: str
+    action: str | None  # optout | responded | hard_bounce | soft_bounce
+    contact_id: int | None  # the contact it answered, when known
+
+
 class SubscriberRead(BaseModel):
     msisdn: str
     found: bool  # in the warehouse profile
@@ -40,3 +51,4 @@ class SubscriberRead(BaseModel):
     language: str | None = None
     lists: list[ListRow]
     contacts: list[ContactRow]
+    replies: list[ReplyRow] = []

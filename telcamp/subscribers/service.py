@@ -29,7 +29,7 @@ from telcamp.core.i18n import _
 from telcamp.core.security import Principal
 from telcamp.dispatch.tables import contact
 from telcamp.lists.schemas import parse_msisdn
-from telcamp.subscribers.schemas import ContactRow, ListRow, SubscriberRead
+from telcamp.subscribers.schemas import ContactRow, ListRow, ReplyRow, SubscriberRead
 
 # Outcome → a sentence for the agent (msgids; pages translate them).
 EXPLAIN: dict[str, str] = {
@@ -48,6 +48,10 @@ EXPLAIN: dict[str, str] = {
     "control": _("Not sent: held out in the control group."),
 }
 MAX_CONTACTS = 500
+# What came back from the subscriber: kinds and actions, shown through _(value).
+REPLY_WORDS = {"mo": _("SMS reply"), "raw_receipt": _("Unreadable receipt"),
+               "bounce": _("E-mail bounce"), "hard_bounce": _("hard bounce"),
+               "soft_bounce": _("soft bounce")}
 
 
 def _profile(number: int) -> dict[str, Any] | None:
@@ -134,8 +138,15 @@ def lookup(session: Session, *, principal: Principal, msisdn: str) -> Subscriber
                      expired=h.expired)
              for h in list_service.search(session, principal=principal, msisdn=full)]
     email = str(profile["email"]) if profile and profile.get("email") else None
+    from telcamp.dispatch import feedback
+
+    replies = [ReplyRow(time=r["received_at"], channel=str(r["channel"]), kind=str(r["kind"]),
+                        text=str(r["text"] or "") if principal.has_pii else
+                        str(r["text"] or "").replace(full, shown),
+                        action=r["action"], contact_id=r["contact_id"])
+               for r in feedback.for_subscriber(session, number)]
     return SubscriberRead(
         msisdn=shown, found=profile is not None,
         region_code=str(profile["region_code"]) if profile else None,
         email=mask_email(email, principal), language=(profile or {}).get("language"),
-        lists=lists, contacts=out)
+        lists=lists, contacts=out, replies=replies)

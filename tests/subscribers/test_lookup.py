@@ -75,3 +75,28 @@ def test_page(db: str, login: Any) -> None:
     assert "Subscriber lookup" in agent.get("/").text  # in the navigation
     ru = agent.get("/subscribers", params={"msisdn": "x1", "lang": "ru"})
     assert ru.status_code == 422 and 'role="alert"' in ru.text
+
+
+def test_replies_are_shown_and_masked(db: str, login: Any) -> None:
+    from telcamp.channels.base import InboundMessage
+    from telcamp.dispatch import feedback
+
+    h = make_history()
+    full = str(h["msisdn"])
+    feedback.store([
+        InboundMessage("sms", "mo", full, "5555", text=f"who is this? I am {full}",
+                       bind="smsc-1"),
+        InboundMessage("sms", "mo", full, "5555", text="СТОП", bind="smsc-1")])
+    agent = login("agent")
+    data = agent.get(f"/api/subscribers/{full}/contacts").json()
+    assert [(r["kind"], r["text"], r["action"]) for r in data["replies"]] == [
+        ("mo", "СТОП", "optout"), ("mo", f"who is this? I am {full}", None)]  # newest first
+    assert "unsubscribed" in {row["list_name"] for row in data["lists"]}
+    page = agent.get("/subscribers", params={"msisdn": full, "lang": "ru"})
+    assert 'data-testid="replies"' in page.text and "Ответ по SMS" in page.text
+    perms = ROLES["agent"] - {"pii.read"}
+    who = Principal(username="x", role="agent-lite", permissions=frozenset(perms))
+    with session_scope() as s:
+        r = service.lookup(s, principal=who, msisdn=full)
+    assert all(full not in m.text for m in r.replies)
+    assert any(r.msisdn in m.text for m in r.replies)
