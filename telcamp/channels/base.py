@@ -95,6 +95,7 @@ class InboundMessage:
     bind: str = ""
     contact_id: int | None = None  # when the provider names the contact (VERP bounce)
     hard: bool = False  # a permanent bounce: the address is not e-mailed again
+    final: bool = True  # False for a "delayed" DSN: the provider still tries
 
 
 ResultSink = Callable[[DeliveryUpdate | InboundMessage], Awaitable[None]]

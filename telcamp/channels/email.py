@@ -14,6 +14,8 @@ SMTP answers → SendResult: 250 → "submitted" (provider id = Message-ID); 4xx
 (certainly not accepted; the outbox plans it again); 5xx → "failed" with code and text;
 the connection lost after DATA began → "unknown" (the server may have taken it). No
 connection can be opened at all → ChannelUnavailable (the batch goes back untouched).
+With `return_path` set the envelope sender is a VERP address naming the contact, and an
+address that hard-bounced before is not mailed again (telcamp.channels.bounces).
 """
 
 from __future__ import annotations
@@ -37,9 +39,11 @@ from telcamp.channels.base import (
     ResultSink,
     SendResult,
 )
+from telcamp.channels.bounces import verp_address
 from telcamp.channels.settings import SmtpConfig
 from telcamp.channels.unsubscribe import make_token
 from telcamp.core import warehouse
+from telcamp.dispatch.feedback import bounced
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +205,7 @@ class EmailChannel:
         except (OSError, aiosmtplib.SMTPException) as exc:
             raise _Retry(f"connect: {exc}") from exc
         try:
-            errors, _ = await smtp.sendmail(self.config.sender, [address], msg[1])
+            errors, _ = await smtp.sendmail(self._envelope_from(m), [address], msg[1])
         except aiosmtplib.SMTPRecipientsRefused as exc:
             await self._reset(smtp)
             return self._refused(m, exc.recipients[0].code, exc.recipients[0].message)
@@ -219,6 +223,12 @@ class EmailChannel:
         self._soft.pop(m.contact_id, None)
         self._window.append(time.monotonic())
         return SendResult(m.contact_id, "submitted", provider_ids=(msg[0],))
+
+    def _envelope_from(self, m: OutboundMessage) -> str:
+        """VERP: the bounce names its contact (telcamp.channels.bounces)."""
+        if self.config.return_path and m.contact_id > 0:
+            return verp_address(self.config.return_path, m.contact_id)
+        return self.config.sender
 
     async def _reset(self, smtp: aiosmtplib.SMTP) -> None:
         try:
@@ -257,6 +267,13 @@ class EmailChannel:
                                                    reason="no e-mail address")
             else:
                 todo.append((m, address))
+        if todo:  # a hard bounce stops e-mail to that address for good
+            gone = await asyncio.to_thread(bounced, [a for _, a in todo])
+            for m in [m for m, a in todo if a.strip().lower() in gone]:
+                self.failed += 1
+                results[m.contact_id] = SendResult(m.contact_id, "failed",
+                                                   reason="address bounced before (hard)")
+            todo = [(m, a) for m, a in todo if a.strip().lower() not in gone]
         outcomes = await asyncio.gather(*(self._one(m, a) for m, a in todo),
                                         return_exceptions=True)
         retried = 0

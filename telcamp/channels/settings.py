@@ -31,6 +31,11 @@ class SmtpConfig(BaseModel):
     tps: float | None = Field(None, gt=0, description="E-mails per second (none: no limit).")
     soft_retries: int = Field(5, ge=0, le=100, description="Times one contact may be "
                               "answered 4xx and sent again before it fails.")
+    return_path: str | None = Field(
+        None, pattern=r"^[^@+\s]+@[^@\s]+$", description="Bounce address base, e.g. "
+        "bounce@bounces.example.org: each e-mail's envelope sender becomes "
+        "bounce+<token>@bounces.example.org (VERP), read by `telcamp bounce-server`; none = "
+        "the From address (bounces are not read).")
 
 
 class WebhookConfig(BaseModel):
