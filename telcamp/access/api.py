@@ -51,7 +51,7 @@ def create_user(
     with session_scope() as session:
         user = service.create_user(
             session, username=body.username, password=body.password, role=body.role,
-            region_code=body.region_code, actor=principal,
+            region_code=body.region_code, actor=principal, email=body.email,
         )
         return UserRead.model_validate(user)
 
@@ -67,9 +67,10 @@ def update_user(
             from telcamp.core.errors import NotFound
 
             raise NotFound(f"no user {username!r}", field="username")
-        if body.role is not None or body.region_code is not None:
+        if body.role is not None or body.region_code is not None or body.email is not None:
             user = service.update_user(session, username=username, actor=principal,
-                                       role=body.role, region_code=body.region_code)
+                                       role=body.role, region_code=body.region_code,
+                                       email=body.email)
         if body.password is not None:
             user = service.set_password(session, username=username, password=body.password,
                                         actor=principal)

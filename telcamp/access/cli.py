@@ -32,15 +32,18 @@ def user_add(
     region: str | None = typer.Option(None, help="Region code (province, city or county); "
                                       "omit for the whole operator."),
     password: str | None = typer.Option(None, help="Prompted for when omitted."),
+    email: str | None = typer.Option(None, help="E-mail address for notifications "
+                                     "(approvals)."),
 ) -> None:
     """Create a user."""
     migrate()
     with session_scope() as session:
         service.check_role(role)
         user = service.create_user(session, username=username, password=_password(password),
-                                   role=role, region_code=region, actor=system_principal())
+                                   role=role, region_code=region, actor=system_principal(),
+                                   email=email)
         console.print(f"user {user.username} created: role {user.role}, region "
-                      f"{user.region_code or 'whole operator'}")
+                      f"{user.region_code or 'whole operator'}, e-mail {user.email or '-'}")
 
 
 @user_app.command("passwd")
@@ -83,14 +86,16 @@ def user_set(
     region: str | None = typer.Option(None, help="New region code."),
     whole_operator: bool = typer.Option(False, "--whole-operator",
                                         help="Remove the region limit."),
+    email: str | None = typer.Option(None, help='New e-mail address ("" removes it).'),
 ) -> None:
-    """Change a user's role or region."""
+    """Change a user's role, region or e-mail."""
     migrate()
     with session_scope() as session:
         user = service.update_user(session, username=username, actor=system_principal(),
-                                   role=role, region_code=region, clear_region=whole_operator)
+                                   role=role, region_code=region, clear_region=whole_operator,
+                                   email=email)
         console.print(f"user {user.username}: role {user.role}, region "
-                      f"{user.region_code or 'whole operator'}")
+                      f"{user.region_code or 'whole operator'}, e-mail {user.email or '-'}")
 
 
 @user_app.command("list")
@@ -99,9 +104,9 @@ def user_list() -> None:
     migrate()
     with session_scope() as session:
         users = service.list_users(session)
-        table = Table("username", "role", "region", "status", "created")
+        table = Table("username", "role", "region", "e-mail", "status", "created")
         for u in users:
-            table.add_row(u.username, u.role, u.region_code or "-",
+            table.add_row(u.username, u.role, u.region_code or "-", u.email or "-",
                           "disabled" if u.disabled else "active", str(u.created_at)[:19])
     console.print(table)
 

@@ -22,6 +22,8 @@ class User(Base):
     # Copied from the warehouse at assignment so a request needs no warehouse read.
     region_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where notifications (approvals) go; None = none known (a warning is shown).
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -145,12 +145,14 @@ def users_create(
     password: str = Form(...),
     role: str = Form(...),
     region_code: str = Form(""),
+    email: str = Form(""),
     principal: Principal = Depends(require("user.manage")),
 ) -> Response:
     try:
         with session_scope() as session:
             service.create_user(session, username=username.strip(), password=password,
-                                role=role, region_code=region_code or None, actor=principal)
+                                role=role, region_code=region_code or None, actor=principal,
+                                email=email or None)
     except TelcampError as exc:
         return _users_page(request, principal, error=exc.message, status=exc.status)
     return RedirectResponse("/admin/users?done=" + username.strip(), status_code=303)
@@ -164,10 +166,11 @@ def users_change(
     role: str = Form(""),
     region_code: str = Form(""),
     password: str = Form(""),
+    email: str = Form(""),
     principal: Principal = Depends(require("user.manage")),
 ) -> Response:
-    """One form per row: action is 'update' (role, region), 'password', 'disable' or
-    'enable'."""
+    """One form per row: action is 'update' (role, region, e-mail), 'password', 'disable'
+    or 'enable'."""
     try:
         with session_scope() as session:
             user = service.get_user(session, username=username)
@@ -176,7 +179,7 @@ def users_change(
             if action == "update":
                 service.update_user(session, username=username, actor=principal,
                                     role=role or None, region_code=region_code or None,
-                                    clear_region=region_code == "")
+                                    clear_region=region_code == "", email=email)
             elif action == "password":
                 service.set_password(session, username=username, password=password,
                                      actor=principal)

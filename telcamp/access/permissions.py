@@ -17,6 +17,7 @@ PERMISSIONS: dict[str, str] = {
     "campaign.write": "create and edit programs and campaigns, submit them",
     "campaign.approve": "approve or reject campaigns of one's region",
     "campaign.launch": "launch, pause, resume and cancel campaigns",
+    "campaign.chain": "configure the approval chains (levels, budget threshold)",
     "policy.manage": "configure the contact policy and channels",
     "report.read": "see campaign results and comparisons",
     "report.export": "export results and the OLAP star schema",

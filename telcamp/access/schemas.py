@@ -12,11 +12,13 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=8, max_length=200)
     role: str
     region_code: str | None = None
+    email: str | None = None
 
 
 class UserUpdate(BaseModel):
     role: str | None = None
     region_code: str | None = None
+    email: str | None = None  # "" removes it
     disabled: bool | None = None
     password: str | None = Field(None, min_length=8, max_length=200)
 
@@ -29,6 +31,7 @@ class UserRead(BaseModel):
     role: str
     region_code: str | None
     region_name: str | None
+    email: str | None = None
     disabled: bool
     created_at: datetime
 

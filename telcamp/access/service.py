@@ -57,7 +57,21 @@ def principal_for(user: User) -> Principal:
 
 def _public(user: User) -> dict[str, Any]:
     return {"username": user.username, "role": user.role, "region_code": user.region_code,
-            "disabled": user.disabled}
+            "email": user.email, "disabled": user.disabled}
+
+
+# Deliberately loose (one @, a dot in the domain, no spaces): the SMTP server is the judge.
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def check_email(email: str | None) -> str | None:
+    """A cleaned address, or None for blank."""
+    if email is None or not email.strip():
+        return None
+    email = email.strip()
+    if len(email) > 254 or not EMAIL.match(email):
+        raise ValidationFailed(f"{email!r} is not an e-mail address", field="email")
+    return email
 
 
 def get_user(session: Session, *, username: str) -> User:
@@ -100,6 +114,7 @@ def create_user(
     role: str,
     region_code: str | None,
     actor: Principal,
+    email: str | None = None,
 ) -> User:
     if not USERNAME.match(username):
         raise ValidationFailed(
@@ -114,7 +129,7 @@ def create_user(
     user = User(
         username=username, password_hash=passwords.hash_password(password), role=role,
         region_code=code, region_name=name, disabled=False, created_at=now,
-        password_changed_at=now,
+        password_changed_at=now, email=check_email(email),
     )
     session.add(user)
     session.flush()
@@ -131,8 +146,10 @@ def update_user(
     role: str | None = None,
     region_code: str | None = None,
     clear_region: bool = False,
+    email: str | None = None,
 ) -> User:
-    """Change role and/or region; open sessions keep working with the new rights."""
+    """Change role, region and/or e-mail ("" removes it); open sessions keep working with
+    the new rights."""
     user = get_user(session, username=username)
     _check_actor_region(actor, user.region_code)
     before = _public(user)
@@ -146,6 +163,8 @@ def update_user(
         code, name = resolve_region(region_code)
         _check_actor_region(actor, code)
         user.region_code, user.region_name = code, name
+    if email is not None:
+        user.email = check_email(email)
     session.flush()
     if _public(user) != before:
         audit_service.record(session, actor=actor, action="user.update", object_type="user",

@@ -9,14 +9,25 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
 
 from telcamp.access.deps import require
-from telcamp.campaigns import approvals, library, messages, rehearsal, schedule, service
+from telcamp.campaigns import (
+    approvals,
+    cell_counts,
+    chain,
+    library,
+    messages,
+    rehearsal,
+    schedule,
+    service,
+)
 from telcamp.campaigns.schemas import (
     ApprovalRead,
     CampaignCreate,
     CampaignRead,
     CampaignUpdate,
+    CellIn,
     Decision,
     PreviewIn,
     ProgramCreate,
@@ -134,6 +145,20 @@ def rehearse(campaign_id: int, principal: Principal = WRITE) -> dict[str, Any]:
         return rehearsal.rehearse(session=s, actor=principal, campaign_id=campaign_id)
 
 
+class CellCountsIn(BaseModel):
+    cells: list[CellIn] | None = None  # None: the saved cells
+
+
+@campaigns.post("/{campaign_id}/cell-counts")
+def count_cells(campaign_id: int, body: CellCountsIn | None = None,
+                principal: Principal = READ) -> dict[str, Any]:
+    """Per-cell audience (first match wins), rule matches, overlaps with earlier cells
+    and empty cells — for the given (unsaved) cells or the saved ones."""
+    with session_scope() as s:
+        return cell_counts.for_campaign(session=s, actor=principal, campaign_id=campaign_id,
+                                        cells=body.cells if body else None)
+
+
 @campaigns.post("/{campaign_id}/preview")
 def preview(campaign_id: int, body: PreviewIn, principal: Principal = READ) -> dict[str, Any]:
     with session_scope() as s:
@@ -227,8 +252,28 @@ def inbox(principal: Principal = APPROVE) -> list[dict[str, Any]]:
                  "budget": float(i["campaign"].budget),
                  "submitted_by": i["campaign"].submitted_by,
                  "step": ApprovalRead.model_validate(i["step"]).model_dump(mode="json"),
-                 "rehearsal": i["campaign"].rehearsal, "changes": i["changes"]}
+                 "rehearsal": i["campaign"].rehearsal, "changes": i["changes"],
+                 "mail_warning": i["mail"]}
                 for i in approvals.inbox(session=s, actor=principal)]
+
+
+chain_router = APIRouter(prefix="/api/approval-chain", tags=["campaigns"])
+CHAIN = Depends(require("campaign.chain"))
+
+
+@chain_router.get("")
+def get_chain(principal: Principal = APPROVE) -> dict[str, Any]:
+    """The approval chain in force (approvers and admins may read it)."""
+    with session_scope() as s:
+        return chain.current(s)
+
+
+@chain_router.put("")
+def set_chain(body: dict[str, Any], principal: Principal = CHAIN) -> dict[str, Any]:
+    """Replace it: {"levels": {"county": ["city"], "city": ["province"], "province":
+    ["province"]}, "budget_threshold": 100000, "above_threshold": ["province"]}."""
+    with session_scope() as s:
+        return chain.set_chain(s, actor=principal, config=chain.parse(body))
 
 
 # The server runs the scheduler tick through this router's lifespan (merged by FastAPI).
@@ -236,3 +281,4 @@ router = APIRouter(lifespan=schedule.scheduler_lifespan)
 router.include_router(programs)
 router.include_router(campaigns)
 router.include_router(approvals_router)
+router.include_router(chain_router)

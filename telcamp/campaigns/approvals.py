@@ -2,57 +2,42 @@
 
 The chain depends on the owning region's level and the budget: by default a county
 campaign goes to the city head, a city campaign to the province head, and a budget above
-`approval_budget_threshold` needs the province head as well. An operator can replace the
-level map with the app setting `campaigns.approval_chain` ({"county": ["city"], ...}).
+`approval_budget_threshold` needs the province head as well. An admin replaces this with
+`telcamp approval-chain set` or the /admin/approval-chain page (chain.py).
 Steps are decided in order; nobody approves what they submitted.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from telcamp.campaigns import lifecycle, notify, regions
+from telcamp.campaigns import chain, lifecycle, notify, regions
 from telcamp.campaigns import service as campaign_service
 from telcamp.campaigns.models import Approval, Campaign
 from telcamp.core import clock
 from telcamp.core.errors import Conflict, Forbidden, ValidationFailed
 from telcamp.core.security import Principal
-from telcamp.core.settings import get_settings
 
-DEFAULT_CHAIN: dict[str, list[str]] = {
-    "county": ["city"], "city": ["province"], "province": ["province"],
-}
+log = logging.getLogger(__name__)
 APPROVER_ROLE = "approver"
 
 
-def chain_config(session: Session) -> dict[str, list[str]]:
-    from sqlalchemy import text
-
-    row = session.execute(
-        text("SELECT value FROM app_setting WHERE key = :k"), {"k": "campaigns.approval_chain"}
-    ).first()
-    if row is None:
-        return DEFAULT_CHAIN
-    value = row[0]
-    if isinstance(value, str):
-        import json
-
-        value = json.loads(value)
-    return {str(k): [str(x) for x in v] for k, v in dict(value).items()}
-
-
 def chain_for(session: Session, campaign: Campaign) -> list[tuple[str, str]]:
-    """[(approver region, why)] in order, without repeats."""
+    """[(approver region, why)] in order, without repeats (chain.current is in force)."""
+    config = chain.current(session)
     level = regions.level_of(campaign.region_code)
-    levels = list(chain_config(session).get(level, ["province"]))
+    levels = list(config["levels"].get(level, ["province"]))
     reasons = {lv: f"{level} campaign → {lv} head" for lv in levels}
-    threshold = get_settings().approval_budget_threshold
-    if float(campaign.budget) > threshold and "province" not in levels:
-        levels.append("province")
-        reasons["province"] = f"budget {float(campaign.budget):g} above {threshold:g}"
+    threshold = float(config["budget_threshold"])
+    if float(campaign.budget) > threshold:
+        for lv in config["above_threshold"]:
+            if lv not in levels:
+                levels.append(lv)
+                reasons[lv] = f"budget {float(campaign.budget):g} above {threshold:g}"
     steps: list[tuple[str, str]] = []
     for lv in levels:
         node = regions.ancestor_at(campaign.region_code, lv)
@@ -112,6 +97,12 @@ def _notify_step(session: Session, campaign: Campaign) -> None:
     step = current_step(campaign)
     if step is None:
         return
+    missing = notify.unreachable_approvers(session, step.approver_region)
+    if missing["without_email"] or missing["nobody"]:
+        # shown on the campaign page and in the inbox too (approvals.mail_warning)
+        log.warning("campaign %s: approvers of %s without e-mail: %s%s", campaign.id,
+                    step.approver_region, ", ".join(missing["without_email"]) or "-",
+                    " (nobody is notified)" if missing["nobody"] else "")
     notify.queue(
         session, to=notify.approver_addresses(session, step.approver_region),
         subject=f"[Telcamp] Campaign to approve: {campaign.name}",
@@ -120,6 +111,18 @@ def _notify_step(session: Session, campaign: Campaign) -> None:
               f"{step.reason}).\nSubmitted by {campaign.submitted_by}.\n"
               f"Open the approval inbox: /approvals\n"),
     )
+
+
+def mail_warning(session: Session, campaign: Campaign) -> dict[str, Any] | None:
+    """For the console: the current step's approvers who got no e-mail (no address), or
+    None when everybody was reachable (or nothing waits)."""
+    step = current_step(campaign) if campaign.state == "submitted" else None
+    if step is None:
+        return None
+    missing = notify.unreachable_approvers(session, step.approver_region)
+    if not missing["without_email"] and not missing["nobody"]:
+        return None
+    return {"region": step.approver_region, **missing}
 
 
 def _decidable(session: Session, actor: Principal, campaign_id: int) -> tuple[Campaign, Approval]:
@@ -186,5 +189,6 @@ def inbox(*, session: Session, actor: Principal) -> list[dict[str, Any]]:
         if actor.region_code is not None and step.approver_region != actor.region_code:
             continue
         out.append({"campaign": campaign, "step": step,
-                    "changes": (campaign.submitted_content or {}).get("changes", [])})
+                    "changes": (campaign.submitted_content or {}).get("changes", []),
+                    "mail": mail_warning(session, campaign)})
     return out

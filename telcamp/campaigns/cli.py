@@ -276,3 +276,45 @@ def tick(recover: bool = typer.Option(False, help="Also roll back crashed materi
 
     migrate()
     _print(schedule.run_due(recover=recover))
+
+
+chain_app = typer.Typer(help="The approval chain: which region levels approve, the budget "
+                        "threshold (JSON in and out).", no_args_is_help=True)
+
+
+@chain_app.command("show")
+def chain_show() -> None:
+    """Print the approval chain in force (version 0 = the defaults)."""
+    from telcamp.campaigns import chain
+
+    migrate()
+    with session_scope() as s:
+        _print(chain.current(s))
+
+
+@chain_app.command("set")
+def chain_set(body: str = typer.Argument(..., help="JSON, a file, or - for stdin"),
+              as_user: str | None = AS) -> None:
+    """Replace the approval chain (a new version, audited).
+
+    \b
+    levels           for a campaign owned at county / city / province level, the
+                     levels whose head approves, in order (all three required; never
+                     below the campaign's own level)
+    budget_threshold a budget above this adds the above_threshold levels
+                     (null = TELCAMP_APPROVAL_BUDGET_THRESHOLD)
+    above_threshold  default ["province"]
+    Example:
+      telcamp approval-chain set '{"levels": {"county": ["city", "province"],
+        "city": ["province"], "province": ["province"]}, "budget_threshold": 50000}'
+    """
+    from telcamp.campaigns import chain
+
+    migrate()
+    actor = _actor(as_user)
+    with session_scope() as s:
+        _print(chain.set_chain(s, actor=actor, config=chain.parse(_load(body))))
+
+
+def register(app_: typer.Typer) -> None:
+    app_.add_typer(chain_app, name="approval-chain")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -12,7 +13,6 @@ from telcamp.core.errors import ValidationFailed
 
 LANGUAGES = ("en", "ru", "zh")
 TIERS = ("high", "medium", "low")
-CELL_ROWS = 3
 
 
 def _num(form: dict[str, Any], key: str, default: float = 0) -> float:
@@ -52,26 +52,149 @@ def basics(form: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def cells(form: dict[str, Any], campaign: Campaign) -> CampaignUpdate:
+def _index(key: str) -> int | None:
+    m = re.fullmatch(r"cell(\d+)_name", key)
+    return int(m.group(1)) if m else None
+
+
+def cell_rows(form: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cells step's rows as typed, in form order (cell0_…, cell1_…, any number)."""
+    idx = sorted(i for i in (_index(k) for k in form) if i is not None)
+    rows = []
+    for i in idx:
+        kind = str(form.get(f"cell{i}_kind", ""))
+        if not kind:  # the older form: a value-tier select only ("" = everyone else)
+            tier = str(form.get(f"cell{i}_tier", ""))
+            kind = f"tier:{tier}" if tier in TIERS else "default"
+        rows.append({
+            "name": str(form.get(f"cell{i}_name", "")).strip(),
+            "kind": kind,
+            "rule": str(form.get(f"cell{i}_rule", "")),
+            "control": str(form.get(f"cell{i}_control", "10")),
+            "channels": [c for c in CHANNELS if form.get(f"cell{i}_ch_{c}")],
+            "offer": str(form.get(f"cell{i}_offer", "")),
+            "reward_type": str(form.get(f"cell{i}_reward_type", "")),
+            "reward_size": str(form.get(f"cell{i}_reward_size", "0")),
+            "validity": str(form.get(f"cell{i}_validity", "0")),
+            "window_start": str(form.get(f"cell{i}_from", "")).strip(),
+            "window_end": str(form.get(f"cell{i}_to", "")).strip(),
+            "offset": str(form.get(f"cell{i}_offset", "")).strip(),
+        })
+    return rows
+
+
+def saved_rows(campaign: Campaign) -> list[dict[str, Any]]:
+    """The saved cells as rows of the cells step."""
+    rows = []
+    for c in campaign.cells:
+        rule = c.rule
+        if rule is None:
+            kind, text = "default", ""
+        elif set(rule) == {"value_tier"} and isinstance(rule["value_tier"], str):
+            kind, text = f"tier:{rule['value_tier']}", ""
+        else:
+            kind, text = "rule", json.dumps(rule, ensure_ascii=False)
+        sched = c.schedule or {}
+        rows.append({
+            "name": c.name, "kind": kind, "rule": text, "control": f"{c.control_pct:g}",
+            "channels": list(c.channels), "offer": c.offer_code,
+            "reward_type": c.reward_type, "reward_size": f"{c.reward_size:g}",
+            "validity": str(c.reward_validity_days),
+            "window_start": str(sched.get("window_start") or ""),
+            "window_end": str(sched.get("window_end") or ""),
+            "offset": str(sched.get("start_offset_days") or ""),
+        })
+    return rows
+
+
+def blank_row(n: int) -> dict[str, Any]:
+    return {"name": f"cell{n + 1}", "kind": "default", "rule": "", "control": "10",
+            "channels": ["sms"], "offer": "", "reward_type": "", "reward_size": "0",
+            "validity": "0", "window_start": "", "window_end": "", "offset": ""}
+
+
+def apply_op(rows: list[dict[str, Any]], op: str) -> list[dict[str, Any]]:
+    """add / remove-N / up-N / down-N on the typed rows (nothing is saved)."""
+    rows = list(rows)
+    verb, _, arg = op.partition("-")
+    i = int(arg) if arg.isdigit() else -1
+    if verb == "add":
+        rows.append(blank_row(len(rows)))
+    elif verb == "remove" and 0 <= i < len(rows):
+        rows.pop(i)
+    elif verb == "up" and 0 < i < len(rows):
+        rows[i - 1], rows[i] = rows[i], rows[i - 1]
+    elif verb == "down" and 0 <= i < len(rows) - 1:
+        rows[i + 1], rows[i] = rows[i], rows[i + 1]
+    return rows
+
+
+def _rule(row: dict[str, Any], where: str, segments: dict[int, dict[str, Any]]
+          ) -> dict[str, Any] | None:
+    kind = row["kind"]
+    if kind == "default":
+        return None
+    if kind.startswith("tier:"):
+        return {"value_tier": kind[5:]}
+    if kind.startswith("segment:"):
+        sid = kind[8:]
+        if not sid.isdigit() or int(sid) not in segments:
+            raise ValidationFailed(f"{where}: no saved segment {sid}", field=f"{where}.rule")
+        return segments[int(sid)]  # copied: later edits of the segment do not change it
+    text = row["rule"].strip()
+    if not text:
+        raise ValidationFailed(f"{where}: write the rule (segment rule JSON)",
+                               field=f"{where}.rule")
+    try:
+        rule = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(f"{where}: the rule is not JSON ({exc.msg}, column "
+                               f"{exc.colno})", field=f"{where}.rule") from exc
+    if not isinstance(rule, dict):
+        raise ValidationFailed(f"{where}: the rule must be a JSON object",
+                               field=f"{where}.rule")
+    return rule
+
+
+def _cell_schedule(row: dict[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if row["window_start"] or row["window_end"]:
+        out["window_start"] = row["window_start"] or "00:00"
+        out["window_end"] = row["window_end"] or "23:59"
+    if row["offset"]:
+        if not row["offset"].isdigit():
+            raise ValidationFailed(f"{where}: start offset {row['offset']!r} is not a number "
+                                   "of days", field=f"{where}.schedule")
+        out["start_offset_days"] = int(row["offset"])
+    return out
+
+
+def cells_from_rows(rows: list[dict[str, Any]], campaign: Campaign,
+                    segments: dict[int, dict[str, Any]]) -> list[CellIn]:
     old = {c.name: c for c in campaign.cells}
     out: list[CellIn] = []
-    for i in range(CELL_ROWS):
-        name = str(form.get(f"cell{i}_name", "")).strip()
-        if not name:
-            continue
-        tier = str(form.get(f"cell{i}_tier", ""))
-        channels = [c for c in CHANNELS if form.get(f"cell{i}_ch_{c}")]
-        prev = old.get(name)
+    named = [r for r in rows if r["name"]]  # a row left without a name is not a cell
+    for i, row in enumerate(named):
+        where = f"cells[{i}]"
+        prev = old.get(row["name"])
+        data = {"control_pct": _num({"v": row["control"]}, "v"),
+                "reward_size": _num({"v": row["reward_size"]}, "v"),
+                "reward_validity_days": int(_num({"v": row["validity"]}, "v"))}
         out.append(CellIn.model_validate({
-            "name": name, "rule": {"value_tier": tier} if tier in TIERS else None,
-            "control_pct": _num(form, f"cell{i}_control"), "channels": channels,
-            "offer_code": str(form.get(f"cell{i}_offer", "")).strip(),
-            "reward_type": str(form.get(f"cell{i}_reward_type", "")).strip(),
-            "reward_size": _num(form, f"cell{i}_reward_size"),
-            "reward_validity_days": int(_num(form, f"cell{i}_validity")),
+            "name": row["name"], "rule": _rule(row, where, segments),
+            "channels": row["channels"], "offer_code": row["offer"].strip(),
+            "reward_type": row["reward_type"].strip(), **data,
+            "schedule": _cell_schedule(row, where),
             "messages": {ch: m for ch, m in (prev.messages if prev else {}).items()
-                         if ch in channels},
+                         if ch in row["channels"]},
         }))
+    return out
+
+
+def cells(form: dict[str, Any], campaign: Campaign,
+          segments: dict[int, dict[str, Any]] | None = None) -> CampaignUpdate:
+    rows = cell_rows(form)
+    out = cells_from_rows(rows, campaign, segments or {})
     return CampaignUpdate(cells=out)
 
 
@@ -87,10 +210,16 @@ def messages(form: dict[str, Any], campaign: Campaign) -> CampaignUpdate:
                     msgs.setdefault(ch, {})[lang] = text
         data.messages = msgs
         out.append(data)
-    waves = [WaveIn.model_validate({"channel": w.channel, "schedule": w.schedule,
+    waves = [WaveIn.model_validate({"channel": w.channel, "schedule": _kind(w.schedule),
                                     "window_start": w.window_start, "window_end": w.window_end,
-                                    "cell_name": None}) for w in campaign.waves]
+                                    "cell_name": w.cell.name if w.cell else None})
+             for w in campaign.waves]
     return CampaignUpdate(cells=out, waves=waves)
+
+
+def _kind(schedule: dict[str, Any]) -> dict[str, Any]:
+    # the cell's start offset is re-applied from the cell when the waves are rebuilt
+    return {k: v for k, v in (schedule or {}).items() if k != "start_offset_days"}
 
 
 def schedule(form: dict[str, Any], campaign: Campaign) -> CampaignUpdate:
@@ -104,7 +233,7 @@ def schedule(form: dict[str, Any], campaign: Campaign) -> CampaignUpdate:
             "schedule": {"kind": kind, "weekdays": weekdays},
             "window_start": str(form.get(f"wave{w.id}_from", w.window_start)),
             "window_end": str(form.get(f"wave{w.id}_to", w.window_end)),
-            "cell_name": None}))
+            "cell_name": w.cell.name if w.cell else None}))
     rule = str(form.get("reparticipation", "once"))
     days = int(_num(form, "reparticipation_days", 0)) or None
     return CampaignUpdate.model_validate({

@@ -72,18 +72,32 @@ def send_all(messages: list[EmailMessage]) -> None:
     worker.join(timeout=30)
 
 
-def approver_addresses(session: Session, region_code: str) -> list[str]:
-    """E-mail addresses of the active users who may approve for this region node."""
+def approvers(session: Session, region_code: str) -> list[tuple[str, str | None]]:
+    """(username, e-mail or None) of the active users who may approve for this region."""
     from telcamp.access.models import User
 
     roles = [r for r, perms in ROLES.items() if "campaign.approve" in perms and r != "admin"]
     users = session.scalars(select(User).where(
-        User.region_code == region_code, User.role.in_(roles), User.disabled.is_(False))).all()
-    return [a for a in (address_of(u) for u in users) if a]
+        User.region_code == region_code, User.role.in_(roles), User.disabled.is_(False))
+        .order_by(User.username)).all()
+    return [(u.username, address_of(u)) for u in users]
+
+
+def approver_addresses(session: Session, region_code: str) -> list[str]:
+    """E-mail addresses of the active users who may approve for this region node."""
+    return [a for _u, a in approvers(session, region_code) if a]
+
+
+def unreachable_approvers(session: Session, region_code: str) -> dict[str, Any]:
+    """What the console warns about: approvers of the region with no address, and whether
+    anyone at all gets the notification."""
+    found = approvers(session, region_code)
+    return {"without_email": [u for u, a in found if a is None],
+            "nobody": not any(a for _u, a in found)}
 
 
 def address_of(user: Any) -> str | None:
-    """A user's e-mail; until users carry one, a username that is an address is used."""
+    """A user's e-mail; without one, a username that is an address is used."""
     email = getattr(user, "email", None)
     if email:
         return str(email)

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from telcamp.access.deps import require
 from telcamp.campaigns import (
     approvals,
+    cell_counts,
+    chain_pages,
     forms,
     library,
     messages,
@@ -37,6 +39,7 @@ router = APIRouter(include_in_schema=False)
 register_nav("/campaigns", _("Campaigns"), "campaign.read")
 register_nav("/programs", _("Programs"), "campaign.read")
 router.include_router(program_pages.router)
+router.include_router(chain_pages.router)
 register_nav("/approvals", _("Approvals"), "campaign.approve")
 READ = Depends(require("campaign.read"))
 WRITE = Depends(require("campaign.write"))
@@ -116,21 +119,64 @@ async def create(request: Request, principal: Principal = WRITE) -> Response:
     return _see(f"/campaigns/{cid}/wizard/cells")
 
 
+def _segments(session: Session, principal: Principal) -> list[dict[str, Any]]:
+    """Saved segments the user sees, offered as cell rules (their current rule)."""
+    from telcamp.segments import service as segments
+
+    return [{"id": sg.id, "name": sg.name, "rule": sg.rule}
+            for sg in segments.list_segments(session, principal=principal)]
+
+
+def _cell_counts(session: Session, principal: Principal, campaign: Any,
+                 cells: list[Any] | None) -> tuple[dict[str, Any] | None, str | None]:
+    """(counts, why not) for the cells step; a missing snapshot or a bad rule is shown
+    in place of the table, not as a page error."""
+    if campaign.snapshot_id is None:
+        return None, _("Choose an audience snapshot (first step) to count the cells.")
+    if cells is None and not campaign.cells:
+        return None, None
+    try:
+        return cell_counts.for_campaign(session=session, actor=principal,
+                                        campaign_id=campaign.id, cells=cells), None
+    except TelcampError as exc:
+        return None, exc.message
+
+
 def _wizard(request: Request, principal: Principal, cid: int, step: str,
             error: str | None = None, status: int = 200,
-            typed: dict[str, Any] | None = None) -> HTMLResponse:
-    """`typed`: the rejected form, shown again instead of the saved draft."""
+            typed: dict[str, Any] | None = None, rows: list[dict[str, Any]] | None = None,
+            count_rows: bool = False) -> HTMLResponse:
+    """`typed`: the rejected form, shown again instead of the saved draft. `rows`: the
+    cells step's rows after add/remove/move (not saved); `count_rows`: count them."""
     with session_scope() as s:
         c = service.get_campaign(session=s, actor=principal, campaign_id=cid)
         figures = c.rehearsal
         if step == "rehearsal" and figures is None and not error:
             figures = rehearsal.rehearse(session=s, actor=principal, campaign_id=cid)
+        extra: dict[str, Any] = {}
+        if step == "cells":
+            segs = _segments(s, principal)
+            if rows is None:
+                rows = forms.cell_rows(typed) if typed is not None else forms.saved_rows(c)
+            if not rows:
+                rows = [forms.blank_row(0)]
+            counts, why = None, None
+            if count_rows:
+                try:
+                    unsaved = forms.cells_from_rows(rows, c, {g["id"]: g["rule"] for g in segs})
+                    counts, why = _cell_counts(s, principal, c, unsaved)
+                except (TelcampError, ValueError) as exc:
+                    why = getattr(exc, "message", str(exc))
+            elif typed is None:
+                counts, why = _cell_counts(s, principal, c, None)
+            extra = {"cell_rows": rows, "segments": segs, "cell_counts": counts,
+                     "count_error": why, "counts_unsaved": count_rows}
         return render(request, "campaigns/wizard.html", {
             "step": step, "steps": STEPS, "labels": STEP_LABELS, "campaign": c,
             "programs": [], "error": error, "figures": figures, "tiers": forms.TIERS,
             "snapshots": _snapshots(s, principal) if step == "basics" else [],
-            "languages": forms.LANGUAGES, "rows": forms.CELL_ROWS,
-            "channels": ("sms", "email"), "typed": typed}, status_code=status)
+            "languages": forms.LANGUAGES, "say": wording.say,
+            "channels": ("sms", "email"), "typed": typed, **extra}, status_code=status)
 
 
 @router.get("/campaigns/{cid}/wizard/{step}", response_class=HTMLResponse)
@@ -143,13 +189,19 @@ def wizard(request: Request, cid: int, step: str, principal: Principal = WRITE
 async def wizard_save(request: Request, cid: int, step: str, principal: Principal = WRITE
                       ) -> Response:
     form = await _form(request)
+    op = str(form.get("op") or "save")
+    if step == "cells" and op != "save":
+        # add / remove / move a row, or count the typed cells: nothing is saved yet
+        rows = forms.apply_op(forms.cell_rows(form), op)
+        return _wizard(request, principal, cid, step, rows=rows, count_rows=op == "count")
     try:
         with session_scope() as s:
             c = service.get_campaign(session=s, actor=principal, campaign_id=cid)
             if step == "basics":
                 update = CampaignUpdate.model_validate(forms.basics(form))
             elif step == "cells":
-                update = forms.cells(form, c)
+                segs = {g["id"]: g["rule"] for g in _segments(s, principal)}
+                update = forms.cells(form, c, segs)
             elif step == "messages":
                 update = forms.messages(form, c)
             elif step == "schedule":
@@ -224,6 +276,7 @@ def campaign_page(request: Request, cid: int, principal: Principal = READ,
         counts = library.contact_counts(session=s, actor=principal, campaign_id=cid)
         return render(request, "campaigns/campaign.html", {
             "c": c, "counts": counts, "error": error, "say": wording.say,
+            "mail": approvals.mail_warning(s, c),
             "can_write": principal.can("campaign.write"),
             "can_launch": principal.can("campaign.launch")}, status_code=status)
 

@@ -101,7 +101,7 @@ def _run_days(campaign: Campaign, channel: str) -> list[str]:
     for wave in campaign.waves:
         if wave.channel != channel:
             continue
-        at: datetime | None = schedule.next_run(wave, start, first=True)
+        at: datetime | None = schedule.first_run(wave, start)
         while at is not None and at < end and len(days) < MAX_DAYS_LISTED:
             days.append(at.date().isoformat())
             at = schedule.next_run(wave, at, first=False)

@@ -67,6 +67,12 @@ def next_run(wave: Wave, after: datetime, *, first: bool) -> datetime | None:
     return None
 
 
+def first_run(wave: Wave, begin: datetime) -> datetime | None:
+    """The wave's first run from `begin`, after its cell's start offset (in days)."""
+    offset = int((wave.schedule or {}).get("start_offset_days", 0) or 0)
+    return next_run(wave, begin + timedelta(days=offset), first=True)
+
+
 def after_run(wave: Wave, now: datetime) -> None:
     """Called in the materialisation transaction: done, or planned for the next run."""
     campaign = wave.campaign
@@ -84,9 +90,10 @@ def _start(campaign: Campaign, now: datetime, *, manual: bool = False) -> None:
     begin = now if manual else max(now, campaign.start_at or now)
     for wave in campaign.waves:
         if wave.state == "planned":
-            wave.next_run_at = next_run(wave, begin, first=True)
-            if wave.next_run_at is None:
-                wave.state = "done"
+            wave.next_run_at = first_run(wave, begin)
+            if wave.next_run_at is None or (campaign.end_at is not None
+                                            and wave.next_run_at >= campaign.end_at):
+                wave.state, wave.next_run_at = "done", None
 
 
 def _control(session: Session, actor: Principal, campaign_id: int, to: str, reason: str

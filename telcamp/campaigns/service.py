@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -200,6 +201,7 @@ def _check_schedule(program: Program, start: datetime | None, end: datetime | No
 def _check_cells(cells: list[CellIn], fields: set[str]) -> None:
     cell_rules.validate_cells(cells)
     for i, cell in enumerate(cells):
+        _check_cell_schedule(cell, f"cells[{i}]")
         for channel, by_lang in cell.messages.items():
             if channel not in cell.channels:
                 raise ValidationFailed(
@@ -214,10 +216,54 @@ def _build_cells(cells: list[CellIn]) -> list[Cell]:
     return [Cell(position=i, **c.model_dump()) for i, c in enumerate(cells)]
 
 
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+CELL_SCHEDULE_KEYS = frozenset({"window_start", "window_end", "start_offset_days"})
+
+
+def _check_cell_schedule(cell: CellIn, where: str) -> None:
+    """A cell's own schedule: its send window and/or a start offset in days."""
+    sched = cell.schedule or {}
+    unknown = set(sched) - CELL_SCHEDULE_KEYS
+    if unknown:
+        raise ValidationFailed(f"{where} ({cell.name}): unknown schedule field "
+                               f"{sorted(unknown)[0]!r} (use window_start, window_end, "
+                               "start_offset_days)", field=f"{where}.schedule")
+    for key in ("window_start", "window_end"):
+        if key in sched and not _HHMM.match(str(sched[key])):
+            raise ValidationFailed(f"{where} ({cell.name}): {key} {sched[key]!r} is not HH:MM",
+                                   field=f"{where}.schedule.{key}")
+    if "window_start" in sched and "window_end" in sched and \
+            str(sched["window_end"]) <= str(sched["window_start"]):
+        raise ValidationFailed(f"{where} ({cell.name}): the send window ends before it starts",
+                               field=f"{where}.schedule.window_end")
+    offset = sched.get("start_offset_days", 0)
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 366:
+        raise ValidationFailed(f"{where} ({cell.name}): start_offset_days must be a whole "
+                               f"number of days 0-366, got {offset!r}",
+                               field=f"{where}.schedule.start_offset_days")
+
+
+def _per_cell(campaign: Campaign, waves: list[WaveIn]) -> list[WaveIn]:
+    """When a cell has its own schedule, every campaign-wide wave is split into one wave
+    per cell (each materialises only its cell), so each cell runs on its own window and
+    start offset; a wave already given for a cell and channel is kept as it is."""
+    if not any(c.schedule for c in campaign.cells):
+        return waves
+    explicit = {(w.cell_name, w.channel) for w in waves if w.cell_name is not None}
+    out: list[WaveIn] = []
+    for w in waves:
+        if w.cell_name is not None:
+            out.append(w)
+            continue
+        out.extend(w.model_copy(update={"cell_name": c.name}) for c in campaign.cells
+                   if w.channel in c.channels and (c.name, w.channel) not in explicit)
+    return out
+
+
 def _build_waves(campaign: Campaign, waves: list[WaveIn]) -> list[Wave]:
     by_name = {c.name: c for c in campaign.cells}
     out = []
-    for i, w in enumerate(waves):
+    for i, w in enumerate(_per_cell(campaign, waves)):
         cell = None
         if w.cell_name is not None:
             cell = by_name.get(w.cell_name)
@@ -232,8 +278,23 @@ def _build_waves(campaign: Campaign, waves: list[WaveIn]) -> list[Wave]:
         if w.window_end <= w.window_start:
             raise ValidationFailed(f"waves[{i}]: the send window ends before it starts",
                                    field=f"waves[{i}].window_end")
-        out.append(Wave(cell=cell, channel=w.channel, schedule=w.schedule.model_dump(mode="json"),
-                        window_start=w.window_start, window_end=w.window_end, state="planned",
+        schedule = w.schedule.model_dump(mode="json")
+        window = (w.window_start, w.window_end)
+        own = (cell.schedule or {}) if cell is not None else {}
+        if own:  # the cell's own schedule wins over the wave's window
+            window = (str(own.get("window_start", window[0])),
+                      str(own.get("window_end", window[1])))
+            offset = int(own.get("start_offset_days", 0))
+            if offset:
+                schedule["start_offset_days"] = offset
+                if campaign.start_at is not None and campaign.end_at is not None and \
+                        campaign.start_at + timedelta(days=offset) >= campaign.end_at:
+                    assert cell is not None
+                    raise ValidationFailed(
+                        f"cell {cell.name} starts {offset} days after the campaign's start, "
+                        "when the campaign has ended", field="cells.schedule")
+        out.append(Wave(cell=cell, channel=w.channel, schedule=schedule,
+                        window_start=window[0], window_end=window[1], state="planned",
                         runs=0, contacts_planned=0, controls=0))
     return out
 

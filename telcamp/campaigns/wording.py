@@ -14,6 +14,7 @@ FIXED = (
     _("launched manually"), _("paused"), _("resumed"), _("cancelled"),
     _("submitted for approval"), _("approved; launches at start"), _("started on schedule"),
     _("end of schedule"), _("edited after submission"), _("edited after rejection"),
+    _("the audience is empty"),
 )
 # Reasons with values in them: pattern of the stored text → msgid with named fields.
 # Fields named `level` or `head` are region levels and are translated too.
@@ -23,6 +24,19 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
      _("{level} campaign → {head} head")),
     (re.compile(r"^budget (?P<budget>\S+) above (?P<limit>\S+)$"),
      _("budget {budget} above {limit}")),
+    # cell counts and rehearsal warnings (cell_counts.py, rehearsal.py)
+    (re.compile(r"^cell (?P<cell>.+): (?P<n>\d+) subscribers also match the earlier cell "
+                r"(?P<other>.+) and go there \(first match wins\)$"),
+     _("cell {cell}: {n} subscribers also match the earlier cell {other} and go there "
+       "(first match wins)")),
+    (re.compile(r"^cell (?P<cell>.+) comes out empty \(all its matches go to earlier "
+                r"cells\)$"),
+     _("cell {cell} comes out empty (all its matches go to earlier cells)")),
+    (re.compile(r"^cell (?P<cell>.+) comes out empty$"), _("cell {cell} comes out empty")),
+    (re.compile(r"^(?P<n>\d+) subscribers match no cell and are left out \(add a default "
+                r"cell without a rule to include them\)$"),
+     _("{n} subscribers match no cell and are left out (add a default cell without a rule "
+       "to include them)")),
 )
 LEVELS = (_("county"), _("city"), _("province"))
 

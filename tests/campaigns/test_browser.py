@@ -31,7 +31,8 @@ def test_draft_to_launched_through_the_pages(world: str, live_server: Any, page:
     page.wait_for_url("**/wizard/cells")
 
     page.fill("[data-testid=cell0-name]", "vip")
-    page.select_option("[data-testid=cell0-tier]", "high")
+    page.select_option("[data-testid=cell0-kind]", "tier:high")
+    page.click("[data-testid=add-cell]")
     page.fill("[data-testid=cell1-name]", "rest")
     page.click("[data-testid=next]")
     page.wait_for_url("**/wizard/messages")
@@ -79,3 +80,36 @@ def test_draft_to_launched_through_the_pages(world: str, live_server: Any, page:
     page.wait_for_selector("[data-testid=contacts]")
     assert page.inner_text("[data-testid=state]") == "running"
     assert int(page.inner_text("[data-testid=contacts-control]")) > 0
+
+
+def test_wizard_cells_any_number_reordered_and_counted(world: str, live_server: Any,
+                                                       page: Any, page_as: Any) -> None:
+    from telcamp.core.db import session_scope
+
+    from .conftest import MARKETER, make_campaign
+
+    cid = make_campaign(make_program())
+    page_as("marketer", "C1")
+    page.goto(f"{live_server.url}/campaigns/{cid}/wizard/cells")
+    # the saved cells are counted at once
+    assert page.inner_text("[data-testid=gets-high]") == "99"
+    page.click("[data-testid=add-cell]")
+    page.fill("[data-testid=cell3-name]", "rich")
+    page.select_option("[data-testid=cell3-kind]", "rule")
+    page.fill("[data-testid=cell3-rule]", '{"field": "arpu_3m", "op": ">=", "value": 50}')
+    # move "rich" above the default cell "rest", then count without saving
+    page.click("[data-testid=cell3-up]")
+    assert page.input_value("[data-testid=cell2-name]") == "rich"
+    page.click("[data-testid=count-cells]")
+    page.locator("[data-testid=cell-counts]").wait_for()
+    assert "high: 53" in page.inner_text("[data-testid=overlap-rich]")
+    # remove "medium": its subscribers fall to rich or the default cell
+    page.click("[data-testid=cell1-remove]")
+    assert page.locator("[data-testid=cell-row-3]").count() == 0
+    page.click("[data-testid=next]")
+    page.wait_for_url("**/wizard/messages")
+    with session_scope() as s:
+        from telcamp.campaigns import service
+
+        c = service.get_campaign(session=s, actor=MARKETER, campaign_id=cid)
+        assert [x.name for x in c.cells] == ["high", "rich", "rest"]

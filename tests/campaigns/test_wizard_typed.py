@@ -44,7 +44,7 @@ def test_step_errors_keep_the_typed_values(world: str, login: Any) -> None:
         "cell0_ch_email": "1", "cell1_name": "others", "cell1_control": "10"})
     assert r.status_code == 422
     assert 'value="vip"' in r.text and 'value="60"' in r.text and 'value="others"' in r.text
-    assert '<option value="high" selected>' in r.text
+    assert '<option value="tier:high" selected>' in r.text
     assert 'name="cell0_ch_email" value="1" checked' in r.text
     assert 'name="cell0_ch_sms" value="1" checked' not in r.text
     mk.post(f"/campaigns/{cid}/wizard/cells", data={
