@@ -21,9 +21,9 @@ from telcamp.campaigns import schedule
 from telcamp.campaigns import service as campaign_service
 from telcamp.campaigns.materialise import Plan, audience_sql
 from telcamp.campaigns.models import Campaign, Contact
+from telcamp.channels.config_store import unit_prices
 from telcamp.core import clock, warehouse
 from telcamp.core.security import Principal
-from telcamp.core.settings import get_settings
 
 RESPONDED = ("responded", "converted")
 CONVERTED = ("converted",)
@@ -120,7 +120,7 @@ def rehearse(*, session: Session, actor: Principal, campaign_id: int) -> dict[st
     members, groups, raw = (0, [], {}) if problems else _audience(campaign)
     if not problems and members == 0:
         problems.append("the audience is empty")
-    prices = get_settings().channel_unit_prices
+    prices = unit_prices()  # the channel settings' prices over the environment's
     cells_out: list[dict[str, Any]] = []
     for earlier, cell in enumerate(campaign.cells):
         mine = [g for g in groups if g[0] == cell.id]

@@ -305,7 +305,12 @@ def _default_waves(campaign: Campaign) -> list[WaveIn]:
         for ch in c.channels:
             if ch not in channels:
                 channels.append(ch)
-    return [WaveIn.model_validate({"channel": ch}) for ch in channels]
+    from telcamp.channels.config_store import send_windows
+
+    windows = send_windows()  # a channel's default window (channel settings)
+    return [WaveIn.model_validate({"channel": ch} | (
+        {"window_start": windows[ch][0], "window_end": windows[ch][1]}
+        if ch in windows else {})) for ch in channels]
 
 
 def _check_budget(session: Session, program: Program, budget: float, campaign_id: int | None

@@ -9,6 +9,7 @@ are never returned to a page (`redacted`).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -107,3 +108,67 @@ def stored_section(section: str) -> Any:
             return None if row is None else row.value
     except SQLAlchemyError:
         return None
+
+
+# -- unit prices and default send windows (sections 'unit_prices', 'windows') -----------
+
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def unit_prices() -> dict[str, float]:
+    """Cost of one contact per channel: TELCAMP_CHANNEL_UNIT_PRICES with the admin's
+    stored prices on top (what campaign rehearsal forecasts with)."""
+    from telcamp.core.settings import get_settings
+
+    prices = dict(get_settings().channel_unit_prices)
+    stored = stored_section("unit_prices")
+    if isinstance(stored, dict):
+        prices.update({str(k): float(v) for k, v in stored.items()})
+    return prices
+
+
+def send_windows() -> dict[str, tuple[str, str]]:
+    """Default send window (UTC, HH:MM start and end) per channel, for new waves."""
+    stored = stored_section("windows")
+    if not isinstance(stored, dict):
+        return {}
+    return {str(k): (str(v[0]), str(v[1])) for k, v in stored.items()
+            if isinstance(v, list | tuple) and len(v) == 2}
+
+
+def check_prices(value: Any) -> dict[str, float]:
+    """{channel: price ≥ 0}; a clear error naming the channel otherwise."""
+    if not isinstance(value, dict):
+        raise ValueError("unit prices: a JSON object channel → price")
+    out: dict[str, float] = {}
+    for ch, price in value.items():
+        if not str(ch).isidentifier():
+            raise ValueError(f"unit price: channel name {ch!r} must be letters, digits, _")
+        try:
+            number = float(price)
+        except (TypeError, ValueError):
+            raise ValueError(f"unit price of {ch}: {price!r} is not a number") from None
+        if not number >= 0 or number == float("inf"):
+            raise ValueError(f"unit price of {ch}: {price!r} must be 0 or more")
+        out[str(ch)] = number
+    return out
+
+
+def check_windows(value: Any) -> dict[str, list[str]]:
+    """{channel: [start, end]} in HH:MM; start before end (windows are same-day, UTC)."""
+    if not isinstance(value, dict):
+        raise ValueError("send windows: a JSON object channel → [start, end]")
+    out: dict[str, list[str]] = {}
+    for ch, win in value.items():
+        if not str(ch).isidentifier():
+            raise ValueError(f"send window: channel name {ch!r} must be letters, digits, _")
+        if not isinstance(win, list | tuple) or len(win) != 2:
+            raise ValueError(f"send window of {ch}: give [start, end]")
+        start, end = (str(x).strip() for x in win)
+        for name, t in (("start", start), ("end", end)):
+            if not _HHMM.match(t):
+                raise ValueError(f"send window of {ch}: {name} {t!r} is not HH:MM")
+        if end <= start:
+            raise ValueError(f"send window of {ch}: it ends ({end}) before it starts ({start})")
+        out[str(ch)] = [start, end]
+    return out

@@ -3,6 +3,8 @@ button's fragment on the campaign page (campaign.launch).
 
 Saved settings (SMPP binds, SMTP, webhooks) are stored in `channel_config` and take
 effect when the dispatch workers start next (server restart or `telcamp dispatch run`);
+unit prices (campaign rehearsal's cost forecast) and default send windows (new waves)
+take effect at once;
 passwords and secrets are never sent back to the browser — a blank field keeps the
 stored one.
 """
@@ -56,8 +58,34 @@ def _page(request: Request, *, error: str | None = None, saved: str | None = Non
         "webhooks": json.dumps(config_store.redacted(
             {k: v.model_dump() for k, v in eff.webhooks.items()}), indent=1),
         "binds": [*config_store.redacted(list(binds)), {}], "bind_fields": BIND_FIELDS,
-        "prices": get_settings().channel_unit_prices, "status": _status(),
+        "defaults": _defaults_rows(stored, eff.webhooks), "status": _status(),
         "error": error, "saved": saved}, status_code=status)
+
+
+def _defaults_rows(stored: dict[str, Any], webhooks: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per channel: its unit price (stored, else the environment's) and its
+    default send window (stored, else none)."""
+    env = get_settings().channel_unit_prices
+    prices = stored.get("unit_prices") or {}
+    windows = stored.get("windows") or {}
+    names = sorted({"sms", "email", *env, *prices, *windows, *webhooks})
+    return [{"channel": ch, "price": prices.get(ch), "env_price": env.get(ch),
+             "window": windows.get(ch) or ["", ""]} for ch in names]
+
+
+def _defaults(form: dict[str, Any]) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """The prices-and-windows form: blank price = the environment's; blank window = none."""
+    prices: dict[str, Any] = {}
+    windows: dict[str, list[str]] = {}
+    for key, value in form.items():
+        if key.startswith("price__") and str(value).strip():
+            prices[key[7:]] = str(value).strip()
+        elif key.startswith("start__"):
+            ch = key[7:]
+            start, end = str(value).strip(), str(form.get(f"end__{ch}") or "").strip()
+            if start or end:
+                windows[ch] = [start, end]
+    return config_store.check_prices(prices), config_store.check_windows(windows)
 
 
 @router.get("/channels", response_class=HTMLResponse)
@@ -112,6 +140,15 @@ def _section(form: dict[str, Any]) -> tuple[str, Any]:
 @router.post("/channels")
 async def channels_save(request: Request, principal: Principal = MANAGE) -> Response:
     form = dict(await request.form())
+    if form.get("section") == "defaults":
+        try:
+            prices, windows = _defaults(form)
+        except ValueError as exc:
+            return _page(request, error=str(exc)[:500], status=422)
+        with session_scope() as s:  # both or neither
+            config_store.save(s, actor=principal, section="unit_prices", value=prices)
+            config_store.save(s, actor=principal, section="windows", value=windows)
+        return RedirectResponse("/channels?saved=defaults", status_code=303)
     try:
         section, value = _section(form)
         with session_scope() as s:
