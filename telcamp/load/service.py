@@ -32,8 +32,8 @@ from telcamp.warehouse.contracts import CONTRACTS, LOAD_ORDER
 from telcamp.warehouse.schema import ensure_schema
 
 ORPHAN_POLICIES = ("reject", "keep")
-_TEMP_TABLES = ("_load_in", "_load_agg", "_load_orphans", "_load_lines", "_load_flags",
-                REJECTS, REJECTS_SCAN)
+_TEMP_TABLES = ("_load_in", "_load_agg", "_load_msisdns", "_load_orphans", "_load_lines",
+                "_load_flags", REJECTS, REJECTS_SCAN)
 
 
 @dataclass

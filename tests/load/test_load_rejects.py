@@ -258,3 +258,19 @@ def test_every_data_line_unreadable(loaded: Path, tmp_path: Path) -> None:
     rows = ["79000000001,2026-11-20T10:00:00+03:00,voice", "79000000001,x"]
     err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
     assert [e.line for e in err.errors] == [2, 3]
+
+
+def test_bad_values_and_unknown_subscribers_are_listed_together(
+    loaded: Path, tmp_path: Path
+) -> None:
+    f = write_csv(tmp_path / "usage-9.csv", "usage", [
+        ROWS["usage"][0],
+        "79000000009,2026-11-20T10:00:00+03:00,voice,out,0,0,60,0,0",
+        "79000000001,2026-11-20T10:00:00+03:00,fax,out,0,0,60,0,0",
+        "79000000001,2026-11-20T25:00:00+03:00,voice,out,0,0,60,0,0",
+    ])
+    err = _rejected("usage", f)
+    _only(err, 3, "msisdn", "unknown subscriber")
+    _only(err, 4, "service", "unknown value")
+    _only(err, 5, "event_time", "not a timestamp")
+    assert err.total == 3
