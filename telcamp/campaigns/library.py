@@ -129,17 +129,43 @@ def _iso(v: datetime | None) -> str | None:
 
 
 def contact_counts(*, session: Session, actor: Principal, campaign_id: int) -> dict[str, Any]:
+    """Contacts by state and by wave, and per wave the split the campaign page shows:
+    planned (to be or being sent, or sent), suppressed by the contact policy's reason,
+    and the control group — so a suppressed contact is never counted as planned."""
+    from telcamp.dispatch.tables import contact as contact_table
+
     campaign = campaign_service.get_campaign(session=session, actor=actor,
                                              campaign_id=campaign_id)
-    rows = session.execute(select(Contact.wave_id, Contact.state, func.count())
-                           .where(Contact.campaign_id == campaign.id)
-                           .group_by(Contact.wave_id, Contact.state)).all()
+    c = contact_table.c
+    rows = session.execute(
+        select(c.wave_id, c.state, c.is_control,
+               case((c.state == "suppressed", c.reason), else_=None), func.count())
+        .where(c.campaign_id == campaign.id)
+        .group_by(c.wave_id, c.state, c.is_control,
+                  case((c.state == "suppressed", c.reason), else_=None))).all()
     by_state: dict[str, int] = {}
     by_wave: dict[str, dict[str, int]] = {}
-    for wave_id, state, n in rows:
-        by_state[state] = by_state.get(state, 0) + int(n)
-        by_wave.setdefault(str(wave_id), {})[state] = int(n)
-    return {"campaign_id": campaign.id, "by_state": by_state, "by_wave": by_wave}
+    split: dict[str, dict[str, Any]] = {}
+    total: dict[str, Any] = {"planned": 0, "control": 0, "suppressed": {}, "cancelled": 0}
+    for wave_id, state, is_control, reason, n in rows:
+        n = int(n)
+        by_state[state] = by_state.get(state, 0) + n
+        wave = by_wave.setdefault(str(wave_id), {})
+        wave[state] = wave.get(state, 0) + n
+        mine = split.setdefault(str(wave_id), {"planned": 0, "control": 0, "suppressed": {},
+                                               "cancelled": 0})
+        for bucket in (mine, total):
+            if is_control:
+                bucket["control"] += n
+            elif state == "suppressed":
+                key = str(reason or "other")
+                bucket["suppressed"][key] = bucket["suppressed"].get(key, 0) + n
+            elif state == "cancelled":
+                bucket["cancelled"] += n
+            else:
+                bucket["planned"] += n
+    return {"campaign_id": campaign.id, "by_state": by_state, "by_wave": by_wave,
+            "split": split, "total": total}
 
 
 def preview(*, session: Session, actor: Principal, campaign_id: int, preview_in: PreviewIn

@@ -13,6 +13,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
+import duckdb
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -49,6 +50,39 @@ def _plan(campaign: Campaign) -> Plan:
         reparticipation=campaign.reparticipation,
         reparticipation_days=campaign.reparticipation_days, now=clock.now(),
     )
+
+
+def policy_lists(session: Session, campaign: Campaign) -> list[int]:
+    """Ids of the lists whose members the contact policy suppresses at materialisation
+    (its `list_types`), less the default lists this campaign overrides."""
+    from telcamp.lists.models import ListOverride, SpecialList
+    from telcamp.policy import service as policy_service
+
+    types = policy_service.current(session).list_types
+    if not types:
+        return []
+    skipped = set(session.scalars(select(ListOverride.list_id).where(
+        ListOverride.campaign_id == campaign.id)))
+    return [i for i in session.scalars(select(SpecialList.id).where(
+        SpecialList.type.in_(types))) if i not in skipped]
+
+
+def _suppressed(plan: Plan, lists: list[int]) -> list[tuple[int, str | None, int]]:
+    """[(cell, channel, n)]: contacts (not control) the policy's opt-out lists will
+    suppress, from the warehouse mirror of the lists."""
+    if not lists:
+        return []
+    sql = (f"SELECT cell_id, channel, count(*) FROM ({audience_sql(plan)}) a "
+           "WHERE NOT is_control AND EXISTS (SELECT 1 FROM list_members lm "
+           "WHERE lm.msisdn = a.msisdn AND list_contains($lists, lm.list_id) "
+           "AND (lm.expires_at IS NULL OR lm.expires_at > $now)) GROUP BY ALL")
+    with warehouse.connect(read_only=True) as con:
+        try:
+            rows = con.sql(sql, params={"snapshot": plan.snapshot_id, "lists": lists,
+                                        "now": plan.now}).fetchall()
+        except duckdb.CatalogException:  # no lists mirrored into this warehouse yet
+            return []
+    return [(int(c), ch, int(n)) for c, ch, n in rows]
 
 
 def _audience(campaign: Campaign) -> tuple[int, list[tuple[int, str | None, bool, int]],
@@ -118,6 +152,7 @@ def rehearse(*, session: Session, actor: Principal, campaign_id: int) -> dict[st
     if not campaign.cells:
         problems.append("the campaign has no cells")
     members, groups, raw = (0, [], {}) if problems else _audience(campaign)
+    optout = [] if problems else _suppressed(_plan(campaign), policy_lists(session, campaign))
     if not problems and members == 0:
         problems.append("the audience is empty")
     prices = unit_prices()  # the channel settings' prices over the environment's
@@ -131,14 +166,22 @@ def rehearse(*, session: Session, actor: Principal, campaign_id: int) -> dict[st
             if not ctl and ch is not None:
                 by_channel[ch] = by_channel.get(ch, 0) + n
         unreachable = sum(g[3] for g in mine if g[1] is None and not g[2])
+        # planned = contacts that will go out: not control, not suppressed by opt-out lists
+        suppressed = {"optout": sum(n for c, ch, n in optout if c == cell.id)}
+        for _c, ch, n in (o for o in optout if o[0] == cell.id):
+            if ch is not None and ch in by_channel:
+                by_channel[ch] -= n
         overlap = raw.get(cell.id, 0) - audience if cell.rule is not None else 0
         if members and audience == 0:
             problems.append(f"cell {cell.name} gets no subscribers")
         if overlap > 0 and earlier:
             warnings.append(f"cell {cell.name}: {overlap} subscribers also match an earlier "
                             "cell and go there (first match wins)")
+        planned = audience - controls - unreachable - suppressed["optout"]
         cells_out.append({"cell_id": cell.id, "name": cell.name, "audience": audience,
-                          "control": controls, "contacts": by_channel,
+                          "control": controls, "planned": planned,
+                          "suppressed": {k: v for k, v in suppressed.items() if v},
+                          "contacts": by_channel,
                           "unreachable": unreachable, "overlap_with_earlier": overlap})
     assigned = sum(g[3] for g in groups)
     if members and assigned < members:
@@ -169,8 +212,14 @@ def rehearse(*, session: Session, actor: Principal, campaign_id: int) -> dict[st
     if float(campaign.budget) and total_cost > float(campaign.budget):
         warnings.append(f"forecast cost {total_cost:.2f} is above the budget "
                         f"{float(campaign.budget):g}")
+    totals = {"planned": sum(c["planned"] for c in cells_out),
+              "control": sum(c["control"] for c in cells_out),
+              "suppressed": {"optout": sum(c["suppressed"].get("optout", 0)
+                                           for c in cells_out)},
+              "unreachable": sum(c["unreachable"] for c in cells_out)}
+    totals["suppressed"] = {k: v for k, v in totals["suppressed"].items() if v}
     result = {"computed_at": clock.now().isoformat(), "snapshot_id": campaign.snapshot_id,
-              "members": members, "assigned": assigned, "cells": cells_out,
+              "members": members, "assigned": assigned, "totals": totals, "cells": cells_out,
               "channels": channels, "cost": round(total_cost, 2),
               "problems": problems, "warnings": warnings}
     campaign.rehearsal = result
