@@ -123,6 +123,7 @@ def main() -> None:
             "bench": "materialise", "db": args.db, "members": args.members,
             "contacts": result.contacts, "controls": result.controls,
             "seconds": round(elapsed, 1), "rows_per_s": int(args.members / elapsed),
+            "phases": result.phases, "load_avg": os.getloadavg()[0],
             "warehouse_build_s": round(t_build, 1), "cpus": os.cpu_count(),
             "python": platform.python_version(),
         }))
