@@ -8,7 +8,7 @@ change writes an audit row in the same transaction. Lists outside the actor's sc
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
@@ -27,9 +27,6 @@ from telcamp.lists.schemas import (
     parse_msisdn,
 )
 from telcamp.lists.scope import Scope, known_region, scope_of
-
-if TYPE_CHECKING:
-    from telcamp.lists.exclusions import ExclusionRule
 
 
 def audit(
@@ -352,14 +349,3 @@ def search(session: Session, *, principal: Principal, msisdn: str) -> list[Searc
         for m, lst in rows
         if scope.can_read(lst.region_code)
     ]
-
-
-
-def default_exclusions(
-    session: Session, *, principal: Principal, campaign_id: int | None = None
-) -> list[ExclusionRule]:
-    """The default exclusion rules in funnel order; see telcamp.lists.exclusions (kept
-    there, reachable here as `list_service.default_exclusions`)."""
-    from telcamp.lists import exclusions
-
-    return exclusions.default_exclusions(session, principal=principal, campaign_id=campaign_id)

@@ -160,11 +160,11 @@ def exclusions(session: Session | None, *, principal: Principal,
         days = get_settings().recent_contact_days
         return [Exclusion(f"contacted in the last {days} days", "recent_contact",
                           Contacted(contacted=ContactedSpec(days=days)))] if days > 0 else []
-    from telcamp.lists import service as list_service
+    from telcamp.lists import exclusions as list_exclusions
 
     out = []
-    for ex in list_service.default_exclusions(session, principal=principal,
-                                              campaign_id=campaign_id):
+    for ex in list_exclusions.default_exclusions(session, principal=principal,
+                                                 campaign_id=campaign_id):
         if ex.kind == "list" and ex.list_id is not None:
             out.append(Exclusion(ex.label, "list", InList(in_list=int(ex.list_id))))
         elif ex.kind == "recent_contact" and ex.days:
