@@ -38,6 +38,11 @@ def _reset_caches() -> None:
 
     reset_settings()
     get_dispatch_settings.cache_clear()  # a test's TELCAMP_DISPATCH_* must not leak on
+    from telcamp.channels.settings import get_channel_settings
+    from telcamp.dispatch import readiness
+
+    get_channel_settings.cache_clear()
+    readiness.forget()
     reset_engine()
     clock.freeze(None)
 

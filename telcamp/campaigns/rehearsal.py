@@ -212,6 +212,10 @@ def rehearse(*, session: Session, actor: Principal, campaign_id: int) -> dict[st
     if float(campaign.budget) and total_cost > float(campaign.budget):
         warnings.append(f"forecast cost {total_cost:.2f} is above the budget "
                         f"{float(campaign.budget):g}")
+    from telcamp.dispatch.readiness import problems as channel_problems
+
+    # a wave whose channel cannot send: said at submit too, launch is refused (schedule.py)
+    warnings += channel_problems(w.channel for w in campaign.waves if w.state != "cancelled")
     totals = {"planned": sum(c["planned"] for c in cells_out),
               "control": sum(c["control"] for c in cells_out),
               "suppressed": {"optout": sum(c["suppressed"].get("optout", 0)

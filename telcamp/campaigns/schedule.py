@@ -115,6 +115,11 @@ def launch(*, session: Session, actor: Principal, campaign_id: int) -> Campaign:
     """Manual launch of an approved (or scheduled) campaign: it runs from now."""
     campaign = campaign_service.get_campaign(session=session, actor=actor,
                                              campaign_id=campaign_id, for_update=True)
+    from telcamp.dispatch.readiness import problems as channel_problems
+
+    cannot = channel_problems(w.channel for w in campaign.waves if w.state != "cancelled")
+    if cannot:  # its contacts would wait for a channel that cannot send
+        raise Conflict("the campaign cannot be launched: " + " ".join(cannot), field="channel")
     if campaign.state == "approved":
         _control(session, actor, campaign_id, "scheduled", "launched manually")
     now = clock.now()

@@ -84,6 +84,9 @@ def save(session: Session, *, actor: Principal, section: str, value: Any) -> Non
                          object_type="channel_config", object_id=section,
                          before=None if before is None else {"value": redacted(before)},
                          after={"value": redacted(value)})
+    from telcamp.dispatch import readiness
+
+    readiness.forget()  # the campaign page and launch see the change at once
 
 
 def clear(session: Session, *, actor: Principal, section: str) -> None:

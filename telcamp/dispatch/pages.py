@@ -12,7 +12,7 @@ from telcamp.core.db import session_scope
 from telcamp.core.i18n import _
 from telcamp.core.security import Principal
 from telcamp.core.web import render
-from telcamp.dispatch import progress
+from telcamp.dispatch import progress, readiness
 
 router = APIRouter(include_in_schema=False)
 READ = Depends(require("campaign.read"))
@@ -25,7 +25,10 @@ WORDS = (_("queued"), _("deferred"), _("sending"), _("unknown"), _("optout"), _(
 @router.get("/dispatch/campaigns/{cid}/progress", response_class=HTMLResponse)
 def progress_fragment(request: Request, cid: int, principal: Principal = READ) -> HTMLResponse:
     with session_scope() as s:
-        campaign_service.get_campaign(session=s, actor=principal, campaign_id=cid)
+        campaign = campaign_service.get_campaign(session=s, actor=principal, campaign_id=cid)
+        channels = {w.channel for w in campaign.waves if w.state != "cancelled"}
+        live = campaign.state not in ("completed", "cancelled", "rejected")
         rows = progress.campaign_progress(s, campaign_id=cid)
     return render(request, "dispatch/_progress.html",
-                  {"rows": rows, "buckets": progress.BUCKETS})
+                  {"rows": rows, "buckets": progress.BUCKETS,
+                   "channel_notes": readiness.notes(channels) if live else []})

@@ -75,6 +75,17 @@ def world(db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from telcamp.warehouse.schema import ensure_schema
 
     monkeypatch.setenv("TELCAMP_SCHEDULER_INTERVAL_S", "0")
+    # Launch needs its waves' channels configured (telcamp.dispatch.readiness); they are,
+    # but never connected: the server's dispatcher is off too.
+    monkeypatch.setenv("TELCAMP_DISPATCH_INTERVAL_S", "0")
+    monkeypatch.setenv("TELCAMP_DISPATCH_SMPP_BINDS", '[{"host": "127.0.0.1", "port": 9, '
+                       '"system_id": "t", "password": "t"}]')
+    monkeypatch.setenv("TELCAMP_CHANNELS_SMTP", '{"host": "127.0.0.1", "port": 9}')
+    from telcamp.channels.settings import get_channel_settings
+    from telcamp.dispatch.config import get_dispatch_settings
+
+    get_dispatch_settings.cache_clear()
+    get_channel_settings.cache_clear()
     reset_settings()
     clock.freeze(NOW)
     with warehouse.connect() as con:

@@ -80,3 +80,45 @@ def test_admin_edits_prices_and_windows_on_the_page(world: str, login: Any) -> N
     assert config_store.send_windows() == {"sms": ("08:00", "20:00")}
     marketer = login("marketer", "P1")
     assert marketer.post("/channels", data=form, follow_redirects=False).status_code == 403
+
+
+def test_a_wave_on_an_unconfigured_channel_is_warned_and_launch_refused(
+        world: str, login: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from telcamp.campaigns import approvals, schedule
+    from telcamp.channels.settings import get_channel_settings
+    from telcamp.core.errors import Conflict
+    from telcamp.dispatch import readiness
+    from telcamp.dispatch.config import get_dispatch_settings
+
+    from .conftest import CITY_HEAD
+
+    monkeypatch.delenv("TELCAMP_DISPATCH_SMPP_BINDS")  # e-mail stays configured
+    get_dispatch_settings.cache_clear()
+    get_channel_settings.cache_clear()
+    readiness.forget()
+    cid = make_campaign(make_program())
+    with session_scope() as s:
+        approvals.submit(session=s, actor=MARKETER, campaign_id=cid)
+    figures = _rehearse(cid)
+    assert any("The sms channel is not configured" in w for w in figures["warnings"])
+    assert not any("email" in w for w in figures["warnings"])
+    with session_scope() as s:
+        approvals.approve(session=s, actor=CITY_HEAD, campaign_id=cid)
+    mk = login("marketer", "P1")
+    fragment = mk.get(f"/dispatch/campaigns/{cid}/progress", params={"lang": "ru"})
+    assert fragment.status_code == 200
+    assert 'data-testid="channel-note-sms"' in fragment.text and 'role="alert"' in fragment.text
+    assert "Канал sms не настроен" in fragment.text
+    assert 'channel-note-email' in fragment.text  # configured, but not dispatched here
+    with session_scope() as s, pytest.raises(Conflict) as refused:
+        schedule.launch(session=s, actor=MARKETER, campaign_id=cid)
+    assert "cannot be launched" in refused.value.message and "sms" in refused.value.message
+    r = mk.post(f"/api/campaigns/{cid}/launch")
+    assert r.status_code == 409 and "sms channel is not configured" in r.json()["message"]
+    # configured on the channel settings page: the launch goes through
+    with session_scope() as s:
+        from telcamp.core.security import system_principal
+
+        config_store.save(s, actor=system_principal(), section="smpp_binds", value=[
+            {"host": "127.0.0.1", "port": 9, "system_id": "t", "password": "t"}])
+    assert mk.post(f"/api/campaigns/{cid}/launch").status_code == 200
