@@ -58,6 +58,7 @@ def cross_checks(contract: Contract, *, numbered: bool, orphans: str, table: str
             f"AND parent_code NOT IN (SELECT code FROM regions))",
             "'got ' || parent_code",
         ))
+        out += _region_tree_checks(table)
         out.append(validate.Check(
             "timezone", "unknown time zone (IANA name expected, e.g. Europe/Moscow)",
             "timezone IS NOT NULL AND timezone NOT IN (SELECT name FROM pg_timezone_names())",
@@ -77,6 +78,64 @@ def cross_checks(contract: Contract, *, numbered: bool, orphans: str, table: str
             "'got ' || msisdn",
         ))
     return out
+
+
+# The region tree: a province has no parent, a city's parent is a province, a county's
+# a city. Checked on the tree the load would leave: the file's rows replacing the loaded
+# rows with the same code.
+def _merged_regions(table: str) -> str:
+    return (
+        f"SELECT code, parent_code, level FROM {table} WHERE code IS NOT NULL UNION ALL "
+        f"SELECT code, parent_code, level FROM regions "
+        f"WHERE code NOT IN (SELECT code FROM {table} WHERE code IS NOT NULL)"
+    )
+
+
+def _region_tree_checks(table: str) -> list[validate.Check]:
+    """Level and cycle checks of regions, per row of `table` (the file's rows). Region
+    files are small (a province has hundreds of regions): correlated subqueries and a
+    recursive walk are cheap here."""
+    t = table  # outer columns are qualified: the subqueries have columns of the same names
+    merged = _merged_regions(t)
+    expected = "CASE {l} WHEN 'city' THEN 'province' WHEN 'county' THEN 'city' END"
+    want = expected.format(l=f"{t}.level")
+    parent_level = (f"(SELECT any_value(m.level) FROM ({merged}) m "
+                    f"WHERE m.code = {t}.parent_code)")
+    # Walk up from every row of the file; a walk that comes back to its start is a cycle.
+    # The depth bound (the number of regions) ends walks that enter someone else's loop.
+    cycles = (
+        f"WITH RECURSIVE m AS ({merged}), walk(start, cur, depth) AS ("
+        f"SELECT code, parent_code, 1 FROM {t} WHERE code IS NOT NULL AND parent_code IS NOT "
+        f"NULL AND parent_code <> code UNION "
+        f"SELECT w.start, m.parent_code, w.depth + 1 FROM walk w JOIN m ON m.code = w.cur "
+        f"WHERE m.parent_code IS NOT NULL AND w.cur <> w.start "
+        f"AND w.depth <= (SELECT count(*) FROM m)) "
+        f"SELECT start FROM walk WHERE cur = start"
+    )
+    return [
+        validate.Check(
+            "parent_code", "a province has no parent region",
+            f"{t}.level = 'province' AND {t}.parent_code IS NOT NULL",
+            f"'got ' || {t}.parent_code",
+        ),
+        validate.Check(
+            "parent_code", "parent region missing: a city's parent is a province, a "
+            "county's a city",
+            f"{t}.level IN ('city', 'county') AND {t}.parent_code IS NULL",
+        ),
+        validate.Check(
+            "parent_code", "parent region of the wrong level: a city's parent is a "
+            "province, a county's a city",
+            f"{t}.level IN ('city', 'county') AND {t}.parent_code <> {t}.code AND "
+            f"{parent_level} <> {want}",
+            f"{t}.parent_code || ' is a ' || {parent_level}",
+        ),
+        validate.Check(
+            "parent_code", "parent chain comes back to this region (a cycle)",
+            f"{t}.code IN ({cycles})",
+            f"'via ' || {t}.parent_code",
+        ),
+    ]
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
@@ -167,12 +226,21 @@ def write_table(
         cols += [t for t in source.used if t not in contract.column_names]
     if kind in ("regions", "tariffs", "subscribers"):
         _replace_by_key(con, kind, contract)
-    elif orphans == "keep":
-        orphan_rows = _count(
-            con,
-            "SELECT count(*) FROM _load_in WHERE msisdn NOT IN (SELECT msisdn FROM subscribers)",
-        )
     col_list = ", ".join(q(c) for c in cols)
+    if kind in ("product_events", "payments") and orphans == "keep":
+        # Rows of unknown subscribers go to <kind>_orphans with the file name (as usage's
+        # go to usage_orphans), the others to the table: out of the features, not lost.
+        con.execute("ALTER TABLE _load_in ADD COLUMN _orphan BOOLEAN")
+        con.execute("UPDATE _load_in SET _orphan = msisdn NOT IN (SELECT msisdn FROM subscribers)")
+        orphan_rows = _count(con, "SELECT count_if(_orphan) FROM _load_in")
+        if orphan_rows:
+            con.execute(
+                f"INSERT INTO {kind}_orphans ({col_list}, source_file) "
+                f"SELECT {col_list}, {lit(source.name)} FROM _load_in WHERE _orphan"
+            )
+        con.execute(f"INSERT INTO {kind} ({col_list}) SELECT {col_list} FROM _load_in "
+                    "WHERE NOT _orphan")
+        return Written(rows=rows - orphan_rows, orphans=orphan_rows)
     con.execute(f"INSERT INTO {kind} ({col_list}) SELECT {col_list} FROM _load_in")
     return Written(rows=rows, orphans=orphan_rows)
 

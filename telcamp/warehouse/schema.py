@@ -90,6 +90,14 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS payments(
   msisdn BIGINT NOT NULL, event_time TIMESTAMPTZ NOT NULL, amount DOUBLE NOT NULL,
   kind VARCHAR NOT NULL)""",
+    # Product events and payments of unknown subscribers (only with --orphans keep), kept
+    # aside as usage_orphans are: out of the features, not lost.
+    """CREATE TABLE IF NOT EXISTS product_events_orphans(
+  msisdn BIGINT NOT NULL, event_time TIMESTAMPTZ NOT NULL, product_code VARCHAR NOT NULL,
+  action VARCHAR NOT NULL, channel VARCHAR, source_file VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS payments_orphans(
+  msisdn BIGINT NOT NULL, event_time TIMESTAMPTZ NOT NULL, amount DOUBLE NOT NULL,
+  kind VARCHAR NOT NULL, source_file VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS load_registry(
   fingerprint VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
@@ -120,8 +128,8 @@ DDL: tuple[str, ...] = (
 # The `Warehouse` interface (core.warehouse) reports these as its `tables`.
 TABLES: tuple[str, ...] = (
     "regions", "tariffs", "subscribers", "usage_daily", "usage_orphans", "product_events",
-    "payments", "meta", "load_registry", "contact_history", "list_members", "list_sync",
-    "segment_snapshot_members", "profile",
+    "payments", "product_events_orphans", "payments_orphans", "meta", "load_registry",
+    "contact_history", "list_members", "list_sync", "segment_snapshot_members", "profile",
 )
 
 

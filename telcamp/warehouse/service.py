@@ -15,7 +15,8 @@ from telcamp.core.warehouse import Warehouse, as_warehouse
 
 STATS_TABLES = (
     "regions", "tariffs", "subscribers", "usage_daily", "usage_orphans", "product_events",
-    "payments", "profile", "contact_history", "load_registry", "list_members", "list_sync",
+    "payments", "product_events_orphans", "payments_orphans", "profile", "contact_history",
+    "load_registry", "list_members", "list_sync",
 )
 TIERS = (_("low"), _("medium"), _("high"))
 # churn_risk bands for the figures: [0, 0.3) low, [0.3, 0.7) medium, [0.7, 1] high.

@@ -44,7 +44,8 @@ ROWS = {
 }
 
 TABLES = ("regions", "tariffs", "subscribers", "usage_daily", "usage_orphans",
-          "product_events", "payments", "load_registry")
+          "product_events", "payments", "product_events_orphans", "payments_orphans",
+          "load_registry")
 
 
 def write_csv(path: Path, kind: str, rows: list[str], header: str | None = None) -> Path:

@@ -274,3 +274,46 @@ def test_bad_values_and_unknown_subscribers_are_listed_together(
     _only(err, 4, "service", "unknown value")
     _only(err, 5, "event_time", "not a timestamp")
     assert err.total == 3
+
+
+def test_region_levels_must_follow_province_city_county(loaded: Path, tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "regions-2.csv", "regions", [
+        "C01-09,County under the province,P01,county,UTC",
+        "C07,City without a parent,,city,UTC",
+        "P02,Province under a city,C01,province,UTC",
+        "C01-08,County under a county,C01-01,county,UTC",  # the parent is loaded
+        "C08,Good city,P01,city,UTC",
+        "C08-01,Good county of a city in this file,C08,county,UTC",
+    ])
+    err = _rejected("regions", f)
+    e = _only(err, 2, "parent_code", "parent region of the wrong level")
+    assert "P01 is a province" in e.reason
+    _only(err, 3, "parent_code", "parent region missing")
+    _only(err, 4, "parent_code", "a province has no parent region")
+    e = _only(err, 5, "parent_code", "parent region of the wrong level")
+    assert "C01-01 is a county" in e.reason
+    assert err.total == 4
+
+
+def test_region_cycles_are_refused_in_the_file_and_across_loaded_regions(
+    loaded: Path, tmp_path: Path
+) -> None:
+    # C05 -> C06 -> C05 inside the file
+    f = write_csv(tmp_path / "regions-2.csv", "regions", [
+        "C05,Five,C06,city,UTC", "C06,Six,C05,city,UTC"])
+    err = _rejected("regions", f)
+    _only(err, 2, "parent_code", "a cycle")
+    _only(err, 3, "parent_code", "a cycle")
+    # C01 re-parented under its own loaded county: C01 -> C01-01 -> C01
+    f = write_csv(tmp_path / "regions-3.csv", "regions", ["C01,City One,C01-01,city,UTC"])
+    err = _rejected("regions", f)
+    _only(err, 2, "parent_code", "a cycle")
+    _only(err, 2, "parent_code", "wrong level")
+    # a deeper loop through loaded regions: P01 -> C01-02 -> C01 -> P01
+    f = write_csv(tmp_path / "regions-4.csv", "regions",
+                  ["P01,Province,C01-02,province,Europe/Moscow"])
+    err = _rejected("regions", f)
+    _only(err, 2, "parent_code", "a cycle")
+    # the same file with the tree kept whole loads
+    ok = write_csv(tmp_path / "regions-5.csv", "regions", ["C01,City One,P01,city,UTC"])
+    assert service.load_file("regions", ok).files[0].rows == 1

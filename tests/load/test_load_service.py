@@ -207,8 +207,23 @@ def test_events_and_payments_of_unknown_subscribers(loaded: Path, tmp_path: Path
     with pytest.raises(FileRejected, match=r"payments-2.csv:3 \[msisdn\]: unknown subscriber"):
         service.load_file("payments", f)
     report = service.load_file("payments", f, orphans="keep")
-    assert (report.files[0].rows, report.files[0].orphans) == (2, 1)
-    assert query("SELECT count(*) FROM payments") == [(3,)]
+    assert (report.files[0].rows, report.files[0].orphans) == (1, 1)
+    # the orphan is kept aside with its file, the other row loaded
+    assert query("SELECT count(*) FROM payments") == [(2,)]
+    assert query("SELECT msisdn, amount, kind, source_file FROM payments_orphans") == [
+        (79999999999, 30.0, "recharge", "payments-2.csv")]
+    assert query("SELECT orphans FROM load_registry WHERE file_name = 'payments-2.csv'") == [
+        (1,)]
+    events = write_csv(tmp_path / "product_events-2.csv", "product_events", [
+        "79999999998,2026-11-21T10:00:00+03:00,P100,subscribe,web",
+        "79999999998,2026-11-21T11:00:00+03:00,P100,unsubscribe,",
+    ])
+    report = service.load_file("product_events", events, orphans="keep")
+    assert (report.files[0].rows, report.files[0].orphans) == (0, 2)
+    assert query("SELECT action, channel, source_file FROM product_events_orphans "
+                 "ORDER BY event_time") == [("subscribe", "web", "product_events-2.csv"),
+                                            ("unsubscribe", None, "product_events-2.csv")]
+    assert query("SELECT count(*) FROM product_events") == [(1,)]
 
 
 def test_day_is_the_written_date_whatever_the_offset_and_era(loaded: Path, tmp_path: Path) -> None:
