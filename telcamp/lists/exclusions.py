@@ -40,6 +40,7 @@ class ExclusionRule:
     list_id: int | None = None
     list_type: str | None = None
     days: int | None = None
+    list_name: str | None = None  # None when the principal may not read the list
 
     @property
     def since(self) -> datetime | None:
@@ -90,8 +91,9 @@ def default_exclusions(
             label = f"{kind}: {lst.name}" if scope.can_read(lst.region_code) else (
                 f"{kind} (another region)"
             )
-            rules.append(ExclusionRule(kind="list", label=label, now=now, list_id=lst.id,
-                                       list_type=kind))
+            rules.append(ExclusionRule(
+                kind="list", label=label, now=now, list_id=lst.id, list_type=kind,
+                list_name=lst.name if scope.can_read(lst.region_code) else None))
     days = get_settings().recent_contact_days
     if days > 0:
         rules.append(ExclusionRule(

@@ -45,38 +45,45 @@ def get_catalogue(request: Request, principal: Principal = READ) -> dict[str, An
     return out
 
 
-def _evaluate(body: RuleRequest, principal: Principal, parts: tuple[str, ...]
-              ) -> dict[str, Any]:
+def _evaluate(request: Request, body: RuleRequest, principal: Principal,
+              parts: tuple[str, ...]) -> dict[str, Any]:
+    # description and funnel labels in the reader's language (?lang=, cookie, header)
+    gettext = get_translator(request_locale(request)).gettext
     with session_scope() as s:
         return service.evaluate(s, rule=body.rule, principal=principal, parts=parts,
                                 field=body.field, size=body.size,
-                                campaign_id=body.campaign_id)
+                                campaign_id=body.campaign_id, gettext=gettext)
 
 
 @router.post("/count")
-def count(body: RuleRequest, principal: Principal = READ) -> dict[str, Any]:
-    return _evaluate(body, principal, ("count",))
+def count(request: Request, body: RuleRequest, principal: Principal = READ
+          ) -> dict[str, Any]:
+    return _evaluate(request, body, principal, ("count",))
 
 
 @router.post("/funnel")
-def funnel(body: RuleRequest, principal: Principal = READ) -> dict[str, Any]:
-    return _evaluate(body, principal, ("funnel",))
+def funnel(request: Request, body: RuleRequest, principal: Principal = READ
+           ) -> dict[str, Any]:
+    return _evaluate(request, body, principal, ("funnel",))
 
 
 @router.post("/profile")
-def profile(body: RuleRequest, principal: Principal = READ) -> dict[str, Any]:
-    return _evaluate(body, principal, ("profile",))
+def profile(request: Request, body: RuleRequest, principal: Principal = READ
+            ) -> dict[str, Any]:
+    return _evaluate(request, body, principal, ("profile",))
 
 
 @router.post("/sample")
-def sample(body: RuleRequest, principal: Principal = READ) -> dict[str, Any]:
-    return _evaluate(body, principal, ("sample",))
+def sample(request: Request, body: RuleRequest, principal: Principal = READ
+           ) -> dict[str, Any]:
+    return _evaluate(request, body, principal, ("sample",))
 
 
 @router.post("/evaluate")
-def evaluate(body: RuleRequest, principal: Principal = READ) -> dict[str, Any]:
+def evaluate(request: Request, body: RuleRequest, principal: Principal = READ
+             ) -> dict[str, Any]:
     """Count, funnel, profile and sample at once (what the builder page shows)."""
-    return _evaluate(body, principal, ("count", "funnel", "profile", "sample"))
+    return _evaluate(request, body, principal, ("count", "funnel", "profile", "sample"))
 
 
 @router.get("/templates")

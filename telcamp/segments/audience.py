@@ -7,7 +7,7 @@ resolved only among those the user may see (else "not found", leaking nothing).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
@@ -154,21 +154,29 @@ class Exclusion:
 
 
 def exclusions(session: Session | None, *, principal: Principal,
-               campaign_id: int | None = None) -> list[Exclusion]:
-    """The default exclusions in funnel order (telcamp.lists owns which ones apply)."""
+               campaign_id: int | None = None,
+               gettext: Callable[[str], str] | None = None) -> list[Exclusion]:
+    """The default exclusions in funnel order (telcamp.lists owns which ones apply),
+    labelled in the language of `gettext` (English without one)."""
+    from telcamp.segments.describe import exclusion_label
+
     if session is None:
         days = get_settings().recent_contact_days
-        return [Exclusion(f"contacted in the last {days} days", "recent_contact",
+        label = exclusion_label("recent_contact", list_type=None, list_name=None, days=days,
+                                gettext=gettext)
+        return [Exclusion(label, "recent_contact",
                           Contacted(contacted=ContactedSpec(days=days)))] if days > 0 else []
     from telcamp.lists import exclusions as list_exclusions
 
     out = []
     for ex in list_exclusions.default_exclusions(session, principal=principal,
                                                  campaign_id=campaign_id):
+        label = exclusion_label(ex.kind, list_type=ex.list_type, list_name=ex.list_name,
+                                days=ex.days, gettext=gettext)
         if ex.kind == "list" and ex.list_id is not None:
-            out.append(Exclusion(ex.label, "list", InList(in_list=int(ex.list_id))))
+            out.append(Exclusion(label, "list", InList(in_list=int(ex.list_id))))
         elif ex.kind == "recent_contact" and ex.days:
-            out.append(Exclusion(ex.label, "recent_contact",
+            out.append(Exclusion(label, "recent_contact",
                                  Contacted(contacted=ContactedSpec(days=int(ex.days)))))
     return out
 

@@ -34,18 +34,19 @@ ALL_OPS: tuple[str, ...] = (
     "=", "!=", "<", "<=", ">", ">=", "in", "not_in", "between", "is_null",
 )
 
-# One sentence per operator; {f} is the field's label, {v} the value(s).
+# One sentence per operator (msgids: telcamp.segments.describe translates them); {f} is
+# the field's label, {v} the value(s).
 OP_SENTENCES: dict[str, str] = {
-    "=": "{f} is {v}",
-    "!=": "{f} is not {v}",
-    "<": "{f} below {v}",
-    "<=": "{f} at most {v}",
-    ">": "{f} above {v}",
-    ">=": "{f} at least {v}",
-    "in": "{f} is one of {v}",
-    "not_in": "{f} is none of {v}",
-    "between": "{f} between {v}",
-    "is_null": "{f} is unknown",
+    "=": _("{f} is {v}"),
+    "!=": _("{f} is not {v}"),
+    "<": _("{f} below {v}"),
+    "<=": _("{f} at most {v}"),
+    ">": _("{f} above {v}"),
+    ">=": _("{f} at least {v}"),
+    "in": _("{f} is one of {v}"),
+    "not_in": _("{f} is none of {v}"),
+    "between": _("{f} between {v}"),
+    "is_null": _("{f} is unknown"),
 }
 
 
@@ -205,22 +206,3 @@ def load(con: duckdb.DuckDBPyConnection | None = None) -> Catalogue:
     with warehouse.connect() as own:
         return from_columns(profile_columns(own))
 
-
-def describe_value(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(describe_value(v) for v in value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def sentence(op: str, label: str, value: Any, unit: str | None = None) -> str:
-    """A human sentence for one leaf, e.g. 'ARPU over 3 months at least 50 currency'."""
-    shown = describe_value(value)
-    if op == "between" and isinstance(value, list) and len(value) == 2:
-        shown = f"{describe_value(value[0])} and {describe_value(value[1])}"
-    if unit and op not in {"in", "not_in", "is_null"} and unit not in {"0-1", "0-100"}:
-        shown = f"{shown} {unit}"
-    if op == "is_null" and value is False:
-        return f"{label} is known"
-    return OP_SENTENCES[op].format(f=label, v=shown)

@@ -1,12 +1,20 @@
 """A rule in words, built from the catalogue's sentence per operator (à la Datasette):
 {"usage": "data_mb", "days": 30, "op": ">=", "value": 1000} → "mobile data over 30 days
-at least 1000 MB". Shown in the builder, the segment list and funnel labels."""
+at least 1000 MB". Shown in the builder, the segment list and funnel labels.
+
+Every piece of wording is a msgid (operator sentences, field and metric labels, units,
+"and"/"or"/"not", list and contact leaves), translated with the reader's `gettext`, so
+the same rule reads "ARPU за 3 месяца не менее 50 у.е." in Russian. Values (codes such
+as value tiers, list and segment names) are shown as written in the rule.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from telcamp.segments.catalogue import Catalogue, sentence
+from telcamp.core.i18n import _
+from telcamp.segments.catalogue import OP_SENTENCES, Catalogue
 from telcamp.segments.rules import (
     AllOf,
     AnyOf,
@@ -19,40 +27,105 @@ from telcamp.segments.rules import (
     UsageLeaf,
 )
 
+Gettext = Callable[[str], str]
+# A name for a list or segment the rule refers to by id (None: show the reference as is)
+Namer = Callable[[str | int], str | None]
 
-def describe(rule: Rule, catalogue: Catalogue | None = None,
-             gettext: Callable[[str], str] | None = None) -> str:
+# Usage metric labels and units (defined in telcamp.warehouse.schema as plain strings);
+# marked here so the catalogues carry them.
+METRIC_WORDS = (
+    _("voice minutes, both directions"), _("outgoing voice minutes"), _("SMS sent"),
+    _("MMS sent"), _("mobile data"), _("voice minutes in roaming"),
+    _("long-distance calls made"), _("ringback-tone records"), _("charges"),
+    _("days with any usage"),
+)
+UNITS = (_("min"), _("count"), _("MB"), _("currency"), _("days"), _("years"))
+# Funnel step labels built by telcamp.lists.exclusions (translated by `exclusion_label`)
+LIST_TYPES = (_("blacklist"), _("greylist"), _("optout"), _("test"), _("custom"))
+
+
+def describe_value(value: Any, tr: Gettext) -> str:
+    if isinstance(value, list):
+        return ", ".join(describe_value(v, tr) for v in value)
+    if isinstance(value, bool):
+        return tr(_("yes")) if value else tr(_("no"))
+    return str(value)
+
+
+def sentence(op: str, label: str, value: Any, unit: str | None, tr: Gettext) -> str:
+    """One leaf in words, e.g. 'ARPU over 3 months at least 50 currency'."""
+    if op == "is_null" and value is False:
+        return tr(_("{f} is known")).format(f=label)
+    shown = describe_value(value, tr)
+    unit = unit if unit and op not in {"in", "not_in", "is_null"} and unit not in {
+        "0-1", "0-100"} else None
+    if op == "between" and isinstance(value, list) and len(value) == 2:
+        low, high = describe_value(value[0], tr), describe_value(value[1], tr)
+        # one msgid with the unit, so a language can repeat it ("20岁与35岁之间")
+        shown = (tr(_("{low} and {high} {unit}")).format(low=low, high=high, unit=tr(unit))
+                 if unit else tr(_("{low} and {high}")).format(low=low, high=high))
+    elif unit:
+        shown = tr(_("{value} {unit}")).format(value=shown, unit=tr(unit))
+    return tr(OP_SENTENCES[op]).format(f=label, v=shown)
+
+
+def describe(rule: Rule, catalogue: Catalogue | None = None, gettext: Gettext | None = None,
+             *, list_name: Namer | None = None, segment_name: Namer | None = None) -> str:
     cat = catalogue or Catalogue()
-    tr: Callable[[str], str] = gettext or (lambda s: s)
+    tr: Gettext = gettext or (lambda s: s)
+
+    def named(ref: str | int, namer: Namer | None) -> str:
+        name = namer(ref) if namer is not None and isinstance(ref, int) else None
+        return name or str(ref)
 
     def words(node: Rule, top: bool = False) -> str:
-        if isinstance(node, AllOf):
-            if not node.all:
-                return "everyone"
-            inner = " and ".join(words(c) for c in node.all)
-            return inner if top or len(node.all) == 1 else f"({inner})"
-        if isinstance(node, AnyOf):
-            inner = " or ".join(words(c) for c in node.any)
-            return inner if top or len(node.any) == 1 else f"({inner})"
+        if isinstance(node, AllOf | AnyOf):
+            children = node.all if isinstance(node, AllOf) else node.any
+            if not children:
+                return tr(_("everyone")) if isinstance(node, AllOf) else tr(_("no one"))
+            joint = (tr(_("{left} and {right}")) if isinstance(node, AllOf)
+                     else tr(_("{left} or {right}")))
+            inner = words(children[0])
+            for child in children[1:]:
+                inner = joint.format(left=inner, right=words(child))
+            return inner if top or len(children) == 1 else f"({inner})"
         if isinstance(node, NotOf):
-            return f"not {words(node.not_)}"
+            return tr(_("not {rule}")).format(rule=words(node.not_))
         if isinstance(node, FieldLeaf):
             info = cat.fields.get(node.field)
             label = tr(info.label) if info else node.field
-            return sentence(node.op, label, node.value, info.unit if info else None)
+            return sentence(node.op, label, node.value, info.unit if info else None, tr)
         if isinstance(node, UsageLeaf):
             metric = cat.metrics.get(node.usage)
-            label = f"{metric.label if metric else node.usage} over {node.days} days"
-            return sentence(node.op, label, node.value, metric.unit if metric else None)
+            label = tr(_("{metric} over {days} days")).format(
+                metric=tr(metric.label) if metric else node.usage, days=node.days)
+            return sentence(node.op, label, node.value, metric.unit if metric else None, tr)
         if isinstance(node, InList):
-            return f"on list {node.in_list}"
+            return tr(_("on list {name}")).format(name=named(node.in_list, list_name))
         if isinstance(node, InSegment):
-            return f"in segment {node.in_segment}"
+            return tr(_("in segment {name}")).format(name=named(node.in_segment, segment_name))
         if isinstance(node, Contacted):
             spec = node.contacted
-            extra = "".join([f" by campaign {spec.campaign}" if spec.campaign else "",
-                             f" by {spec.channel}" if spec.channel else ""])
-            return f"contacted in the last {spec.days} days{extra}"
+            text = tr(_("contacted in the last {days} days")).format(days=spec.days)
+            if spec.campaign:
+                text += " " + tr(_("by campaign {campaign}")).format(campaign=spec.campaign)
+            if spec.channel:
+                text += " " + tr(_("by {channel}")).format(channel=spec.channel)
+            return text
         return str(node)
 
     return words(rule, top=True)
+
+
+def exclusion_label(kind: str, *, list_type: str | None, list_name: str | None,
+                    days: int | None, gettext: Gettext | None = None) -> str:
+    """A funnel step in words: "blacklist: Complaints", "greylist (another region)",
+    "contacted in the last 7 days". `list_name` is None for a list the reader may not
+    see (its name is not shown)."""
+    tr: Gettext = gettext or (lambda s: s)
+    if kind == "recent_contact":
+        return tr(_("contacted in the last {days} days")).format(days=days)
+    kind_word = tr(list_type or "list")
+    if list_name is None:
+        return tr(_("{type} (another region)")).format(type=kind_word)
+    return tr(_("{type}: {name}")).format(type=kind_word, name=list_name)

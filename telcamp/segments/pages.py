@@ -12,14 +12,10 @@ from fastapi.responses import HTMLResponse
 
 from telcamp.access.deps import require
 from telcamp.core.db import session_scope
-from telcamp.core.errors import TelcampError
-from telcamp.core.i18n import _
+from telcamp.core.i18n import _, get_translator
 from telcamp.core.security import Principal
-from telcamp.core.web import register_nav, render
+from telcamp.core.web import register_nav, render, request_locale
 from telcamp.segments import criteria, service
-from telcamp.segments.catalogue import Catalogue
-from telcamp.segments.describe import describe
-from telcamp.segments.rules import parse_rule
 
 router = APIRouter(include_in_schema=False)
 register_nav("/segments", _("Segments"), "segment.read")
@@ -33,12 +29,9 @@ def segments_page(request: Request, principal: Principal = Depends(require("segm
         templates = criteria.list_templates(s, principal=principal)
         snaps = {seg.id: service.snapshots(s, segment_id=seg.id, principal=principal)
                  for seg in segments}
-    words = {}
-    for seg in segments:
-        try:
-            words[seg.id] = describe(parse_rule(seg.rule, catalogue=Catalogue()))
-        except TelcampError:  # a column the rule used is gone from the profile
-            words[seg.id] = ""
+        gettext = get_translator(request_locale(request)).gettext
+        words = {seg.id: service.describe_for(s, seg.rule, gettext=gettext)
+                 for seg in segments}
     return render(request, "segments/index.html", {
         "segments": segments, "templates": templates, "snapshots": snaps, "words": words,
         "can_write": principal.can("segment.write"),

@@ -7,6 +7,7 @@ node; a user sees those owned inside their subtree, anything else is "not found"
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -15,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from telcamp.core import clock
-from telcamp.core.errors import Conflict, NotFound
+from telcamp.core.errors import Conflict, NotFound, TelcampError
 from telcamp.core.security import Principal
 from telcamp.segments import audience
+from telcamp.segments.catalogue import Catalogue
 from telcamp.segments.compiler import resolve, scoped_condition, sql_dialect
 from telcamp.segments.describe import describe
 from telcamp.segments.models import Segment, SegmentSnapshot, SegmentTemplate, SegmentVersion
@@ -45,16 +47,21 @@ def _audit(session: Session, *, principal: Principal, action: str, object_type: 
 def evaluate(session: Session | None, *, rule: Any, principal: Principal,
              parts: tuple[str, ...] = ("count", "funnel", "profile", "sample"),
              field: str | None = None, size: int = 20, campaign_id: int | None = None,
-             con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
-    """Count, funnel, profile and/or sample of a rule for this user, in one connection."""
+             con: duckdb.DuckDBPyConnection | None = None,
+             gettext: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """Count, funnel, profile and/or sample of a rule for this user, in one connection.
+    The description and funnel labels are in the language of `gettext` (default English)."""
     with audience.opened(con) as c:
         resolved, ctx = audience.prepare(session, principal=principal, con=c, rule=rule)
+        # In words as the marketer wrote it: segments by reference, lists by name
         out: dict[str, Any] = {"as_of_date": ctx.as_of_date.isoformat(),
                                "region_code": principal.region_code,
-                               "description": describe(resolved, ctx.catalogue)}
+                               "description": describe_for(session, rule, ctx.catalogue,
+                                                           gettext)}
         excl: list[audience.Exclusion] = []
         if {"funnel", "profile", "sample"} & set(parts):
-            excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id)
+            excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id,
+                                       gettext=gettext)
         matched: Rule | str = resolved
         if len(parts) > 1 and audience.is_heavy(resolved):
             matched = audience.materialise_matched(c, resolved, ctx)
@@ -68,6 +75,26 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
         if "sample" in parts:
             out["sample"] = audience.sample(c, matched, ctx, excl, principal, size)
         return out
+
+
+def describe_for(session: Session | None, rule: Any, catalogue: Catalogue | None = None,
+                 gettext: Callable[[str], str] | None = None) -> str:
+    """A rule's JSON in words; lists and segments given by id are shown by name. Only
+    call with a rule already checked for this user (names come from the database)."""
+    from telcamp.lists.models import SpecialList
+
+    def name_of(model: Any) -> Callable[[str | int], str | None]:
+        def lookup(ref: str | int) -> str | None:
+            row = session.get(model, int(ref)) if session is not None else None
+            return str(row.name) if row is not None else None
+        return lookup
+
+    try:
+        parsed = parse_rule(rule, catalogue=catalogue or Catalogue())
+    except TelcampError:  # a column the rule used is gone from the profile
+        return ""
+    return describe(parsed, catalogue, gettext, list_name=name_of(SpecialList),
+                    segment_name=name_of(Segment))
 
 
 def count(session: Session | None, *, rule: Any, principal: Principal,

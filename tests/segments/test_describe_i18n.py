@@ -1,0 +1,84 @@
+"""Rule sentences in the reader's language (en, ru, zh): operators, field and metric labels,
+units, and/or/not, lists, segments, contact history, funnel labels; and through the API
+and the segment list page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from telcamp.core import clock
+from telcamp.core.i18n import Translator
+from telcamp.segments.catalogue import Catalogue
+from telcamp.segments.describe import describe, exclusion_label
+from telcamp.segments.rules import parse_rule
+from telcamp.segments.synthetic import NOW
+
+RULE = {"all": [
+    {"field": "age", "op": "between", "value": [20, 35]},
+    {"usage": "data_mb", "days": 30, "op": ">=", "value": 1000},
+    {"not": {"in_list": "blacklist"}},
+    {"any": [{"field": "value_tier", "op": "=", "value": "high"},
+             {"contacted": {"days": 7, "channel": "sms"}}]},
+    {"field": "email", "op": "is_null", "value": False},
+]}
+
+EXPECTED = {
+    "en": "age between 20 and 35 years and mobile data over 30 days at least 1000 MB and "
+          "not on list blacklist and (value tier is high or contacted in the last 7 days by "
+          "sms) and e-mail is known",
+    "ru": "возраст от 20 до 35 лет и мобильный интернет за 30 дн. не меньше 1000 МБ и не в "
+          "списке blacklist и (уровень ценности: high или был контакт за последние 7 дн. по "
+          "каналу sms) и эл. почта известно",
+    "zh": "年龄介于20岁与35岁之间 且 30天内移动数据至少1000MB 且 非 在名单blacklist中 且 "
+          "(价值等级为high 或 最近7天内被联系过 （渠道sms）) 且 电子邮箱已知",
+}
+
+
+@pytest.mark.parametrize("locale", ["en", "ru", "zh"])
+def test_rule_sentence_in_each_language(locale: str) -> None:
+    text = describe(parse_rule(RULE, catalogue=Catalogue()), Catalogue(),
+                    Translator(locale).gettext)
+    assert text == EXPECTED[locale]
+
+
+def test_lists_and_segments_by_id_are_named() -> None:
+    rule = parse_rule({"any": [{"in_list": 3}, {"in_segment": 9}, {"in_segment": 4}]},
+                      catalogue=Catalogue())
+    names = {3: "Complaints", 9: "Heavy data"}
+    text = describe(rule, Catalogue(), Translator("ru").gettext,
+                    list_name=names.get, segment_name=names.get)
+    assert text == "в списке Complaints или в сегменте Heavy data или в сегменте 4"
+
+
+def test_funnel_labels_in_each_language() -> None:
+    ru = Translator("ru").gettext
+    assert exclusion_label("list", list_type="blacklist", list_name="Complaints", days=None,
+                           gettext=ru) == "чёрный список: Complaints"
+    assert exclusion_label("list", list_type="greylist", list_name=None, days=None,
+                           gettext=Translator("zh").gettext).endswith("（其他地区）")
+    assert exclusion_label("recent_contact", list_type=None, list_name=None, days=14,
+                           gettext=ru) == "был контакт за последние 14 дн."
+    assert exclusion_label("recent_contact", list_type=None, list_name=None,
+                           days=14) == "contacted in the last 14 days"
+
+
+def test_api_and_segment_list_speak_the_readers_language(db: str, warehouse_file: str,
+                                                          login: Any) -> None:
+    clock.freeze(NOW)
+    client = login("marketer", "C01")
+    rule = {"all": [{"field": "value_tier", "op": "=", "value": "high"},
+                    {"usage": "data_mb", "days": 30, "op": ">", "value": 10}]}
+    r = client.post("/api/segments/evaluate?lang=ru", json={"rule": rule, "size": 1})
+    assert r.status_code == 200, r.text
+    assert r.json()["description"] == (
+        "уровень ценности: high и мобильный интернет за 30 дн. больше 10 МБ")
+    steps = r.json()["funnel"]["steps"]
+    assert any(s["label"].startswith("был контакт за последние") for s in steps), steps
+    en = client.post("/api/segments/count", json={"rule": rule}).json()
+    assert en["description"] == "value tier is high and mobile data over 30 days above 10 MB"
+    saved = client.post("/api/segments", json={"name": "Heavy high", "rule": rule})
+    assert saved.status_code in (200, 201), saved.text
+    page = client.get("/segments?lang=zh")
+    assert "价值等级为high 且 30天内移动数据高于10MB" in page.text
