@@ -95,6 +95,12 @@ def main() -> None:
 
     scratch = Path(tempfile.mkdtemp(prefix="telcamp-bench-"))
     os.environ["TELCAMP_VAR_DIR"] = str(scratch)
+    # Launch refuses a wave whose channel cannot send (telcamp.dispatch.readiness): give
+    # SMS a bind that is never connected, as the campaign tests do; no dispatcher runs.
+    os.environ["TELCAMP_DISPATCH_INTERVAL_S"] = "0"
+    os.environ["TELCAMP_SCHEDULER_INTERVAL_S"] = "0"
+    os.environ["TELCAMP_DISPATCH_SMPP_BINDS"] = (
+        '[{"host": "127.0.0.1", "port": 9, "system_id": "bench", "password": "bench"}]')
     pg_name = None
     admin = None
     if args.db == "postgresql":
