@@ -197,7 +197,8 @@ def preview(*, session: Session, actor: Principal, campaign_id: int, preview_in:
     if text is None:
         raise ValidationFailed(f"cell {cell.name} has no {preview_in.channel} message",
                                field="messages")
-    subscriber.update({"msisdn": preview_in.msisdn, **messages.offer_fields(cell)})
-    out = messages.preview(text, channel=preview_in.channel, subscriber=subscriber)
+    context = messages.render_context(messages.offer_fields(cell), subscriber,
+                                      preview_in.msisdn)
+    out = messages.preview(text, channel=preview_in.channel, subscriber=context)
     out.update({"cell": cell.name, "language": language})
     return out

@@ -138,6 +138,35 @@ def offer_fields(cell: Any) -> dict[str, Any]:
             "reward_validity_days": cell.reward_validity_days, "campaign_name": campaign.name}
 
 
+def render_context(offers: dict[str, Any], profile: dict[str, Any] | None,
+                   msisdn: int | str) -> dict[str, Any]:
+    """The fields a cell's message renders with for one subscriber: the profile row (or
+    only the number when there is none) and the cell's `offer_fields`, which win.
+
+    The single place the context is built: dispatch, test sends, the subscriber lookup
+    and the preview all call it, so what an agent or a tester sees is what was sent.
+    """
+    return {**(profile or {}), "msisdn": str(msisdn), **offers}
+
+
+def source_for(templates: dict[str, Any], channel: str, language: str | None) -> str | None:
+    """A cell's template for the channel in the subscriber's language (else English, else
+    the first one); None when the cell has no message for the channel."""
+    by_lang = templates.get(channel)
+    if isinstance(by_lang, str):
+        return by_lang
+    if not isinstance(by_lang, dict) or not by_lang:
+        return None
+    if language and language in by_lang:
+        return str(by_lang[language])
+    return str(by_lang.get("en") or next(iter(by_lang.values())))
+
+
+def render_for(source: str, context: dict[str, Any]) -> str:
+    """`render`, skipping the template engine for plain text."""
+    return render(source, context) if "{" in source else source
+
+
 def preview(source: str, *, channel: str, subscriber: dict[str, Any]) -> dict[str, Any]:
     """What one subscriber would receive, and for SMS its encoding and parts."""
     text = render(source, subscriber)

@@ -46,5 +46,8 @@ class TestSendRead(BaseModel):
     wave_id: int
     channel: str
     numbers: int
+    # one message per test number and cell: the results count messages, not numbers
+    cells: int = 1
+    messages: int = 0
     results: dict[str, int]
-    details: list[dict[str, str | None]]
+    details: list[dict[str, str | None]]  # msisdn (masked per role), cell, outcome, reason

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ from telcamp.channels.webhook import contact_key
 from telcamp.core.errors import Conflict, NotFound
 from telcamp.core.security import Principal
 from telcamp.dispatch import updates
-from telcamp.dispatch.render import _profiles, _source
+from telcamp.dispatch.render import _profiles
 
 
 def apply_results(*, channel: str, results_in: ResultsIn) -> ResultsRead:
@@ -53,6 +52,8 @@ class TestPlan:
     messages: list[OutboundMessage]
     failed: list[SendResult]
     numbers: list[int]
+    cells: dict[int, str]  # test contact id -> its cell's name (one message per cell)
+    msisdns: dict[int, int]  # test contact id -> the test number
 
 
 def test_numbers(session: Session, *, actor: Principal, list_ids: list[int] | None,
@@ -97,19 +98,25 @@ def plan_test_send(session: Session, *, actor: Principal, wave_id: int,
     profiles = _profiles(numbers)
     messages: list[OutboundMessage] = []
     failed: list[SendResult] = []
+    numbers_of: dict[int, int] = {}
+    cell_of: dict[int, str] = {}
     n = 0
     for cell in cells:
+        offers = campaign_messages.offer_fields(cell)
         for number in numbers:
             n += 1
-            fields: dict[str, Any] = profiles.get(number, {"msisdn": str(number)})
+            cell_of[-n], numbers_of[-n] = cell.name, number
+            profile = profiles.get(number)
+            # the same context dispatch renders with (offer fields included)
+            fields = campaign_messages.render_context(offers, profile, number)
             lang = fields.get("language") if isinstance(fields.get("language"), str) else None
-            source = _source(dict(cell.messages or {}), wave.channel, lang)
+            source = campaign_messages.source_for(dict(cell.messages or {}), wave.channel, lang)
             if source is None:
                 failed.append(SendResult(-n, "failed", reason=f"render: no {wave.channel} "
                                                               f"message in cell {cell.name}"))
                 continue
             try:
-                body = campaign_messages.render(source, fields) if "{" in source else source
+                body = campaign_messages.render_for(source, fields)
             except Exception as exc:  # a test number without the profile fields
                 failed.append(SendResult(-n, "failed", reason=f"render: {exc}"[:200]))
                 continue
@@ -119,7 +126,7 @@ def plan_test_send(session: Session, *, actor: Principal, wave_id: int,
                 language=lang, attempt=f"test-{wave.id}",
                 address=fields.get("email") if isinstance(fields.get("email"), str) else None,
                 extra={"test": True}))
-    return TestPlan(wave.id, wave.channel, messages, failed, numbers)
+    return TestPlan(wave.id, wave.channel, messages, failed, numbers, cell_of, numbers_of)
 
 
 async def _noop(_u: DeliveryUpdate | InboundMessage) -> None:
@@ -167,10 +174,11 @@ async def do_test_send(*, actor: Principal, wave_id: int,
                                  after={"numbers": len(p.numbers), "results": counts})
 
     await run_in_threadpool(audit)
-    by_id = {m.contact_id: m for m in p.messages}
     details: list[dict[str, str | None]] = [
-        {"msisdn": mask_msisdn(by_id[r.contact_id].msisdn, actor)
-         if r.contact_id in by_id else None, "outcome": r.outcome, "reason": r.reason}
+        {"msisdn": mask_msisdn(p.msisdns[r.contact_id], actor)
+         if r.contact_id in p.msisdns else None, "cell": p.cells.get(r.contact_id),
+         "outcome": r.outcome, "reason": r.reason}
         for r in results]
     return TestSendRead(wave_id=p.wave_id, channel=p.channel, numbers=len(p.numbers),
+                        cells=len(set(p.cells.values())), messages=len(results),
                         results=counts, details=details)

@@ -44,14 +44,7 @@ def _profiles(msisdns: list[int]) -> dict[int, dict[str, Any]]:
 
 
 def _source(templates: dict[str, Any], channel: str, language: str | None) -> str | None:
-    by_lang = templates.get(channel)
-    if isinstance(by_lang, str):
-        return by_lang
-    if not isinstance(by_lang, dict) or not by_lang:
-        return None
-    if language and language in by_lang:
-        return str(by_lang[language])
-    return str(by_lang.get("en") or next(iter(by_lang.values())))
+    return campaign_messages.source_for(templates, channel, language)
 
 
 def render_batch(batch: Batch) -> tuple[list[OutboundMessage], list[SendResult]]:
@@ -69,10 +62,10 @@ def render_batch(batch: Batch) -> tuple[list[OutboundMessage], list[SendResult]]
             failed.append(SendResult(c.id, "failed",
                                      reason=f"render: no {batch.channel} message in the cell"))
             continue
-        fields = {**offers.get(c.cell_id, {}),
-                  **profiles.get(c.msisdn, {"msisdn": str(c.msisdn)})}
+        fields = campaign_messages.render_context(offers.get(c.cell_id, {}),
+                                                  profiles.get(c.msisdn), c.msisdn)
         try:
-            body = campaign_messages.render(source, fields) if "{" in source else source
+            body = campaign_messages.render_for(source, fields)
         except Exception as exc:  # one subscriber's bad data must not stop the wave
             failed.append(SendResult(c.id, "failed", reason=f"render: {exc}"[:200]))
             continue

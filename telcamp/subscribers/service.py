@@ -45,7 +45,7 @@ EXPLAIN: dict[str, str] = {
     "unknown": _("Handed to the network, but the answer was lost; never sent twice."),
     "suppressed": _("Not sent: the contact policy or a list stopped it."),
     "cancelled": _("Not sent: the campaign was stopped."),
-    "control": _("Not sent: held out in the control group."),
+    "control": _("Held out (control group), not contacted."),
 }
 MAX_CONTACTS = 500
 # What came back from the subscriber: kinds and actions, shown through _(value).
@@ -75,19 +75,18 @@ def _in_scope(principal: Principal, profile: dict[str, Any] | None) -> bool:
 
 
 def _message(cell: Cell | None, channel: str, language: str | None,
-             fields: dict[str, Any]) -> str | None:
+             profile: dict[str, Any] | None, number: int) -> str | None:
+    """The text the subscriber got: the cell's template rendered over the same context
+    dispatch used (campaign_messages.render_context: profile and the cell's offer)."""
     if cell is None:
         return None
-    by_lang = (cell.messages or {}).get(channel)
-    if isinstance(by_lang, dict) and by_lang:
-        source = str(by_lang.get(language or "") or by_lang.get("en")
-                     or next(iter(by_lang.values())))
-    elif isinstance(by_lang, str):
-        source = by_lang
-    else:
+    source = campaign_messages.source_for(dict(cell.messages or {}), channel, language)
+    if source is None:
         return None
+    context = campaign_messages.render_context(campaign_messages.offer_fields(cell),
+                                               profile, number)
     try:
-        return campaign_messages.render(source, fields) if "{" in source else source
+        return campaign_messages.render_for(source, context)
     except Exception:  # a field gone from the profile: show what the template says
         return source
 
@@ -108,20 +107,22 @@ def lookup(session: Session, *, principal: Principal, msisdn: str) -> Subscriber
         Campaign.id.in_({int(r["campaign_id"]) for r in rows})))}
     cells = {c.id: c for c in session.scalars(sa.select(Cell).where(
         Cell.id.in_({int(r["cell_id"]) for r in rows})))}
-    fields = dict(profile or {"msisdn": str(number)})
     full, shown = str(number), mask_msisdn(number, principal) or ""
     out: list[ContactRow] = []
     for r in rows:
         camp = campaigns.get(int(r["campaign_id"]))
         cell = cells.get(int(r["cell_id"]))
-        text = _message(cell, str(r["channel"]), r["language"], fields)
+        control = bool(r["is_control"])
+        # A control-group contact was never sent: there is no message to show.
+        text = None if control else _message(cell, str(r["channel"]), r["language"],
+                                             profile, number)
         if text and not principal.has_pii:
             text = text.replace(full, shown)
             if profile and profile.get("email"):
                 text = text.replace(str(profile["email"]),
                                     mask_email(str(profile["email"]), principal) or "")
         state = str(r["state"])
-        if bool(r["is_control"]):
+        if control:
             state = "control"
         out.append(ContactRow(
             contact_id=int(r["id"]), time=r["sent_at"] or r["done_at"] or r["planned_at"],

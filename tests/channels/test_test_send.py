@@ -78,3 +78,39 @@ def test_unconfigured_channel_says_so(db: str, login: Any) -> None:
                                 msisdn="79990000001")
     r = login("admin").post("/api/channels/test-send", json={"wave_id": camp[1]})
     assert r.status_code == 409 and "push channel is not configured" in r.json()["message"]
+
+
+def test_offer_fields_render_and_the_summary_counts_messages(
+        db: str, login: Any, hook: Endpoint) -> None:
+    """A template using {{ offer_code }} renders for test numbers as at dispatch; two cells
+    and two numbers are four messages, and the summary says so (not "failed 2, sent 2")."""
+    from telcamp.campaigns.models import Campaign, Cell
+
+    setup_warehouse(1)
+    camp = make_campaign(channel="ivr", message="Code {{ offer_code }} for {{ msisdn }}",
+                         state="draft")
+    with session_scope() as s:
+        c = s.get(Campaign, camp[0])
+        assert c is not None
+        c.offer_code = "WINTER5"
+        s.add(Cell(campaign_id=camp[0], position=1, name="second", rule=None, reward_size=50,
+                   channels=["ivr"], messages={"ivr": {"en": "{{ reward_size }} MB, "
+                                                             "{{ campaign_name }}"}}))
+        lst = list_service.create_list(s, principal=system_principal(), list_in=ListCreate(
+            name="qa phones", type="test", region_code=None))
+        for n in ("79990000001", "79990000002"):
+            list_service.add_member(s, principal=system_principal(), list_id=lst.id, msisdn=n)
+    marketer = login("marketer", "P01")
+    r = marketer.post("/api/channels/test-send", json={"wave_id": camp[1]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["results"] == {"submitted": 4}, body
+    assert (body["numbers"], body["cells"], body["messages"]) == (2, 2, 4)
+    assert sorted(d["cell"] for d in body["details"]) == ["all", "all", "second", "second"]
+    assert {c["message"] for c in hook.requests[0]["json"]["contacts"]} == {
+        "Code WINTER5 for 79990000001", "Code WINTER5 for 79990000002", "50 MB, c"}
+    page = marketer.post(f"/channels/waves/{camp[1]}/test-send")
+    assert page.status_code == 200
+    assert "2 test numbers × 2 cells = 4 messages — submitted 4" in page.text
+    ru = marketer.post(f"/channels/waves/{camp[1]}/test-send", params={"lang": "ru"})
+    assert "сообщений: 4" in ru.text

@@ -100,3 +100,39 @@ def test_replies_are_shown_and_masked(db: str, login: Any) -> None:
         r = service.lookup(s, principal=who, msisdn=full)
     assert all(full not in m.text for m in r.replies)
     assert any(r.msisdn in m.text for m in r.replies)
+
+
+def test_lookup_shows_the_sent_text_with_offer_fields_and_no_text_for_control(
+        db: str, login: Any) -> None:
+    """The lookup renders with the context dispatch uses (offer_code, reward_size...), not
+    the raw template; a control-group contact shows no message, only that it was held out."""
+    import sqlalchemy as sa
+    from dispatch.world import add_contacts, make_campaign
+
+    from telcamp.campaigns import messages
+    from telcamp.campaigns.models import Campaign, Cell
+    from telcamp.dispatch.tables import contact
+
+    h = make_history()
+    camp = make_campaign(message="Код: {{ offer_code }}, {{ reward_size }} MB")
+    with session_scope() as s:
+        c = s.get(Campaign, camp[0])
+        cell = s.get(Cell, camp[2])
+        assert c is not None and cell is not None
+        c.offer_code, cell.reward_size = "K1", 50
+        s.flush()
+        sent_ctx = messages.render_context(messages.offer_fields(cell), None, h["msisdn"])
+    [cid] = add_contacts(camp, [0])
+    with session_scope() as s:
+        s.execute(sa.update(contact).where(contact.c.id == cid).values(state="delivered"))
+    data = login("agent").get(f"/api/subscribers/{h['msisdn']}/contacts").json()
+    by = {c["contact_id"]: c for c in data["contacts"]}
+    assert by[cid]["message"] == "Код: K1, 50 MB"
+    assert by[cid]["message"] == messages.render(
+        "Код: {{ offer_code }}, {{ reward_size }} MB", sent_ctx)
+    control = by[h["control"]]
+    assert control["message"] is None
+    assert control["explanation"] == "Held out (control group), not contacted."
+    page = login("agent").get("/subscribers", params={"msisdn": str(h["msisdn"])})
+    assert "Код: K1, 50 MB" in page.text and "{{" not in page.text
+    assert "Held out (control group), not contacted." in page.text
