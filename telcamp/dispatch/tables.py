@@ -7,7 +7,12 @@ ORM model: dispatch speaks set-based SQL only, never ORM objects per contact.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
 
 from telcamp.core.db import UTCDateTime
 
@@ -118,4 +123,30 @@ def state_is(state: str) -> sa.ColumnElement[bool]:
     generic prepared plan or SQLite cannot prove the predicate from a parameter). Only
     for the code's own state constants."""
     return contact.c.state == sa.literal(state, sa.String(20), literal_execute=True)
+
+
+def is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def ids_in(column: sa.ColumnElement[Any], ids: Sequence[int],
+           session: Session) -> sa.ColumnElement[bool]:
+    """`column IN ids` for a batch of ids. On PostgreSQL `= ANY(:array)`: one parameter
+    instead of a thousand (the expanding IN costs ~1 ms of Python per statement to render
+    and bind, several statements per batch)."""
+    if is_pg(session):
+        return column == sa.any_(sa.bindparam(None, list(ids),
+                                              type_=postgresql.ARRAY(sa.BigInteger)))
+    return column.in_(list(ids))
+
+
+def unnest(session: Session, **columns: tuple[Sequence[Any], sa.types.TypeEngine[Any]],
+           ) -> sa.Select[Any]:
+    """PostgreSQL: `SELECT unnest(:a) AS a, unnest(:b) AS b, …` — a batch of rows as one
+    statement with one array parameter per column, for INSERT … SELECT and UPDATE … FROM
+    (a 1,000-row executemany is 1,000 statements: most of the record step's time)."""
+    assert is_pg(session)
+    return sa.select(*[
+        sa.func.unnest(sa.bindparam(name, list(values), type_=postgresql.ARRAY(type_)))
+        .label(name) for name, (values, type_) in columns.items()])
 
