@@ -18,6 +18,7 @@ from telcamp.campaigns import (
     chain,
     library,
     messages,
+    overrides,
     rehearsal,
     schedule,
     service,
@@ -159,6 +160,28 @@ def count_cells(campaign_id: int, body: CellCountsIn | None = None,
                                         cells=body.cells if body else None)
 
 
+OVERRIDE = Depends(require("list.override"))
+
+
+@campaigns.get("/{campaign_id}/exclusion-overrides")
+def get_overrides(campaign_id: int, principal: Principal = READ) -> list[dict[str, Any]]:
+    """The default exclusion lists this campaign ignores, with why, who and when."""
+    with session_scope() as s:
+        service.get_campaign(session=s, actor=principal, campaign_id=campaign_id)
+        return overrides.listing(s, campaign_id)
+
+
+@campaigns.put("/{campaign_id}/exclusion-overrides")
+def set_overrides(campaign_id: int, body: dict[str, Any], principal: Principal = OVERRIDE
+                  ) -> CampaignRead:
+    """Admins only: {"skip": [{"list_id": 3, "reason": "service notice"}]} replaces the
+    overrides (audited; a submitted or approved campaign goes back to draft)."""
+    with session_scope() as s:
+        overrides.set_overrides(session=s, actor=principal, campaign_id=campaign_id,
+                                overrides_in=overrides.parse(body))
+    return _read(campaign_id, principal)
+
+
 @campaigns.post("/{campaign_id}/preview")
 def preview(campaign_id: int, body: PreviewIn, principal: Principal = READ) -> dict[str, Any]:
     with session_scope() as s:
@@ -253,7 +276,8 @@ def inbox(principal: Principal = APPROVE) -> list[dict[str, Any]]:
                  "submitted_by": i["campaign"].submitted_by,
                  "step": ApprovalRead.model_validate(i["step"]).model_dump(mode="json"),
                  "rehearsal": i["campaign"].rehearsal, "changes": i["changes"],
-                 "mail_warning": i["mail"]}
+                 "mail_warning": i["mail"],
+                 "exclusion_overrides": overrides.listing(s, i["campaign"].id)}
                 for i in approvals.inbox(session=s, actor=principal)]
 
 

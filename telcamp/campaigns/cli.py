@@ -141,6 +141,27 @@ def program_delete(program_id: int, as_user: str | None = AS) -> None:
     _print({"deleted": program_id})
 
 
+@app.command("override")
+def override(campaign_id: int,
+             body: str = typer.Argument(..., help="JSON, a file, or - for stdin"),
+             as_user: str | None = AS) -> None:
+    """Let a campaign ignore default exclusion lists (admins: list.override).
+
+    \b
+    {"skip": [{"list_id": 3, "reason": "service notice"}]} replaces the campaign's
+    overrides ({"skip": []} removes them). Audited; a submitted or approved campaign
+    goes back to draft; the audience snapshot is taken again for the campaign.
+    """
+    from telcamp.campaigns import overrides
+
+    migrate()
+    actor = _actor(as_user)
+    with session_scope() as s:
+        overrides.set_overrides(session=s, actor=actor, campaign_id=campaign_id,
+                                overrides_in=overrides.parse(_load(body)))
+    _print(_show(campaign_id, actor))
+
+
 @app.command("create")
 def create(body: str = typer.Argument(..., help="JSON, a file, or - for stdin"),
            as_user: str | None = AS) -> None:

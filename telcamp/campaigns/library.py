@@ -137,12 +137,11 @@ def contact_counts(*, session: Session, actor: Principal, campaign_id: int) -> d
     campaign = campaign_service.get_campaign(session=session, actor=actor,
                                              campaign_id=campaign_id)
     c = contact_table.c
+    # grouped by the plain reason (a CASE with a bound value does not group on PostgreSQL)
     rows = session.execute(
-        select(c.wave_id, c.state, c.is_control,
-               case((c.state == "suppressed", c.reason), else_=None), func.count())
+        select(c.wave_id, c.state, c.is_control, c.reason, func.count())
         .where(c.campaign_id == campaign.id)
-        .group_by(c.wave_id, c.state, c.is_control,
-                  case((c.state == "suppressed", c.reason), else_=None))).all()
+        .group_by(c.wave_id, c.state, c.is_control, c.reason)).all()
     by_state: dict[str, int] = {}
     by_wave: dict[str, dict[str, int]] = {}
     split: dict[str, dict[str, Any]] = {}

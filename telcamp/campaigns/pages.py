@@ -22,6 +22,7 @@ from telcamp.campaigns import (
     forms,
     library,
     messages,
+    overrides,
     program_pages,
     rehearsal,
     schedule,
@@ -277,6 +278,10 @@ def campaign_page(request: Request, cid: int, principal: Principal = READ,
         return render(request, "campaigns/campaign.html", {
             "c": c, "counts": counts, "error": error, "say": wording.say,
             "mail": approvals.mail_warning(s, c),
+            "overrides": overrides.listing(s, c.id),
+            "can_override": principal.can("list.override"),
+            "overridable": overrides.overridable_lists(s)
+            if principal.can("list.override") else [],
             "can_write": principal.can("campaign.write"),
             "can_launch": principal.can("campaign.launch")}, status_code=status)
 
@@ -303,11 +308,36 @@ async def control(request: Request, cid: int, verb: str, principal: Principal = 
     return _see(f"/campaigns/{cid}")
 
 
+@router.post("/campaigns/{cid}/overrides")
+async def override_save(request: Request, cid: int,
+                        principal: Principal = Depends(require("list.override"))) -> Response:
+    """The campaign page's admin form: add one override (list + reason) or remove one."""
+    form = await _form(request)
+    try:
+        with session_scope() as s:
+            now = [{"list_id": o["list_id"], "reason": o["reason"]}
+                   for o in overrides.listing(s, cid)]
+            remove = str(form.get("remove", ""))
+            if remove.isdigit():
+                now = [o for o in now if o["list_id"] != int(remove)]
+            else:
+                lid = str(form.get("list_id", ""))
+                now.append({"list_id": int(lid) if lid.isdigit() else 0,
+                            "reason": str(form.get("reason", "")).strip()})
+            overrides.set_overrides(session=s, actor=principal, campaign_id=cid,
+                                    overrides_in=overrides.parse({"skip": now}))
+    except TelcampError as exc:
+        return campaign_page(request, cid, principal, error=exc.message, status=exc.status)
+    return _see(f"/campaigns/{cid}")
+
+
 @router.get("/approvals", response_class=HTMLResponse)
 def inbox(request: Request, principal: Principal = APPROVE, error: str | None = None,
           status: int = 200) -> HTMLResponse:
     with session_scope() as s:
         items = approvals.inbox(session=s, actor=principal)
+        for item in items:
+            item["overrides"] = overrides.listing(s, item["campaign"].id)
         return render(request, "campaigns/inbox.html",
                       {"items": items, "error": error, "say": wording.say},
                       status_code=status)

@@ -338,9 +338,17 @@ def create_campaign(*, session: Session, actor: Principal, campaign_in: Campaign
     _check_budget(session, program, campaign_in.budget, None)
     if campaign_in.cells:
         _check_cells(campaign_in.cells, subscriber_fields())
+    wanted = None
+    if campaign_in.exclusion_overrides:
+        from telcamp.campaigns import overrides
+
+        overrides.check_allowed(actor)  # non-admins are refused before anything is written
+        wanted = overrides.parse(campaign_in.exclusion_overrides)
     now = clock.now()
-    data = campaign_in.model_dump(exclude={"cells", "waves", "region_code"})
-    campaign = Campaign(**data, region_code=region, state="draft", state_reason="",
+    data = campaign_in.model_dump(exclude={"cells", "waves", "region_code",
+                                           "exclusion_overrides"})
+    campaign = Campaign(**data, exclusion_overrides={}, region_code=region, state="draft",
+                        state_reason="",
                         created_by=actor.username, created_at=now, updated_at=now,
                         is_template=False)
     campaign.cells = _build_cells(campaign_in.cells)
@@ -348,6 +356,10 @@ def create_campaign(*, session: Session, actor: Principal, campaign_in: Campaign
     session.flush()
     campaign.waves = _build_waves(campaign, campaign_in.waves or _default_waves(campaign))
     session.flush()
+    if wanted is not None:
+        from telcamp.campaigns import overrides
+
+        overrides.apply(session, actor=actor, campaign=campaign, wanted=wanted)
     audit(session, actor=actor, action="campaign.create", obj=campaign, before=None,
           after=content(campaign))
     return campaign
@@ -389,6 +401,14 @@ def update_campaign(*, session: Session, actor: Principal, campaign_id: int,
                        "submitted or approved campaigns can be edited", field="state")
     before = content(campaign)
     changes = campaign_in.model_dump(exclude_unset=True, exclude={"cells", "waves"})
+    if "exclusion_overrides" in changes:
+        from telcamp.campaigns import overrides
+
+        wanted = overrides.parse(changes.pop("exclusion_overrides"))
+        now_skip = {(o["list_id"], o["reason"]) for o in overrides.listing(session, campaign.id)}
+        if {(x.list_id, x.reason.strip()) for x in wanted.skip} != now_skip:
+            overrides.check_allowed(actor)
+            overrides.apply(session, actor=actor, campaign=campaign, wanted=wanted)
     program = campaign.program
     start = changes.get("start_at", campaign.start_at)
     end = changes.get("end_at", campaign.end_at)

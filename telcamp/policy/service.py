@@ -22,7 +22,7 @@ from telcamp.campaigns.models import Campaign, Cell
 from telcamp.core import clock
 from telcamp.core.security import Principal
 from telcamp.dispatch.tables import PENDING, SUPPRESSED, contact, event, ids_in, send_log
-from telcamp.lists.models import ListMember, SpecialList
+from telcamp.lists.models import ListMember, ListOverride, SpecialList
 from telcamp.policy import quiet
 from telcamp.policy.models import ContactPolicy
 from telcamp.policy.schemas import WINDOWS, PolicyRead, PolicyUpdate
@@ -64,6 +64,22 @@ def _optout_members(policy: PolicyRead, now: datetime) -> sa.Select[Any]:
                    sa.or_(ListMember.expires_at.is_(None), ListMember.expires_at > now)))
 
 
+def _on_list_not_overridden(policy: PolicyRead, now: datetime) -> sa.ColumnElement[bool]:
+    """The contact's subscriber is on a list of the policy's types that the contact's
+    campaign does not override (an admin may let one campaign ignore a default list:
+    telcamp.campaigns.overrides). Used only while some override exists."""
+    overridden = (sa.select(ListOverride.id)
+                  .where(ListOverride.list_id == ListMember.list_id,
+                         ListOverride.campaign_id == contact.c.campaign_id)
+                  .correlate_except(ListOverride))
+    return sa.exists(
+        sa.select(ListMember.msisdn).join(SpecialList, SpecialList.id == ListMember.list_id)
+        .where(ListMember.msisdn == contact.c.msisdn,
+               SpecialList.type.in_(policy.list_types),
+               sa.or_(ListMember.expires_at.is_(None), ListMember.expires_at > now),
+               ~overridden.exists()))
+
+
 def _suppress(session: Session, where: sa.ColumnElement[bool], reason: str,
               now: datetime) -> int:
     result = cast("sa.CursorResult[Any]", session.execute(
@@ -86,9 +102,10 @@ def _apply_common(session: Session, scope: sa.ColumnElement[bool], state: str,
     counts: dict[str, int] = defaultdict(int)
     live = sa.and_(scope, contact.c.state == state)
     if policy.list_types:
-        counts["optout"] += _suppress(
-            session, sa.and_(live, contact.c.msisdn.in_(_optout_members(policy, now))),
-            "optout", now)
+        on_list: sa.ColumnElement[bool] = contact.c.msisdn.in_(_optout_members(policy, now))
+        if session.scalar(sa.select(ListOverride.id).limit(1)) is not None:
+            on_list = _on_list_not_overridden(policy, now)
+        counts["optout"] += _suppress(session, sa.and_(live, on_list), "optout", now)
     for channel, window, cap in sorted(_cap_rules(policy), key=lambda r: WINDOWS.index(r[1])):
         sent = (sa.select(sa.func.count()).select_from(send_log)
                 .where(send_log.c.msisdn == contact.c.msisdn,
