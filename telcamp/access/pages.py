@@ -16,7 +16,7 @@ from telcamp.core.errors import TelcampError
 from telcamp.core.i18n import _
 from telcamp.core.security import Principal
 from telcamp.core.settings import get_settings
-from telcamp.core.web import NAV, register_nav, render
+from telcamp.core.web import landing_path, register_nav, render
 
 router = APIRouter(include_in_schema=False)
 register_nav("/admin/users", _("Users"), "user.manage", order=90)
@@ -31,15 +31,9 @@ def _safe_next(target: str | None) -> str | None:
 
 
 def landing(principal: Principal) -> str:
-    """The home page, or else the first console page the role may see (an agent has no
-    home page)."""
-    allowed = [path for path, _label, perm in NAV if perm is None or principal.can(perm)]
-    if "/" in allowed:
-        return "/"
-    for path, _label, perm in NAV:
-        if perm is None or principal.can(perm):
-            return path
-    return "/"
+    """Where the role starts (after login, from the logo, from "/"): see
+    telcamp.core.web.landing_path."""
+    return landing_path(principal)
 
 
 def _login_page(request: Request, *, error: str | None = None, status: int = 200,

@@ -42,7 +42,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(PageForbidden)
     async def _page_forbidden(request: Request, exc: PageForbidden) -> Response:
+        from telcamp.access.pages import landing
         from telcamp.core.web import render
+
+        user = getattr(request.state, "user", None)
+        if request.url.path == "/" and user is not None and landing(user) != "/":
+            # "/" is where the logo and bookmarks lead: a role without the home page
+            # goes to its own landing page (the agent to the lookup) instead of a 403.
+            return RedirectResponse(landing(user), status_code=303)
 
         return render(request, "access/forbidden.html", {"message": exc.message},
                       status_code=403)

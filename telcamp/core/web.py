@@ -47,6 +47,9 @@ def render(
         "ngettext": tr.ngettext,
         "current_user": getattr(request.state, "user", None),
         "nav": nav_items(request),
+        # the logo's target: the first page the user may see (the home page for most
+        # roles, the subscriber lookup for agents), never a 403
+        "home_path": landing_path(getattr(request.state, "user", None)),
         "csrf_token": getattr(request.state, "csrf_token", ""),
     }
     ctx.update(context or {})
@@ -84,3 +87,19 @@ def nav_items(request: Request) -> list[tuple[str, str]]:
             continue
         out.append((path, label))
     return out
+
+
+# A role without the home page starts on its main page: an agent on the subscriber lookup.
+LANDING_PREFERENCE = ("/", "/subscribers")
+
+
+def landing_path(user: Any) -> str:
+    """The home page, else the role's main page, else the first console page the role may
+    see, else the API docs (a channel system's role has no console page)."""
+    if user is None or not hasattr(user, "can"):
+        return "/"
+    allowed = [path for path, _label, perm in NAV if perm is None or user.can(perm)]
+    for path in LANDING_PREFERENCE:
+        if path in allowed:
+            return path
+    return allowed[0] if allowed else "/docs"
