@@ -98,6 +98,13 @@ def create_template(body: TemplateCreate, principal: Principal = WRITE) -> Templ
         return criteria.create_template(s, template_in=body, principal=principal)
 
 
+@router.delete("/templates/{template_id}")
+def delete_template(template_id: int, principal: Principal = WRITE) -> TemplateRead:
+    """Soft-delete a criteria template of the user's region (audited)."""
+    with session_scope() as s:
+        return criteria.delete_template(s, template_id=template_id, principal=principal)
+
+
 @router.post("/templates/{template_id}/fill")
 def fill_template(template_id: int, body: TemplateFill, principal: Principal = READ
                   ) -> dict[str, Any]:
@@ -147,6 +154,14 @@ def update_segment(segment_id: int, body: SegmentUpdate, principal: Principal = 
                    ) -> SegmentRead:
     with session_scope() as s:
         return service.update(s, segment_id=segment_id, segment_in=body, principal=principal)
+
+
+@router.delete("/{segment_id}")
+def delete_segment(segment_id: int, principal: Principal = WRITE) -> SegmentRead:
+    """Soft-delete a segment no live campaign, segment or template uses (409 naming
+    them otherwise); its versions and snapshots stay readable. Audited."""
+    with session_scope() as s:
+        return service.delete(s, segment_id=segment_id, principal=principal)
 
 
 @router.get("/{segment_id}/versions")

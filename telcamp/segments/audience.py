@@ -101,6 +101,9 @@ def _segment_resolver(session: Session, principal: Principal,
             # out of scope reads exactly like unknown: nothing about it leaks
             raise NotFound(f"in_segment: segment {ref!r} not found", field="in_segment")
         seg = visible[0]
+        if seg.deleted_at is not None:
+            raise ValidationFailed(f"in_segment: segment {ref!r} was deleted on "
+                                   f"{seg.deleted_at:%Y-%m-%d}", field="in_segment")
         ver = session.scalars(select(SegmentVersion).where(
             SegmentVersion.segment_id == seg.id,
             SegmentVersion.version == seg.current_version)).one()

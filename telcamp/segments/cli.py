@@ -1,4 +1,4 @@
-"""`telcamp segment count|save|snapshot|list|show|purge`.
+"""`telcamp segment count|save|snapshot|list|show|delete|template-delete|purge`.
 
 The CLI acts as the operator (system principal, every region) unless --region narrows it
 to one node of the region tree, exactly as a user of that region would see it.
@@ -184,6 +184,47 @@ def show_cmd(
         "snapshots": [{"id": x.id, "version": x.version, "count": x.count,
                        "taken_at": x.taken_at.isoformat()} for x in snaps],
     }, indent=2, ensure_ascii=False))
+
+
+@app.command("delete")
+def delete_cmd(
+    segment: str = typer.Argument(..., help="Segment id or name."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+    region: str | None = REGION,
+) -> None:
+    """Delete a segment no live campaign, segment or template uses (refused naming them
+    otherwise). Its versions and snapshots stay readable (`show ID`)."""
+    from telcamp.core.db import migrate, session_scope
+    from telcamp.segments import service
+
+    migrate()
+    principal = _principal(region)
+    with session_scope() as s:
+        seg_id = _find_segment(s, segment, principal)
+    if not yes:
+        typer.confirm(f"delete segment {seg_id}?", abort=True)
+    with session_scope() as s:
+        seg = service.delete(s, segment_id=seg_id, principal=principal)
+    typer.echo(f"segment {seg.id} deleted (now {seg.name!r}; versions and snapshots kept)")
+
+
+@app.command("template-delete")
+def template_delete_cmd(
+    template_id: int = typer.Argument(..., help="Template id."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask."),
+    region: str | None = REGION,
+) -> None:
+    """Delete a criteria template of the region."""
+    from telcamp.core.db import migrate, session_scope
+    from telcamp.segments import criteria
+
+    migrate()
+    if not yes:
+        typer.confirm(f"delete template {template_id}?", abort=True)
+    with session_scope() as s:
+        tpl = criteria.delete_template(s, template_id=template_id,
+                                       principal=_principal(region))
+    typer.echo(f"template {tpl.id} deleted")
 
 
 @app.command("purge")

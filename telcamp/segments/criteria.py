@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from telcamp.core import clock
-from telcamp.core.errors import NotFound, ValidationFailed
+from telcamp.core.errors import Forbidden, NotFound, ValidationFailed
 from telcamp.core.security import Principal
 from telcamp.segments import service as segment_service
 from telcamp.segments.models import SegmentTemplate
@@ -132,13 +132,38 @@ def _ancestors_or_subtree(principal: Principal, owner: str | None) -> bool:
 def get_template(session: Session, *, template_id: int, principal: Principal
                  ) -> SegmentTemplate:
     tpl = session.get(SegmentTemplate, template_id)
-    if tpl is None or not _ancestors_or_subtree(principal, tpl.region_code):
+    if (tpl is None or tpl.deleted_at is not None
+            or not _ancestors_or_subtree(principal, tpl.region_code)):
         raise NotFound(f"template {template_id} not found", field="template_id")
     return tpl
 
 
+def delete_template(session: Session, *, template_id: int, principal: Principal
+                    ) -> TemplateRead:
+    """Soft-delete a template (nothing depends on one: segments made from it keep their
+    own rule). Only its own region (or above) may delete it, not a region below that
+    merely uses it. The row stays for audit; the name is free again."""
+    from telcamp.access.regions import in_scope
+
+    tpl = get_template(session, template_id=template_id, principal=principal)
+    if not in_scope(principal, tpl.region_code):
+        raise Forbidden(f"template {tpl.id} {tpl.name!r} belongs to region "
+                        f"{tpl.region_code}; only that region can delete it")
+    before = TemplateRead.model_validate(tpl).model_dump(mode="json")
+    suffix = segment_service.DELETED_SUFFIX.format(id=tpl.id)
+    tpl.name = tpl.name[:120 - len(suffix)] + suffix
+    tpl.deleted_at, tpl.deleted_by = clock.now(), principal.username
+    session.flush()
+    read = TemplateRead.model_validate(tpl)
+    segment_service._audit(session, principal=principal, action="segment_template.delete",
+                           object_type="segment_template", object_id=tpl.id, before=before,
+                           after=read.model_dump(mode="json"))
+    return read
+
+
 def list_templates(session: Session, *, principal: Principal) -> list[TemplateRead]:
-    rows = session.scalars(select(SegmentTemplate).order_by(SegmentTemplate.id)).all()
+    rows = session.scalars(select(SegmentTemplate).where(SegmentTemplate.deleted_at.is_(None))
+                           .order_by(SegmentTemplate.id)).all()
     return [TemplateRead.model_validate(t) for t in rows
             if _ancestors_or_subtree(principal, t.region_code)]
 

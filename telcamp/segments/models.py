@@ -42,6 +42,9 @@ class Segment(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime())
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    # Soft delete: the row, its versions and snapshots stay readable (audit, campaigns)
+    deleted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    deleted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class SegmentVersion(Base):
@@ -88,3 +91,5 @@ class SegmentTemplate(Base):
     rule: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(AwareDateTime(), nullable=True)
+    deleted_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

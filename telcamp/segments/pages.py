@@ -7,11 +7,14 @@ sample, so nothing reloads while the marketer works.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from telcamp.access.deps import require
 from telcamp.core.db import session_scope
+from telcamp.core.errors import TelcampError
 from telcamp.core.i18n import _, get_translator
 from telcamp.core.security import Principal
 from telcamp.core.web import register_nav, render, request_locale
@@ -24,6 +27,15 @@ register_nav("/segments", _("Segments"), "segment.read")
 @router.get("/segments", response_class=HTMLResponse)
 def segments_page(request: Request, principal: Principal = Depends(require("segment.read"))
                   ) -> HTMLResponse:
+    deleted = request.query_params.get("deleted")
+    return _index(request, principal, notice=_("Deleted: {name}. Its versions and snapshots "
+                                               "stay readable.") if deleted else None,
+                  deleted=deleted)
+
+
+def _index(request: Request, principal: Principal, *, error: str | None = None,
+           notice: str | None = None, deleted: str | None = None, status: int = 200
+           ) -> HTMLResponse:
     with session_scope() as s:
         segments = service.list_segments(s, principal=principal)
         templates = criteria.list_templates(s, principal=principal)
@@ -34,8 +46,34 @@ def segments_page(request: Request, principal: Principal = Depends(require("segm
                  for seg in segments}
     return render(request, "segments/index.html", {
         "segments": segments, "templates": templates, "snapshots": snaps, "words": words,
-        "can_write": principal.can("segment.write"),
-    })
+        "can_write": principal.can("segment.write"), "error": error, "notice": notice,
+        "deleted": deleted,
+    }, status_code=status)
+
+
+@router.post("/segments/{segment_id}/delete", response_class=HTMLResponse)
+def delete_segment(request: Request, segment_id: int,
+                   principal: Principal = Depends(require("segment.write"))) -> Response:
+    """Delete button (the page asks for confirmation first); a refusal names the users."""
+    try:
+        with session_scope() as s:
+            name = service.get(s, segment_id=segment_id, principal=principal).name
+            service.delete(s, segment_id=segment_id, principal=principal)
+    except TelcampError as exc:
+        return _index(request, principal, error=exc.message, status=exc.status)
+    return RedirectResponse(f"/segments?{urlencode({'deleted': name})}", status_code=303)
+
+
+@router.post("/segments/templates/{template_id}/delete", response_class=HTMLResponse)
+def delete_template(request: Request, template_id: int,
+                    principal: Principal = Depends(require("segment.write"))) -> Response:
+    try:
+        with session_scope() as s:
+            name = criteria.get_template(s, template_id=template_id, principal=principal).name
+            criteria.delete_template(s, template_id=template_id, principal=principal)
+    except TelcampError as exc:
+        return _index(request, principal, error=exc.message, status=exc.status)
+    return RedirectResponse(f"/segments?{urlencode({'deleted': name})}", status_code=303)
 
 
 @router.get("/segments/builder", response_class=HTMLResponse)

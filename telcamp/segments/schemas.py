@@ -44,6 +44,8 @@ class SegmentRead(BaseModel):
     created_by: str
     created_at: datetime
     updated_at: datetime
+    deleted_at: datetime | None = None  # soft-deleted: readable, no longer usable
+    deleted_by: str | None = None
 
 
 class VersionRead(BaseModel):
@@ -104,6 +106,8 @@ class TemplateRead(BaseModel):
     rule: dict[str, Any]
     created_by: str
     created_at: datetime
+    deleted_at: datetime | None = None
+    deleted_by: str | None = None
 
 
 class TemplateFill(BaseModel):

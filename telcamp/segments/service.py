@@ -124,10 +124,17 @@ def _visible(principal: Principal, owner: str | None) -> bool:
     return in_scope(principal, owner)
 
 
-def get(session: Session, *, segment_id: int, principal: Principal) -> Segment:
+def get(session: Session, *, segment_id: int, principal: Principal, live: bool = False
+        ) -> Segment:
+    """The segment, if the user may see it. `live`: for a change (edit, snapshot, delete),
+    which a deleted segment refuses; reading it (versions, snapshots) stays possible."""
     seg = session.get(Segment, segment_id)
     if seg is None or not _visible(principal, seg.region_code):
         raise NotFound(f"segment {segment_id} not found", field="segment_id")
+    if live and seg.deleted_at is not None:
+        raise Conflict(f"segment {segment_id} {seg.name!r} was deleted on "
+                       f"{seg.deleted_at:%Y-%m-%d} by {seg.deleted_by}; it can be read, "
+                       "not changed", field="segment_id")
     return seg
 
 
@@ -144,7 +151,8 @@ def to_read(session: Session, seg: Segment) -> SegmentRead:
     return SegmentRead(id=seg.id, name=seg.name, description=seg.description,
                        region_code=seg.region_code, current_version=seg.current_version,
                        rule=ver.rule, created_by=seg.created_by, created_at=seg.created_at,
-                       updated_at=seg.updated_at)
+                       updated_at=seg.updated_at, deleted_at=seg.deleted_at,
+                       deleted_by=seg.deleted_by)
 
 
 def _checked_rule(session: Session, principal: Principal, rule: Any,
@@ -189,7 +197,7 @@ def create(session: Session, *, segment_in: SegmentCreate, principal: Principal
 def update(session: Session, *, segment_id: int, segment_in: SegmentUpdate,
            principal: Principal) -> SegmentRead:
     """Rename/describe in place; a changed rule becomes a new version (old ones stay)."""
-    seg = get(session, segment_id=segment_id, principal=principal)
+    seg = get(session, segment_id=segment_id, principal=principal, live=True)
     before = to_read(session, seg).model_dump(mode="json")
     now = clock.now()
     if segment_in.name is not None and segment_in.name != seg.name:
@@ -219,7 +227,7 @@ def read(session: Session, *, segment_id: int, principal: Principal) -> SegmentR
 def list_segments(session: Session, *, principal: Principal) -> list[SegmentRead]:
     from telcamp.access.regions import scope_codes
 
-    query = select(Segment).order_by(Segment.id)
+    query = select(Segment).where(Segment.deleted_at.is_(None)).order_by(Segment.id)
     codes = scope_codes(principal)
     if codes is not None:
         query = query.where(Segment.region_code.in_(sorted(codes)))
@@ -240,6 +248,99 @@ def version(session: Session, *, segment_id: int, version: int, principal: Princ
     return VersionRead.model_validate(_version(session, segment_id, version))
 
 
+# ---- deleting ---------------------------------------------------------------------------
+
+LIVE_CAMPAIGN_STATES = ("draft", "submitted", "approved", "scheduled", "running", "paused")
+DELETED_SUFFIX = " (deleted #{id})"
+
+
+def _segment_refs(rule: Any) -> set[str]:
+    """Every in_segment reference in a rule's JSON, as text (ids and names alike)."""
+    found: set[str] = set()
+    if isinstance(rule, dict):
+        if "in_segment" in rule:
+            found.add(str(rule["in_segment"]).strip())
+        for value in rule.values():
+            found |= _segment_refs(value)
+    elif isinstance(rule, list):
+        for value in rule:
+            found |= _segment_refs(value)
+    return found
+
+
+def users_of(session: Session, *, seg: Segment, principal: Principal) -> list[str]:
+    """Who still needs this segment, in words naming each user: campaigns that are not
+    finished using one of its snapshots or referring to it in a cell rule, and live
+    segments and templates referring to it with in_segment. Things outside the reader's
+    region are counted without their names."""
+    from telcamp.campaigns.models import Campaign, Cell, Wave
+
+    refs = {str(seg.id), seg.name}
+    snaps = set(session.scalars(select(SegmentSnapshot.id).where(
+        SegmentSnapshot.segment_id == seg.id)).all())
+    out: list[str] = []
+    hidden = 0
+    campaigns = session.scalars(select(Campaign).where(
+        Campaign.state.in_(LIVE_CAMPAIGN_STATES)).order_by(Campaign.id)).all()
+    for c in campaigns:
+        mine = {int(i) for i in session.scalars(select(Wave.snapshot_id).where(
+            Wave.campaign_id == c.id, Wave.snapshot_id.is_not(None))).all() if i is not None}
+        if c.snapshot_id is not None:
+            mine.add(int(c.snapshot_id))
+        used = sorted(mine & snaps)
+        cells = [cell.name for cell in session.scalars(select(Cell).where(
+            Cell.campaign_id == c.id)).all() if _segment_refs(cell.rule) & refs]
+        direct = c.segment_id == seg.id  # recurring waves re-take its snapshots
+        if not used and not cells and not direct:
+            continue
+        if not _visible(principal, c.region_code):
+            hidden += 1
+            continue
+        how = ", ".join([*(["its audience"] if direct else []),
+                         *(f"snapshot #{i}" for i in used),
+                         *(f"cell {name!r}" for name in cells)])
+        out.append(f"campaign {c.id} {c.name!r} ({c.state}; {how})")
+    others = session.scalars(select(Segment).where(
+        Segment.deleted_at.is_(None), Segment.id != seg.id).order_by(Segment.id)).all()
+    for other in others:
+        if _segment_refs(_version(session, other.id, other.current_version).rule) & refs:
+            if _visible(principal, other.region_code):
+                out.append(f"segment {other.id} {other.name!r} (in_segment)")
+            else:
+                hidden += 1
+    for tpl in session.scalars(select(SegmentTemplate).where(
+            SegmentTemplate.deleted_at.is_(None)).order_by(SegmentTemplate.id)).all():
+        if _segment_refs(tpl.rule) & refs:
+            if _visible(principal, tpl.region_code):
+                out.append(f"template {tpl.id} {tpl.name!r} (in_segment)")
+            else:
+                hidden += 1
+    if hidden:
+        out.append(f"{hidden} more in other regions")
+    return out
+
+
+def delete(session: Session, *, segment_id: int, principal: Principal) -> SegmentRead:
+    """Soft-delete a segment nobody needs any more (see users_of): it leaves the lists and
+    can no longer be edited, snapshotted or referred to, while its versions and snapshots
+    stay readable for audit. Its name gets a suffix so the name can be used again."""
+    seg = get(session, segment_id=segment_id, principal=principal, live=True)
+    users = users_of(session, seg=seg, principal=principal)
+    if users:
+        raise Conflict(f"segment {seg.id} {seg.name!r} is still used, so it cannot be "
+                       f"deleted: {'; '.join(users)}", field="segment_id")
+    before = to_read(session, seg).model_dump(mode="json")
+    now = clock.now()
+    suffix = DELETED_SUFFIX.format(id=seg.id)
+    seg.name = seg.name[:120 - len(suffix)] + suffix
+    seg.deleted_at, seg.deleted_by, seg.updated_at = now, principal.username, now
+    session.flush()
+    read = to_read(session, seg)
+    _audit(session, principal=principal, action="segment.delete", object_type="segment",
+           object_id=seg.id, before=before, after=read.model_dump(mode="json"))
+    return read
+
+
 # ---- snapshots ------------------------------------------------------------------------
 
 def take_snapshot(session: Session, *, segment_id: int, version: int | None = None,
@@ -252,7 +353,7 @@ def take_snapshot(session: Session, *, segment_id: int, version: int | None = No
     snapshot row has its id; any earlier rows under that id (left by a rolled-back
     attempt that reused it) are replaced, so a snapshot's members are exactly its own.
     """
-    seg = get(session, segment_id=segment_id, principal=principal)
+    seg = get(session, segment_id=segment_id, principal=principal, live=True)
     ver = _version(session, seg.id, version or seg.current_version)
     # The segment's own region is the scope (it lies inside the user's, or the user could
     # not see the segment): a province admin or a scheduler job re-taking a city's
