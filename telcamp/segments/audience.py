@@ -48,10 +48,7 @@ SAMPLE_COLUMNS = ("msisdn", "region_code", "city_code", "tariff_code", "value_ti
                   "arpu_3m", "tenure_days")
 AGE_BANDS = ((None, 18, "<18"), (18, 25, "18-24"), (25, 35, "25-34"), (35, 45, "35-44"),
              (45, 55, "45-54"), (55, 65, "55-64"), (65, None, "65+"))
-ARPU_BANDS = ((None, 10, "<10"), (10, 30, "10-30"), (30, 60, "30-60"), (60, 100, "60-100"),
-              (100, None, "100+"))
 BAND_ORDER = {"age_band": [b[2] for b in AGE_BANDS] + ["unknown"],
-              "arpu_band": [b[2] for b in ARPU_BANDS] + ["unknown"],
               "value_tier": ["low", "medium", "high", "unknown"]}
 
 
@@ -282,7 +279,10 @@ def _dimensions(field: str | None, cat: catalogue_mod.Catalogue,
     dims = {
         "county": "p.region_code", "city": "p.city_code", "value_tier": "p.value_tier",
         "tariff": "p.tariff_code", "age_band": _band_sql("p.age", AGE_BANDS),
-        "arpu_band": _band_sql("p.arpu_3m", ARPU_BANDS),
+        # ARPU bands from the base's quintiles: fixed edges (<10 … 100+) put nearly the
+        # whole base in one band for an operator billing in roubles or yuan
+        "arpu_band": _band_sql("p.arpu_3m", _quantile_bands(con, "p.arpu_3m", "arpu_3m",
+                                                            version)),
     }
     if field:
         info = cat.fields.get(field)
@@ -293,27 +293,52 @@ def _dimensions(field: str | None, cat: catalogue_mod.Catalogue,
         col = '"p"."' + info.name.replace('"', '""') + '"'
         if info.type in {"int", "float"}:
             # five bands between the base's quantiles: readable for any numeric column
-            key = None if version is None else ("cuts", *version, info.name)
-            cached = _cache_get(key)
-            if cached is None:
-                cuts = con.execute(f"SELECT quantile_cont({col}, [0.2, 0.4, 0.6, 0.8]) "
-                                   "FROM profile p").fetchone()
-                cached = sorted({float(c) for c in (cuts[0] if cuts and cuts[0] else [])})
-                _cache_put(key, cached)
-            edges = list(cached)
-            bands: list[tuple[float | None, float | None, str]] = []
-            prev: float | None = None
-            for edge in [*edges, None]:
-                label = (f"<{edge:g}" if prev is None and edge is not None else
-                         f"{prev:g}+" if edge is None and prev is not None else
-                         f"{prev:g}-{edge:g}" if prev is not None and edge is not None
-                         else "all")
-                bands.append((prev, edge, label))
-                prev = edge
-            dims[f"field:{info.name}"] = _band_sql(col, tuple(bands))
+            dims[f"field:{info.name}"] = _band_sql(col, _quantile_bands(con, col, info.name,
+                                                                        version))
         else:
             dims[f"field:{info.name}"] = f"CAST({col} AS VARCHAR)"
     return dims
+
+
+def _nice(x: float) -> float:
+    """Two significant digits, so band edges read 360 or 1500 rather than 358.139."""
+    if x == 0:
+        return 0.0
+    return float(f"{x:.2g}")
+
+
+def _quantile_bands(con: duckdb.DuckDBPyConnection, col: str, name: str,
+                    version: tuple[Any, ...] | None
+                    ) -> tuple[tuple[float | None, float | None, str], ...]:
+    """Five bands between the base's quintiles of `col` (cached per warehouse version)."""
+    key = None if version is None else ("cuts", *version, name)
+    cached = _cache_get(key)
+    if cached is None:
+        cuts = con.execute(f"SELECT quantile_cont({col}, [0.2, 0.4, 0.6, 0.8]) "
+                           "FROM profile p").fetchone()
+        cached = sorted({_nice(float(c)) for c in (cuts[0] if cuts and cuts[0] else [])
+                         if c is not None})
+        _cache_put(key, cached)
+    bands: list[tuple[float | None, float | None, str]] = []
+    prev: float | None = None
+    for edge in [*cached, None]:
+        label = (f"<{edge:g}" if prev is None and edge is not None else
+                 f"{prev:g}+" if edge is None and prev is not None else
+                 f"{prev:g}-{edge:g}" if prev is not None and edge is not None
+                 else "all")
+        bands.append((prev, edge, label))
+        prev = edge
+    return tuple(bands)
+
+
+def _band_position(label: str) -> float:
+    """Where a numeric band label ("<150", "150-360", "1500+") sorts; others last."""
+    import re
+
+    found = re.match(r"^(<)?(-?[\d.]+(?:e[+-]?\d+)?)", label)
+    if found is None:
+        return float("inf")
+    return float("-inf") if found.group(1) else float(found.group(2))
 
 
 # The whole base's distribution is the same for every rule until the profile is rebuilt,
@@ -411,6 +436,8 @@ def profile(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContex
         order = BAND_ORDER.get(name)
         if order is not None:  # bands read best in their own order
             items.sort(key=lambda it: order.index(it["key"]) if it["key"] in order else 99)
+        elif name == "arpu_band" or dims[name].startswith("CASE WHEN"):  # numeric bands
+            items.sort(key=lambda it: _band_position(str(it["key"])))
         else:
             items.sort(key=lambda it: (-it["base"], it["key"]))
         out[name] = items[:30]

@@ -379,7 +379,10 @@
     table.textContent = "";
     if (!rows.length) { table.appendChild(row([t("none")])); return; }
     var cols = Object.keys(rows[0]);
-    table.appendChild(row(cols, "th"));
+    // column headers as the catalogue labels them (in the reader's language)
+    var labels = {};
+    catalogue.fields.forEach(function (f) { labels[f.name] = f.label; });
+    table.appendChild(row(cols.map(function (c) { return labels[c] || c; }), "th"));
     rows.forEach(function (r) { table.appendChild(row(cols.map(function (c) { return r[c] === null ? "—" : String(r[c]); }))); });
   }
 
