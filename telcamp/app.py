@@ -60,8 +60,14 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
         )
 
     @app.exception_handler(TelcampError)
-    async def _telcamp_error(_request: Request, exc: TelcampError) -> JSONResponse:
-        return JSONResponse(exc.to_dict(), status_code=exc.status)
+    async def _telcamp_error(request: Request, exc: TelcampError) -> JSONResponse:
+        from telcamp.core.i18n import translate_message
+        from telcamp.core.web import request_locale
+
+        # `code` stays the stable English key; `message` in the caller's language
+        body = exc.to_dict()
+        body["message"] = translate_message(exc.message, request_locale(request))
+        return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from telcamp.access.deps import require
-from telcamp.campaigns import chain
+from telcamp.campaigns import chain, wording
 from telcamp.core.db import session_scope
 from telcamp.core.errors import TelcampError
 from telcamp.core.i18n import _
@@ -46,7 +46,8 @@ def _page(request: Request, *, form: dict[str, Any] | None = None, error: str | 
                      "budget_threshold": now["budget_threshold"],
                      "above_threshold": ", ".join(now["above_threshold"])}
     return render(request, "campaigns/approval_chain.html", {
-        "now": now, "form": shown, "levels": chain.LEVELS, "error": error},
+        "now": now, "form": shown, "levels": chain.LEVELS, "error": error,
+        "say": wording.say},
         status_code=status)
 
 

@@ -100,7 +100,8 @@ def new(request: Request, principal: Principal = WRITE, error: str | None = None
         snapshots = _snapshots(s, principal)
     return render(request, "campaigns/wizard.html", {
         "step": "basics", "steps": STEPS, "labels": STEP_LABELS, "campaign": None,
-        "programs": programs, "snapshots": snapshots, "error": error, "typed": typed},
+        "programs": programs, "snapshots": snapshots, "error": error, "typed": typed,
+        "say": wording.say},
         status_code=status)
 
 

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from telcamp.access.deps import require
-from telcamp.campaigns import forms, service
+from telcamp.campaigns import forms, service, wording
 from telcamp.campaigns.schemas import ProgramCreate, ProgramUpdate
 from telcamp.core.db import session_scope
 from telcamp.core.errors import TelcampError
@@ -34,7 +34,7 @@ def _page(request: Request, principal: Principal, *, form: dict[str, Any] | None
             # after an error the form shows what was typed, not the defaults
             "form": form or {"region_code": principal.region_code or "", "budget": "0",
                              "next": _next(request.query_params.get("next"))},
-            "error": error, "editing": editing, "edit_form": edit_form},
+            "error": error, "editing": editing, "edit_form": edit_form, "say": wording.say},
             status_code=status)
 
 

@@ -21,7 +21,7 @@ from telcamp.campaigns import cells as cell_sql
 from telcamp.campaigns import schedule
 from telcamp.campaigns import service as campaign_service
 from telcamp.campaigns.materialise import Plan, audience_sql
-from telcamp.campaigns.models import Campaign, Contact
+from telcamp.campaigns.models import Campaign, Contact, Wave
 from telcamp.channels.config_store import unit_prices
 from telcamp.core import clock, warehouse
 from telcamp.core.security import Principal
@@ -73,7 +73,7 @@ def _suppressed(plan: Plan, lists: list[int]) -> list[tuple[int, str | None, int
     if not lists:
         return []
     sql = (f"SELECT cell_id, channel, count(*) FROM ({audience_sql(plan)}) a "
-           "WHERE NOT is_control AND EXISTS (SELECT 1 FROM list_members lm "
+           "WHERE NOT is_control AND channel IS NOT NULL AND EXISTS (SELECT 1 FROM list_members lm "
            "WHERE lm.msisdn = a.msisdn AND list_contains($lists, lm.list_id) "
            "AND (lm.expires_at IS NULL OR lm.expires_at > $now)) GROUP BY ALL")
     with warehouse.connect(read_only=True) as con:
@@ -128,17 +128,16 @@ def _history(session: Session, offer_type: str, channel: str, exclude: int) -> d
             "conversion_rate": conv / n, "conversion_interval": wilson(conv, n)}
 
 
-def _run_days(campaign: Campaign, channel: str) -> list[str]:
+def _run_days(campaign: Campaign, wave: Wave) -> list[str]:
+    """The days the wave runs between the campaign's start (plus its cell's offset) and
+    end."""
     start = campaign.start_at or clock.now()
     end = campaign.end_at or start + timedelta(days=1)
     days: list[str] = []
-    for wave in campaign.waves:
-        if wave.channel != channel:
-            continue
-        at: datetime | None = schedule.first_run(wave, start)
-        while at is not None and at < end and len(days) < MAX_DAYS_LISTED:
-            days.append(at.date().isoformat())
-            at = schedule.next_run(wave, at, first=False)
+    at: datetime | None = schedule.first_run(wave, start)
+    while at is not None and at < end and len(days) < MAX_DAYS_LISTED:
+        days.append(at.date().isoformat())
+        at = schedule.next_run(wave, at, first=False)
     return sorted(set(days))
 
 
@@ -191,14 +190,24 @@ def rehearse(*, session: Session, actor: Principal, campaign_id: int) -> dict[st
     total_cost = 0.0
     for ch in sorted({k for c in cells_out for k in c["contacts"]}):
         contacts = sum(c["contacts"].get(ch, 0) for c in cells_out)
-        days = _run_days(campaign, ch)
-        runs = max(1, len(days)) if days else 0
-        cost = contacts * runs * float(prices.get(ch, 0.0))
+        # per wave: a wave of one cell (its own schedule) sends that cell's contacts only,
+        # on its own days
+        per_day: dict[str, int] = {}
+        for wave in campaign.waves:
+            if wave.channel != ch:
+                continue
+            n = sum(c["contacts"].get(ch, 0) for c in cells_out
+                    if wave.cell_id is None or c["cell_id"] == wave.cell_id)
+            for d in _run_days(campaign, wave):
+                per_day[d] = per_day.get(d, 0) + n
+        days = sorted(per_day)
+        runs = len(days)
+        sent = sum(per_day.values())
+        cost = sent * float(prices.get(ch, 0.0))
         total_cost += cost
         hist = _history(session, campaign.offer_type, ch, campaign.id)
         expected: dict[str, Any] = {"history": hist["history"]}
         if hist["history"]:
-            sent = contacts * runs
             expected.update({
                 "from_campaigns": hist["campaigns"], "from_contacts": hist["contacts"],
                 "responses": round(sent * hist["response_rate"]),
@@ -206,7 +215,7 @@ def rehearse(*, session: Session, actor: Principal, campaign_id: int) -> dict[st
                 "conversions": round(sent * hist["conversion_rate"]),
                 "conversions_interval": [round(sent * x) for x in hist["conversion_interval"]],
             })
-        channels[ch] = {"contacts_per_run": contacts, "days": {d: contacts for d in days},
+        channels[ch] = {"contacts_per_run": contacts, "days": {d: per_day[d] for d in days},
                         "runs": runs, "unit_price": float(prices.get(ch, 0.0)),
                         "cost": round(cost, 2), "expected": expected}
     if float(campaign.budget) and total_cost > float(campaign.budget):

@@ -7,6 +7,7 @@ Accept-Language, then English.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -75,6 +76,30 @@ def negotiate(query_lang: str | None, cookie_lang: str | None, accept_language: 
 
 def get_translator(locale: str) -> Translator:
     return Translator(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+
+# Domains register how to say their (English, stable) error messages in another
+# language: each takes (text, gettext) and returns the translation or None (not mine).
+# The API's error handler uses them for the `message` of an error; `code` stays English.
+MessageTranslator = Callable[[str, Callable[[str], str]], "str | None"]
+MESSAGE_TRANSLATORS: list[MessageTranslator] = []
+
+
+def register_messages(translator: MessageTranslator) -> None:
+    if translator not in MESSAGE_TRANSLATORS:
+        MESSAGE_TRANSLATORS.append(translator)
+
+
+def translate_message(text: str, locale: str) -> str:
+    """An error message in `locale`: a registered domain's wording, else the catalogue."""
+    if locale not in LOCALES or locale == DEFAULT_LOCALE:
+        return text
+    gettext = get_translator(locale).gettext
+    for translator in MESSAGE_TRANSLATORS:
+        said = translator(text, gettext)
+        if said is not None:
+            return said
+    return gettext(text)
 
 
 def _(message: str) -> str:

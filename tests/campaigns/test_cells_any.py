@@ -130,6 +130,14 @@ def test_cell_schedule_gives_each_cell_its_window_and_offset(world: str) -> None
         assert schedule.first_run(waves["high"], start) == datetime(2026, 11, 26, 9,
                                                                     tzinfo=UTC)
         assert schedule.first_run(waves["rest"], start) == start
+    # the rehearsal sends each cell's contacts on its own days
+    from telcamp.campaigns import rehearsal
+
+    with session_scope() as s:
+        fig = rehearsal.rehearse(session=s, actor=MARKETER, campaign_id=cid)
+    by = {c["name"]: c["contacts"]["sms"] for c in fig["cells"]}
+    assert fig["channels"]["sms"]["days"] == {"2026-11-23": by["rest"],
+                                              "2026-11-26": by["high"]}
 
 
 def test_bad_cell_schedules_are_refused(world: str, login: Any) -> None:
