@@ -242,3 +242,16 @@ def test_day_is_the_written_date_whatever_the_offset_and_era(loaded: Path, tmp_p
                  "WHERE msisdn = 79000000003 ORDER BY day")
     assert rows == [("1999-12-31", 1, 1), ("2026-11-21", 1, 1), ("2026-11-22", 2, 2),
                     ("2051-01-01", 1, 1)]
+
+
+def test_busy_subscriber_day_counts_exactly(loaded: Path, tmp_path: Path) -> None:
+    """More records in one (msisdn, day) than the packed counters hold (2^12): the load
+    sums the counting metrics one by one instead, with the same result."""
+    from telcamp.load.writers import PACK_BITS
+
+    n = (1 << PACK_BITS) + 5
+    rows = ["79000000003,2026-11-22T09:00:00+03:00,sms,out,0,0,0,0,0.1"] * n
+    rows.append("79000000003,2026-11-22T09:00:00+03:00,voice,out,1,0,60,0,0")
+    service.load_file("usage", write_csv(tmp_path / "usage-busy.csv", "usage", rows))
+    assert query("SELECT sms_count, long_distance_count, voice_min, records FROM usage_daily "
+                 "WHERE msisdn = 79000000003") == [(n, 1, 1.0, n + 1)]
