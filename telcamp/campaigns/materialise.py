@@ -22,7 +22,7 @@ import io
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -290,19 +290,27 @@ def _produce(reader: pa.RecordBatchReader, encode: Any, out: queue.Queue[Any],
              counts: dict[int, dict[str, int]], stop: threading.Event) -> None:
     """Producer thread: read the warehouse's batches, count them and encode them, so the
     database never waits for the next batch (pyarrow, numpy and DuckDB release the GIL)."""
+    def put(item: Any) -> bool:
+        while not stop.is_set():  # never block for good on a consumer that has gone
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     try:
         for batch in reader:
-            if stop.is_set():
-                return
             _count(batch, counts)
-            out.put(encode(batch))
-        out.put(_DONE)
+            if not put(encode(batch)):
+                return
+        put(_DONE)
     except BaseException as exc:  # handed to the consumer, which re-raises it
-        out.put(exc)
+        put(exc)
 
 
 def _consume(reader: pa.RecordBatchReader, encode: Any,
-             counts: dict[int, dict[str, int]]) -> Iterator[Any]:
+             counts: dict[int, dict[str, int]]) -> Generator[Any, None, None]:
     chunks: queue.Queue[Any] = queue.Queue(maxsize=3)  # bounded: ~3 batches in memory
     stop = threading.Event()
     producer = threading.Thread(target=_produce, args=(reader, encode, chunks, counts, stop),
@@ -314,10 +322,7 @@ def _consume(reader: pa.RecordBatchReader, encode: Any,
                 raise item
             yield item
     finally:
-        stop.set()  # the consumer failed or finished: let a blocked producer go
-        while producer.is_alive():
-            with contextlib.suppress(queue.Empty):
-                chunks.get(timeout=0.1)
+        stop.set()  # the consumer failed or finished: the producer stops at its next put
         producer.join()
 
 
@@ -339,8 +344,12 @@ def _copy_postgres(session: Session, reader: pa.RecordBatchReader, plan: Plan,
     with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
             f"COPY contact ({', '.join(PG_COLUMNS)}) FROM STDIN WITH (FORMAT binary)") as copy:
         copy.write(_PG_HEADER)
-        for chunk in _consume(reader, lambda b: pg_binary_rows(b, plan), counts):
-            copy.write(chunk)
+        # closing(): on a failed write the producer is stopped and joined here, before
+        # the warehouse connection it reads from is closed
+        with contextlib.closing(_consume(reader, lambda b: pg_binary_rows(b, plan),
+                                         counts)) as chunks:
+            for chunk in chunks:
+                copy.write(chunk)
         copy.write(_PG_TRAILER)
 
 

@@ -4,6 +4,7 @@ PostgreSQL, staging table on SQLite), and the per-cell counts taken from the str
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import select
 
@@ -50,3 +51,30 @@ def test_contact_rows_are_exact_and_counts_match_the_table(world: str) -> None:
     assert result.by_cell == {
         cell: {"contacts": by_cell[(cell, False)], "controls": by_cell[(cell, True)]}
         for cell in {c.cell_id for c in rows}}
+
+
+def _batches(n: int, fail_at: int | None = None) -> Any:
+    import pyarrow as pa
+
+    for i in range(n):
+        if i == fail_at:
+            raise RuntimeError("warehouse read failed")
+        yield pa.record_batch({"cell_id": [1, 2], "is_control": [False, True]})
+
+
+def test_a_failed_write_stops_the_producer_and_a_failed_read_reaches_the_writer() -> None:
+    import contextlib
+    import threading
+
+    import pytest
+
+    counts: dict[int, dict[str, int]] = {}
+    with pytest.raises(OSError), contextlib.closing(
+            materialise._consume(_batches(1000), lambda b: b.num_rows, counts)) as chunks:
+        for _chunk in chunks:
+            raise OSError("connection lost")  # the database side fails at once
+    assert not [t for t in threading.enumerate() if t.name == "materialise-producer"]
+    assert sum(v["contacts"] + v["controls"] for v in counts.values()) < 2000  # it stopped
+    with pytest.raises(RuntimeError, match="warehouse read failed"), contextlib.closing(
+            materialise._consume(_batches(5, fail_at=3), lambda b: b.num_rows, {})) as chunks:
+        assert list(chunks)
