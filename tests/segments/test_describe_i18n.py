@@ -82,3 +82,12 @@ def test_api_and_segment_list_speak_the_readers_language(db: str, warehouse_file
     assert saved.status_code in (200, 201), saved.text
     page = client.get("/segments?lang=zh")
     assert "价值等级为high 且 30天内移动数据高于10MB" in page.text
+
+
+def test_catalogue_metric_labels_in_the_readers_language(db: str, warehouse_file: str,
+                                                        login: Any) -> None:
+    cat = login("analyst", "P01").get("/api/segments/catalogue?lang=zh").json()
+    data = {m["name"]: m for m in cat["metrics"]}["data_mb"]
+    assert (data["label"], data["unit"], data["unit_label"]) == ("移动数据", "MB", "MB")
+    voice = {m["name"]: m for m in cat["metrics"]}["voice_min"]
+    assert voice["unit_label"] == "分钟"
