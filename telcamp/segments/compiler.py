@@ -194,9 +194,9 @@ class _Compiler:
         if isinstance(rule, AllOf):
             if not rule.all:
                 return exp.true()
-            return exp.and_(*[exp.paren(self.node(c), copy=False) for c in rule.all])
+            return exp.and_(*[exp.paren(c, copy=False) for c in self.merged(rule.all, True)])
         if isinstance(rule, AnyOf):
-            return exp.or_(*[exp.paren(self.node(c), copy=False) for c in rule.any])
+            return exp.or_(*[exp.paren(c, copy=False) for c in self.merged(rule.any, False)])
         if isinstance(rule, NotOf):
             return exp.Not(this=exp.paren(self.node(rule.not_), copy=False))
         if isinstance(rule, FieldLeaf):
@@ -272,13 +272,44 @@ class _Compiler:
         select = select.where(where).group_by(_col("msisdn", "u")).having(having)
         return _subquery_in(self.alias, select, negate=zero)
 
-    def in_list(self, rule: InList) -> exp.Expr:
+    def merged(self, children: list[Rule], conjunction: bool) -> list[exp.Expr]:
+        """The children compiled, with sibling list leaves as one membership test: in
+        `all`, every `not in_list` (on none of the lists = not on their union); in `any`,
+        every `in_list` (on one of them = on their union). One join instead of one per
+        list (each costs a probe per subscriber row at 10M)."""
+        def mergeable(c: Rule) -> InList | None:
+            if conjunction:
+                return c.not_ if isinstance(c, NotOf) and isinstance(c.not_, InList) else None
+            return c if isinstance(c, InList) else None
+
+        lists = [m for m in map(mergeable, children) if m is not None]
+        if len(lists) < 2:
+            return [self.node(c) for c in children]
+        out: list[exp.Expr] = []
+        placed = False
+        for c in children:
+            if mergeable(c) is None:
+                out.append(self.node(c))
+            elif not placed:  # where the first list leaf stood
+                union = self.in_list(*lists)
+                out.append(exp.Not(this=exp.paren(union, copy=False)) if conjunction
+                           else union)
+                placed = True
+        return out
+
+    def list_id(self, rule: InList) -> int:
         if not isinstance(rule.in_list, int):
             if self.ctx.resolve_list is None:
                 raise ValidationFailed(f"in_list: list {rule.in_list!r} cannot be resolved here")
-            list_id = self.ctx.resolve_list(rule.in_list)
-        else:
-            list_id = self.ctx.resolve_list(rule.in_list) if self.ctx.resolve_list else rule.in_list
+            return self.ctx.resolve_list(rule.in_list)
+        return self.ctx.resolve_list(rule.in_list) if self.ctx.resolve_list else rule.in_list
+
+    def in_list(self, *rules: InList) -> exp.Expr:
+        ids = sorted({self.list_id(r) for r in rules})
+        on_list: exp.Expr = (
+            exp.EQ(this=_col("list_id", "lm"), expression=exp.Literal.number(ids[0]))
+            if len(ids) == 1 else
+            exp.In(this=_col("list_id", "lm"), expressions=[exp.Literal.number(i) for i in ids]))
         not_expired = exp.or_(
             exp.Is(this=_col("expires_at", "lm"), expression=exp.Null()),
             exp.GT(this=_col("expires_at", "lm"), expression=_ts(self.ctx.now)),
@@ -287,7 +318,7 @@ class _Compiler:
             exp.select(_col("msisdn", "lm"))
             .from_(exp.Table(this=exp.to_identifier("list_members"),
                              alias=exp.TableAlias(this=exp.to_identifier("lm"))))
-            .where(exp.EQ(this=_col("list_id", "lm"), expression=exp.Literal.number(list_id)))
+            .where(on_list)
             .where(exp.paren(not_expired, copy=False))
         )
         return _subquery_in(self.alias, select)
