@@ -253,6 +253,8 @@ def _pg_record(channel: bytes) -> np.dtype[Any]:
 
 def pg_binary_rows(batch: pa.RecordBatch, plan: Plan) -> pa.Buffer:
     """The batch's contacts as rows of PostgreSQL's binary COPY format (no header)."""
+    if not batch.num_rows:
+        return pa.py_buffer(b"")
     channel = plan.channel.encode()
     rec = np.zeros(batch.num_rows, dtype=_pg_record(channel))
     rec["nfields"] = len(PG_COLUMNS)
@@ -277,9 +279,8 @@ def pg_binary_rows(batch: pa.RecordBatch, plan: Plan) -> pa.Buffer:
     fixed = pa.FixedSizeBinaryArray.from_buffers(
         pa.binary(rec.dtype.itemsize), batch.num_rows, [None, pa.py_buffer(rec)])
     rows = pc.binary_join_element_wise(fixed.cast(pa.binary()), language.fill_null(b""), b"")
-    offsets = rows.buffers()[1]
-    first, last = (np.frombuffer(offsets, dtype=np.int32)[[rows.offset, rows.offset + len(rows)]]
-                   if offsets is not None else (0, 0))
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)
+    first, last = offsets[rows.offset], offsets[rows.offset + len(rows)]
     return rows.buffers()[2][int(first):int(last)]
 
 
