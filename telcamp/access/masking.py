@@ -30,6 +30,22 @@ def mask_msisdn(value: str | int | None, principal: Principal) -> str | None:
     return text if principal.has_pii else _mask_digits(text)
 
 
+def mask_typed_number(value: str, principal: Principal) -> str:
+    """A number as someone typed it, valid or not ("+7 912 000-00-03", "7912ab00003"),
+    masked like mask_msisdn on its digits while the rest stays readable, so a report can
+    still show why a row was refused. Text with fewer than 5 digits is no phone number
+    and shows as typed."""
+    digits = [i for i, c in enumerate(value) if c.isdigit()]
+    if principal.has_pii or len(digits) < 5:
+        return value
+    kept = _mask_digits("0" * len(digits))  # which digit positions stay visible
+    chars = list(value)
+    for pos, keep in zip(digits, kept, strict=True):
+        if keep == "*":
+            chars[pos] = "*"
+    return "".join(chars)
+
+
 def mask_email(value: str | None, principal: Principal) -> str | None:
     if value is None or principal.has_pii:
         return value

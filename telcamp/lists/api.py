@@ -22,6 +22,7 @@ from telcamp.lists.schemas import (
     OverrideCreate,
     OverrideRead,
     SearchHit,
+    parse_msisdn,
 )
 
 router = APIRouter(prefix="/api/lists", tags=["lists"])
@@ -145,7 +146,7 @@ def add_member(list_id: int, body: MemberCreate, principal: Principal = WRITE) -
 def remove_member(list_id: int, msisdn: str, principal: Principal = WRITE) -> Response:
     with session_scope() as s:
         service.remove_member(s, principal=principal, list_id=list_id, msisdn=msisdn)
-    sync.sync_member(list_id, int(msisdn.strip()))
+    sync.sync_member(list_id, parse_msisdn(msisdn))
     return Response(status_code=204)
 
 

@@ -19,7 +19,7 @@ from telcamp.core.db import session_scope
 from telcamp.core.errors import ValidationFailed
 from telcamp.core.security import Principal, system_principal
 from telcamp.lists import exclusions, importer, service, sync
-from telcamp.lists.schemas import ListCreate, ListType, ListUpdate
+from telcamp.lists.schemas import ListCreate, ListType, ListUpdate, parse_msisdn
 
 NAME = "list"
 app = typer.Typer(help="Special lists: blacklists, greylists, opt-outs, test numbers, "
@@ -125,8 +125,8 @@ def add(
     with session_scope() as s:
         service.add_member(s, principal=who, list_id=list_id, msisdn=msisdn, reason=reason,
                            expires_at=expires)
-    sync.sync_member(list_id, int(msisdn.strip()))
-    console.print(f"{msisdn.strip()} is on list {list_id}")
+    sync.sync_member(list_id, parse_msisdn(msisdn))
+    console.print(f"{parse_msisdn(msisdn)} is on list {list_id}")
 
 
 @app.command("remove")
@@ -136,8 +136,8 @@ def remove(list_ref: str, msisdn: str, region: str | None = REGION) -> None:
     list_id = _list_id(list_ref, who)
     with session_scope() as s:
         service.remove_member(s, principal=who, list_id=list_id, msisdn=msisdn)
-    sync.sync_member(list_id, int(msisdn.strip()))
-    console.print(f"{msisdn.strip()} removed from list {list_id}")
+    sync.sync_member(list_id, parse_msisdn(msisdn))
+    console.print(f"{parse_msisdn(msisdn)} removed from list {list_id}")
 
 
 @app.command("import")

@@ -145,9 +145,15 @@ def _header(row: list[str], file: str, line: int) -> tuple[dict[str, int], int]:
     return positions, len(row)
 
 
+# The number as lists.schemas.normalise_msisdn reads it: separators of the usual formats
+# and a leading '+' or 00 dropped (keep the two in step; a test compares them).
+_NORM = r"""CASE WHEN regexp_full_match(trim(msisdn), '\+?[0-9][0-9\s().\-]*')
+    THEN regexp_replace(regexp_replace(trim(msisdn), '[\s().+\-]', '', 'g'), '^00', '')
+    ELSE trim(msisdn) END"""
+
 _VALIDATE = r"""
 WITH src AS (
-  SELECT line, msisdn AS value, reason, expiry, cells,
+  SELECT line, msisdn AS value, """ + _NORM + r""" AS norm, reason, expiry, cells,
     CASE WHEN expiry = '' THEN NULL
          WHEN length(expiry) = 10 THEN CAST(TRY_CAST(expiry AS DATE) + 1 AS TIMESTAMPTZ)
          ELSE TRY_CAST(replace(expiry, 'Z', '+00:00') AS TIMESTAMPTZ) END AS expires_at
@@ -156,11 +162,14 @@ WITH src AS (
   SELECT *,
     CASE
       WHEN cells > 0 THEN 'too many columns (' || cells || '); expected msisdn, reason, expiry'
-      WHEN value = '' THEN 'empty msisdn'
-      WHEN NOT regexp_full_match(value, '[0-9]+') THEN 'must be digits only (E.164 without +)'
-      WHEN length(value) NOT BETWEEN 8 AND 15 THEN
-        'must have 8 to 15 digits, not ' || length(value)
-      WHEN value[1] = '0' THEN 'must start with the country code, not 0'
+      WHEN norm = '' THEN 'empty msisdn'
+      WHEN norm[1] = '(' THEN
+        'no country code; write it with one first, e.g. +7 (912) 000-00-03'
+      WHEN NOT regexp_full_match(norm, '[0-9]+') THEN
+        'must be digits only (E.164; spaces, - . ( ) and a leading + are allowed)'
+      WHEN length(norm) NOT BETWEEN 8 AND 15 THEN
+        'must have 8 to 15 digits, not ' || length(norm)
+      WHEN norm[1] = '0' THEN 'must start with the country code, not 0'
       WHEN expiry <> '' AND expires_at IS NULL THEN
         'expiry ' || expiry || ' is not an ISO date (2026-12-31) or datetime'
       WHEN expires_at <= $now THEN 'expiry ' || expiry || ' is in the past'
@@ -168,7 +177,7 @@ WITH src AS (
     END AS problem
   FROM src
 ), numbered AS (
-  SELECT *, min(line) OVER (PARTITION BY value) AS first_line FROM checked
+  SELECT *, min(line) OVER (PARTITION BY norm) AS first_line FROM checked
   WHERE problem IS NULL
 )
 SELECT line, value, problem FROM checked WHERE problem IS NOT NULL
@@ -177,9 +186,9 @@ SELECT line, value, 'duplicate of line ' || first_line FROM numbered WHERE line 
 ORDER BY line
 """
 
-_VALID = """
+_VALID = r"""
 WITH src AS (
-  SELECT line, msisdn AS value, reason, expiry,
+  SELECT line, """ + _NORM + r""" AS value, reason, expiry,
     CASE WHEN expiry = '' THEN NULL
          WHEN length(expiry) = 10 THEN CAST(TRY_CAST(expiry AS DATE) + 1 AS TIMESTAMPTZ)
          ELSE TRY_CAST(replace(expiry, 'Z', '+00:00') AS TIMESTAMPTZ) END AS expires_at
@@ -275,12 +284,13 @@ def apply(
     """Import the good rows of a parsed file (new numbers added, known ones get the file's
     reason and expiry). With bad rows and no confirmation: ImportNeedsConfirmation and
     nothing changes."""
-    from telcamp.access.masking import mask_msisdn
+    from telcamp.access.masking import mask_typed_number
 
     lst = get_list(session, principal=principal, list_id=list_id, write=True)
     report = ImportReport(
         list_id=lst.id, file=parsed.file, rows=parsed.rows, valid=parsed.valid.num_rows,
-        rejected=[r.model_copy(update={"value": _mask_value(r.value, principal, mask_msisdn)})
+        # rejected rows masked like valid ones when they look like a number at all
+        rejected=[r.model_copy(update={"value": mask_typed_number(r.value, principal)})
                   for r in parsed.rejected],
         rejected_total=parsed.rejected_total, applied=False,
     )
@@ -316,7 +326,3 @@ def apply(
                  "partial": bool(parsed.rejected_total)})
     return report
 
-
-def _mask_value(value: str, principal: Principal, mask: Any) -> str:
-    # Only things that look like numbers are personal data; show other junk as typed.
-    return str(mask(value, principal)) if value.isdigit() and len(value) >= 8 else value

@@ -30,7 +30,7 @@ from telcamp.lists import exclusions, importer, service, sync
 from telcamp.lists.api import repair_copy
 from telcamp.lists.importer import ImportNeedsConfirmation
 from telcamp.lists.models import LIST_TYPES
-from telcamp.lists.schemas import ListCreate, ListUpdate
+from telcamp.lists.schemas import ListCreate, ListUpdate, parse_msisdn
 
 router = APIRouter(include_in_schema=False)
 register_nav("/lists", _("Lists"), "list.read")
@@ -138,7 +138,7 @@ def _change(request: Request, principal: Principal, list_id: int, action: Any,
     if msisdn is None:
         sync.sync_lists([list_id])
     else:  # validated by the action
-        sync.sync_member(list_id, int(msisdn.strip()))
+        sync.sync_member(list_id, parse_msisdn(msisdn))
     return _back(list_id)
 
 

@@ -15,13 +15,35 @@ ListType = Literal["blacklist", "greylist", "optout", "test", "custom"]
 MSISDN_RE = re.compile(r"[0-9]{8,15}")
 
 
-def msisdn_problem(text: str) -> str | None:
-    """Why `text` is not a valid msisdn (E.164 digits without '+', 8..15 long), or None."""
+# A number as people write it: an optional '+', digits and the separators of the usual
+# formats ("+7 912 000-00-03", "7912-000-004", "+7 (912) 000.00.03").
+TYPED_MSISDN_RE = re.compile(r"\+?[0-9][0-9\s().\-]*")
+_SEPARATORS_RE = re.compile(r"[\s().+\-]")
+
+
+def normalise_msisdn(text: str) -> str:
+    """The digits of a number typed in a common format (E.164 without '+'; a leading 00
+    international prefix dropped); anything else is returned stripped, as typed, for
+    msisdn_problem to explain. The importer's SQL (lists.importer) does the same."""
     value = text.strip()
+    if not TYPED_MSISDN_RE.fullmatch(value):
+        return value
+    digits = _SEPARATORS_RE.sub("", value)
+    return digits[2:] if digits.startswith("00") else digits
+
+
+def msisdn_problem(text: str) -> str | None:
+    """Why `text` is not a valid msisdn (E.164 digits, 8..15 long, after
+    normalise_msisdn), or None."""
+    value = normalise_msisdn(text)
     if not value:
         return "empty msisdn"
+    if value.startswith("("):
+        return (f"msisdn {value!r} has no country code; write it with one first, e.g. "
+                "+7 (912) 000-00-03")
     if not value.isascii() or not value.isdigit():
-        return f"msisdn {value!r} must be digits only (E.164 without '+')"
+        return (f"msisdn {value!r} must be digits only (E.164; spaces, - . ( ) and a "
+                "leading + are allowed)")
     if not MSISDN_RE.fullmatch(value):
         return f"msisdn {value!r} must have 8 to 15 digits, not {len(value)}"
     if value.startswith("0"):
@@ -30,10 +52,11 @@ def msisdn_problem(text: str) -> str | None:
 
 
 def parse_msisdn(text: str, *, field: str = "msisdn") -> int:
+    """A typed number (see normalise_msisdn) as an integer; ValidationFailed says why not."""
     problem = msisdn_problem(text)
     if problem:
         raise ValidationFailed(problem, field=field)
-    return int(text.strip())
+    return int(normalise_msisdn(text))
 
 
 def expiry_problem(text: str) -> str | None:

@@ -24,7 +24,8 @@ def test_crud_import_search_flow(db, regions, frozen, login):
     body = r.json()
     assert body["code"] == "partial_import_unconfirmed"
     assert body["report"]["rejected"] == [
-        {"line": 3, "value": "7912x", "reason": "must be digits only (E.164 without +)"}
+        {"line": 3, "value": "7912x", "reason": "must be digits only (E.164; spaces, "
+                                                "- . ( ) and a leading + are allowed)"}
     ]
     assert marketer.get(f"/api/lists/{lst['id']}").json()["members"] == 0
 

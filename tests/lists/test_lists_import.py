@@ -66,6 +66,7 @@ def test_bad_rows_are_reported_and_nothing_imported_until_confirmed(db, regions,
         (9, "must have 8 to 15 digits, not 3"),
     ]
     assert report.rejected[1].value == "7912****003"  # a marketer has no pii.read
+    assert report.rejected[0].value == "7912***000x"  # malformed numbers masked too
     assert "f.csv:3" in err.value.message and "NOT imported" in err.value.message
     assert _count(lid) == 0
 
@@ -204,3 +205,59 @@ def test_import_merges_into_the_warehouse_copy_exactly_like_a_whole_copy(
         (79120000002, "new reason", "2026-11-22 12"),  # keeps its first added_at
         (79120000003, None, "2026-11-22 13"),
     ]
+
+
+TYPED = (
+    "+7 912 000-00-03,plus and spaces\n"
+    "7912-000-004,dashes\n"
+    "+7 (912) 000.00.05,brackets and dots\n"
+    "0079120000006,international prefix\n"
+    "(912) 000-00-07,no country code\n"
+    "+7 912 OOO-00-08,letters\n"
+    "79120000003,same as line 1\n"
+    "n/a,not a number\n"
+)
+
+
+def test_common_number_formats_are_normalised_and_rejects_masked(db, regions, frozen):
+    """'+7 912 000-00-03', '7912-000-004'... are read as digits, as in the one-number
+    forms (schemas.normalise_msisdn); letters and numbers without a country code are still
+    refused, and what is shown of them is masked for a role without pii.read."""
+    from telcamp.lists.schemas import msisdn_problem, normalise_msisdn
+
+    lid = _list()
+    with pytest.raises(ImportNeedsConfirmation) as err:
+        _import(lid, TYPED.encode())
+    report = err.value.report
+    assert report.valid == 4
+    assert [(r.line, r.value, r.reason.split(";")[0].split(" (")[0])
+            for r in report.rejected] == [
+        (5, "(912) 0**-*0-07", "no country code"),
+        (6, "+7 912 OOO-*0-08", "must be digits only"),
+        (7, "7912****003", "duplicate of line 1"),
+        (8, "n/a", "must be digits only"),
+    ]
+    done = _import(lid, TYPED.encode(), confirm=True)
+    assert done.added == 4
+    with session_scope() as s:
+        numbers = {m.msisdn for m in service.members(s, principal=principal("admin"),
+                                                     list_id=lid)}
+    assert numbers == {"79120000003", "7912000004", "79120000005", "79120000006"}
+    # the Python reading (one-number forms, lookup) agrees with the importer's SQL
+    typed = [line.split(",")[0] for line in TYPED.splitlines()]
+    assert {normalise_msisdn(v) for v in typed if msisdn_problem(v) is None} == numbers
+    with pytest.raises(ImportNeedsConfirmation) as err:
+        _import(lid, TYPED.encode(), who=principal("admin"))
+    assert err.value.report.rejected[0].value == "(912) 000-00-07"  # pii.read: as typed
+
+
+def test_one_number_forms_and_search_accept_the_same_formats(db, regions, frozen):
+    lid = _list()
+    with session_scope() as s:
+        service.add_member(s, principal=C01, list_id=lid, msisdn="+7 912 000-00-03")
+        hits = service.search(s, principal=C01, msisdn="7 (912) 000 00 03")
+        assert [h.list_id for h in hits] == [lid]
+        with pytest.raises(Exception, match="no country code"):
+            service.search(s, principal=C01, msisdn="(912) 000-00-03")
+        service.remove_member(s, principal=C01, list_id=lid, msisdn="+79120000003")
+    assert _count(lid) == 0

@@ -111,7 +111,8 @@ def test_bad_input_changes_nothing(db, regions, frozen) -> None:
     lid = _create(C01, "complaints")
     bad = [
         ({"msisdn": "7912abc0001"}, "digits only"),
-        ({"msisdn": "+79120000001"}, "digits only"),
+        ({"msisdn": "+7 912 000 00 0I"}, "digits only"),
+        ({"msisdn": "(912) 000-00-01"}, "no country code"),
         ({"msisdn": "7912"}, "8 to 15 digits"),
         ({"msisdn": "1234567890123456"}, "8 to 15 digits"),
         ({"msisdn": "79120000001", "expires_at": "31/12/2026"}, "not an ISO date"),

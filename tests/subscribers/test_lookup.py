@@ -136,3 +136,7 @@ def test_lookup_shows_the_sent_text_with_offer_fields_and_no_text_for_control(
     page = login("agent").get("/subscribers", params={"msisdn": str(h["msisdn"])})
     assert "Код: K1, 50 MB" in page.text and "{{" not in page.text
     assert "Held out (control group), not contacted." in page.text
+    full = str(h["msisdn"])  # typed with a plus and spaces, as people do
+    typed = f"+{full[0]} {full[1:4]} {full[4:7]}-{full[7:9]}-{full[9:]}"
+    again = login("agent").get("/subscribers", params={"msisdn": typed})
+    assert again.status_code == 200 and "Код: K1, 50 MB" in again.text
