@@ -118,6 +118,24 @@ def worker(url: str, var: str, batch: int, policy: bool, out: mp.Queue,  # type:
     out.put((claimed, queries))
 
 
+def backend_cpu(admin: Any, name: str) -> dict[int, float]:
+    """CPU seconds (user + system) of the PostgreSQL backends serving database `name`
+    (Linux /proc; the server runs on this machine)."""
+    import sqlalchemy as sa
+
+    with admin.connect() as c:
+        pids = [int(r[0]) for r in c.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": name})]
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
 def reset(url: str, var: Path) -> None:
     _env(url, var)
     import sqlalchemy as sa
@@ -167,10 +185,13 @@ def main() -> None:
                     p.start()
                 for _ in procs:
                     ready.get()
+                cpu0, load0 = backend_cpu(admin, name), os.getloadavg()[0]
                 started = time.perf_counter()
                 go.set()
                 results = [q.get() for _ in procs]
                 seconds = time.perf_counter() - started
+                cpu1, load1 = backend_cpu(admin, name), os.getloadavg()[0]
+                pg_cpu = sum(max(0.0, v - cpu0.get(p, 0.0)) for p, v in cpu1.items())
                 for p in procs:
                     p.join()
                 ids = [i for claimed, _ in results for i in claimed]
@@ -180,6 +201,10 @@ def main() -> None:
                     "claimed_twice": len(ids) - len(set(ids)),
                     "queries": sum(qn for _, qn in results),
                     "seconds": round(seconds, 2), "rows_per_s": round(len(ids) / seconds),
+                    # PostgreSQL backend CPU per claimed row: what the cores allow, when
+                    # the wall time is shared with other work
+                    "pg_cpu_us_per_row": round(pg_cpu / max(len(ids), 1) * 1e6, 1),
+                    "load_avg_before_after": [round(load0, 2), round(load1, 2)],
                     "machine": f"{platform.machine()} {os.cpu_count()} cores",
                 }), flush=True)
     finally:
