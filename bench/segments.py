@@ -31,21 +31,28 @@ LIST_A, LIST_B = 990001, 990002
 
 
 def timed_pair(a: Callable[[], Any], b: Callable[[], Any], repeat: int
-               ) -> tuple[float, Any, float, Any]:
-    """Median times of a and b, run alternately so a busy machine slows both alike."""
+               ) -> tuple[float, Any, float, Any, float, float]:
+    """Median times of a and b, run alternately so a busy machine slows both alike; also
+    the median CPU seconds of this process (all DuckDB threads) for each, which a shared
+    machine inflates far less than wall time: CPU / cores ~ wall time on an idle box."""
     a(), b()  # warm-up: first touch of the file's pages
     ta: list[float] = []
     tb: list[float] = []
+    ca: list[float] = []
+    cb: list[float] = []
     out_a = out_b = None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out_a = a()
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         out_b = b()
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         ta.append(t1 - t0)
         tb.append(t2 - t1)
-    return statistics.median(ta), out_a, statistics.median(tb), out_b
+        ca.append(c1 - c0)
+        cb.append(c2 - c1)
+    return (statistics.median(ta), out_a, statistics.median(tb), out_b,
+            statistics.median(ca), statistics.median(cb))
 
 
 def setup_lists(con: duckdb.DuckDBPyConnection, now: Any) -> None:
@@ -140,13 +147,17 @@ def main() -> int:
 
     def record(name: str, rule_fn: Callable[[], Any], hand_fn: Callable[[], Any],
                check: Callable[[Any, Any], bool] = lambda x, y: x == y) -> None:
-        t_rule, r_out, t_hand, h_out = timed_pair(rule_fn, hand_fn, args.repeat)
+        t_rule, r_out, t_hand, h_out, c_rule, c_hand = timed_pair(rule_fn, hand_fn,
+                                                                  args.repeat)
         if not check(r_out, h_out):
             raise SystemExit(f"{name}: rule layer and hand-written SQL disagree: "
                              f"{r_out!r} vs {h_out!r}")
         figures.append({"figure": name, "rule_ms": round(1000 * t_rule, 1),
                         "hand_ms": round(1000 * t_hand, 1),
-                        "ratio": round(t_rule / t_hand, 2) if t_hand else None})
+                        "ratio": round(t_rule / t_hand, 2) if t_hand else None,
+                        "rule_cpu_ms": round(1000 * c_rule, 1),
+                        "hand_cpu_ms": round(1000 * c_hand, 1)})
+        print(f"{name}: {figures[-1]}", file=sys.stderr, flush=True)
 
     record("count, 6 leaves, 7/30/90-day windows, 2 lists", rule_count(six_std), hand(hand_std))
     record("count, 6 leaves, one 14-day window, 2 lists", rule_count(six), hand(hand_odd))
@@ -158,15 +169,6 @@ def main() -> int:
             audience.Exclusion("contacted 7 days", "recent_contact",
                                Contacted(contacted=ContactedSpec(days=7)))]
 
-    def prepared() -> tuple[Any, Any]:
-        ctx = audience.make_context(None, principal=principal, con=con)
-        return resolve(parse_rule(base_rule, catalogue=ctx.catalogue), ctx)
-
-    def rule_funnel() -> Any:
-        rule, ctx = prepared()
-        f = audience.funnel(con, rule, ctx, excl)
-        return [f["matched"], *[s["remaining"] for s in f["steps"]]]
-
     since = (now - timedelta(days=7)).isoformat()
 
     def ex(list_id: int) -> str:
@@ -175,43 +177,64 @@ def main() -> int:
                 f"l.expires_at > TIMESTAMPTZ '{ts}'))")
     contacted = (f"EXISTS (SELECT 1 FROM contact_history c WHERE c.msisdn = m.msisdn AND "
                  f"c.contacted_at >= TIMESTAMPTZ '{since}' AND c.outcome <> 'suppressed')")
-    matched_sql = f"""
-        WITH m AS (
-          SELECT p.msisdn FROM profile p JOIN usage_daily u ON u.msisdn = p.msisdn
-            AND u.day BETWEEN DATE '{b}' AND DATE '{a}'
-          WHERE {cheap} GROUP BY p.msisdn
-          HAVING round(sum(u.voice_min) * 1000000) / 1000000.0 >= 5)"""
-    hand_funnel_sql = f"""{matched_sql}
-        SELECT count(*), count(*) FILTER (WHERE NOT {ex(LIST_A)}),
-               count(*) FILTER (WHERE NOT {ex(LIST_A)} AND NOT {ex(LIST_B)}),
-               count(*) FILTER (WHERE NOT {ex(LIST_A)} AND NOT {ex(LIST_B)} AND NOT {contacted})
-        FROM m"""
-    record("funnel, 4 leaves then 2 lists and recent contacts", rule_funnel,
-           lambda: list(con.execute(hand_funnel_sql).fetchone()))  # type: ignore[arg-type]
-
-    def rule_profile() -> Any:
-        rule, ctx = prepared()
-        return audience.profile(con, rule, ctx, excl)["audience"]
-
     bands = ("CASE WHEN p.age IS NULL THEN 'unknown' WHEN p.age < 18 THEN '<18' WHEN p.age < 25 "
              "THEN '18-24' WHEN p.age < 35 THEN '25-34' WHEN p.age < 45 THEN '35-44' WHEN "
              "p.age < 55 THEN '45-54' WHEN p.age < 65 THEN '55-64' ELSE '65+' END")
     arpu = ("CASE WHEN p.arpu_3m IS NULL THEN 'unknown' WHEN p.arpu_3m < 10 THEN '<10' WHEN "
             "p.arpu_3m < 30 THEN '10-30' WHEN p.arpu_3m < 60 THEN '30-60' WHEN p.arpu_3m < 100 "
             "THEN '60-100' ELSE '100+' END")
-    hand_profile_sql = f"""{matched_sql.replace('m AS (', 'mm AS (')},
-        fin AS (SELECT m.msisdn FROM mm m WHERE NOT {ex(LIST_A)} AND NOT {ex(LIST_B)}
-                AND NOT {contacted}),
-        b AS (SELECT p.region_code d0, p.city_code d1, p.value_tier d2, p.tariff_code d3,
-                     {bands} d4, {arpu} d5, (f.msisdn IS NOT NULL)::INT hit
-              FROM profile p LEFT JOIN fin f ON f.msisdn = p.msisdn)
-        SELECT d0, d1, d2, d3, d4, d5, sum(hit), count(*) FROM b
-        GROUP BY GROUPING SETS ((d0), (d1), (d2), (d3), (d4), (d5), ())"""
+    matched_std = f"""
+        WITH m AS (SELECT p.msisdn FROM profile p WHERE {cheap} AND p.voice_min_30d >= 5)"""
+    matched_odd = f"""
+        WITH m AS (
+          SELECT p.msisdn FROM profile p JOIN usage_daily u ON u.msisdn = p.msisdn
+            AND u.day BETWEEN DATE '{b}' AND DATE '{a}'
+          WHERE {cheap} GROUP BY p.msisdn
+          HAVING round(sum(u.voice_min) * 1000000) / 1000000.0 >= 5)"""
 
-    def hand_profile() -> Any:
-        rows = con.execute(hand_profile_sql).fetchall()
-        return next(int(r[6]) for r in rows if all(v is None for v in r[:6]))
-    record("profile, 6 dimensions vs the base", rule_profile, hand_profile)
+    def funnel_and_profile(window: str, rule_json: dict[str, Any], matched_sql: str
+                           ) -> tuple[str, Callable[[], int]]:
+        """Record the funnel and the profile of a rule; give the hand-written funnel SQL
+        and profile function (the builder refresh reuses them)."""
+        def prepared() -> tuple[Any, Any]:
+            ctx = audience.make_context(None, principal=principal, con=con)
+            return resolve(parse_rule(rule_json, catalogue=ctx.catalogue), ctx)
+
+        def rule_funnel() -> Any:
+            rule, ctx = prepared()
+            f = audience.funnel(con, rule, ctx, excl)
+            return [f["matched"], *[s["remaining"] for s in f["steps"]]]
+
+        hand_funnel_sql = f"""{matched_sql}
+            SELECT count(*), count(*) FILTER (WHERE NOT {ex(LIST_A)}),
+                   count(*) FILTER (WHERE NOT {ex(LIST_A)} AND NOT {ex(LIST_B)}),
+                   count(*) FILTER (WHERE NOT {ex(LIST_A)} AND NOT {ex(LIST_B)} AND NOT {contacted})
+            FROM m"""
+        record(f"funnel, 4 leaves ({window}) then 2 lists and recent contacts", rule_funnel,
+               lambda: list(con.execute(hand_funnel_sql).fetchone()))  # type: ignore[arg-type]
+
+        def rule_profile() -> Any:
+            rule, ctx = prepared()
+            return audience.profile(con, rule, ctx, excl)["audience"]
+
+        hand_profile_sql = f"""{matched_sql.replace('m AS (', 'mm AS (')},
+            fin AS (SELECT m.msisdn FROM mm m WHERE NOT {ex(LIST_A)} AND NOT {ex(LIST_B)}
+                    AND NOT {contacted}),
+            b AS (SELECT p.region_code d0, p.city_code d1, p.value_tier d2, p.tariff_code d3,
+                         {bands} d4, {arpu} d5, (f.msisdn IS NOT NULL)::INT hit
+                  FROM profile p LEFT JOIN fin f ON f.msisdn = p.msisdn)
+            SELECT d0, d1, d2, d3, d4, d5, sum(hit), count(*) FROM b
+            GROUP BY GROUPING SETS ((d0), (d1), (d2), (d3), (d4), (d5), ())"""
+
+        def hand_profile() -> Any:
+            rows = con.execute(hand_profile_sql).fetchall()
+            return next(int(r[6]) for r in rows if all(v is None for v in r[:6]))
+        record(f"profile, 6 dimensions vs the base ({window})", rule_profile, hand_profile)
+        return hand_funnel_sql, hand_profile
+
+    base_std = {"all": six_std["all"][:4]}
+    funnel_and_profile("30-day window", base_std, matched_std)
+    hand_funnel_sql, hand_profile = funnel_and_profile("14-day window", base_rule, matched_odd)
 
     # one builder refresh (what the page asks after each edit): count, funnel, profile
     # and sample of the 14-day rule; the hand side runs its three queries in turn
@@ -273,10 +296,11 @@ def main() -> int:
     else:
         print(f"{subs:,} subscribers, {usage_rows:,} usage_daily rows, as of {as_of}, "
               f"median of {args.repeat}")
-        print(f"{'figure':<60} {'rule layer':>11} {'hand SQL':>10} {'ratio':>6}")
+        print(f"{'figure':<60} {'rule layer':>11} {'hand SQL':>10} {'ratio':>6} "
+              f"{'CPU rule / hand':>18}")
         for f in figures:
             print(f"{f['figure']:<60} {f['rule_ms']:>8.1f} ms {f['hand_ms']:>7.1f} ms "
-                  f"{f['ratio']:>6}")
+                  f"{f['ratio']:>6} {f['rule_cpu_ms']:>8.0f} / {f['hand_cpu_ms']:.0f} ms")
     return 0
 
 
