@@ -158,6 +158,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--batch", type=int, default=1000, help="rows claimed per query")
     ap.add_argument("--policy", action="store_true", help="apply the contact policy per batch")
+    ap.add_argument("--old-indexes", action="store_true",
+                    help="for comparison: the contact indexes before migration "
+                         "dispatch_0002_claim (full (state, channel, priority, planned_at))")
     ap.add_argument("--pg-url", default=os.environ.get(
         "TELCAMP_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     args = ap.parse_args()
@@ -173,6 +176,14 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             var = Path(tmp)
             setup(url, var, args.contacts)
+            if args.old_indexes:
+                scratch = sa.create_engine(url)
+                with scratch.begin() as c:
+                    c.execute(sa.text("DROP INDEX ix_contact_sending"))
+                    c.execute(sa.text("DROP INDEX ix_contact_dispatch"))
+                    c.execute(sa.text("CREATE INDEX ix_contact_dispatch ON contact "
+                                      "(state, channel, priority, planned_at)"))
+                scratch.dispose()
             for n in args.workers:
                 reset(url, var)
                 q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
@@ -197,7 +208,8 @@ def main() -> None:
                 ids = [i for claimed, _ in results for i in claimed]
                 print(json.dumps({
                     "bench": "outbox_claim", "workers": n, "batch": args.batch,
-                    "policy": args.policy, "contacts": args.contacts, "claimed": len(ids),
+                    "policy": args.policy, "old_indexes": args.old_indexes,
+                    "contacts": args.contacts, "claimed": len(ids),
                     "claimed_twice": len(ids) - len(set(ids)),
                     "queries": sum(qn for _, qn in results),
                     "seconds": round(seconds, 2), "rows_per_s": round(len(ids) / seconds),
