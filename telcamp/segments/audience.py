@@ -64,17 +64,22 @@ def opened(con: duckdb.DuckDBPyConnection | None) -> Iterator[duckdb.DuckDBPyCon
         yield own
 
 
-def as_of_date(con: duckdb.DuckDBPyConnection) -> date:
-    configured = get_settings().as_of_date
-    if configured is not None:
-        return configured
+def built_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The as-of date the profile (its stored 7/30/90-day windows) was built for."""
     try:
         # the whole (tiny) table: a point lookup through its key index costs more here
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
     except duckdb.CatalogException:
         meta = {}
     value = meta.get("as_of_date")
-    return date.fromisoformat(str(value)) if value else clock.today()
+    return date.fromisoformat(str(value)) if value else None
+
+
+def as_of_date(con: duckdb.DuckDBPyConnection, built: date | None = None) -> date:
+    configured = get_settings().as_of_date
+    if configured is not None:
+        return configured
+    return built or built_as_of(con) or clock.today()
 
 
 def has_profile(con: duckdb.DuckDBPyConnection) -> bool:
@@ -137,8 +142,14 @@ def make_context(session: Session | None, *, principal: Principal,
         raise ValidationFailed("the warehouse has no profile yet: load subscriber data "
                                "first (telcamp load)")
     cat = catalogue_mod.from_columns(columns)
+    built = built_as_of(con)
+    as_of = as_of_date(con, built)
+    if built != as_of:
+        # the stored windows end on another day than the rules' (TELCAMP_AS_OF_DATE set
+        # since the rebuild): they cannot bound other windows' sums, so those sum usage_daily
+        cat = replace(cat, usage_columns=frozenset())
     return CompileContext(
-        as_of_date=as_of_date(con), now=clock.now(), region_code=principal.region_code,
+        as_of_date=as_of, now=clock.now(), region_code=principal.region_code,
         resolve_list=_list_resolver(session, principal) if session is not None else None,
         resolve_segment=(_segment_resolver(session, principal, cat, con)
                          if session is not None else None),

@@ -57,3 +57,28 @@ def test_bounds_skip_usage_daily_for_decided_subscribers(ctx: CompileContext) ->
     # surely in when the 7 days already reach it, surely out when 30 days do not
     assert '"p"."voice_min_7d" - 1e-05 >= 5' in sql.replace("0.00001", "1e-05"), sql
     assert '"pf"."voice_min_30d"' in sql
+
+
+def test_stored_windows_of_another_day_are_not_used_as_bounds(
+        con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TELCAMP_AS_OF_DATE set after the rebuild: the stored windows end on another day, so
+    a 14-day leaf must sum usage_daily for the configured day, not trust the bounds."""
+    from telcamp.core.security import system_principal
+    from telcamp.core.settings import reset_settings
+    from telcamp.segments import audience
+
+    monkeypatch.setenv("TELCAMP_AS_OF_DATE", "2026-10-20")  # built for 2026-10-31
+    reset_settings()
+    try:
+        ctx = audience.make_context(None, principal=system_principal(), con=con)
+        assert ctx.as_of_date.isoformat() == "2026-10-20"
+        assert not ctx.catalogue.usage_columns
+        rule = {"usage": "voice_min", "days": 14, "op": ">=", "value": 30}
+        want = {int(r[0]) for r in con.execute(
+            "SELECT msisdn FROM usage_daily WHERE day BETWEEN DATE '2026-10-07' AND "
+            "DATE '2026-10-20' GROUP BY msisdn HAVING round(sum(voice_min) * 1000000) "
+            "/ 1000000.0 >= 30").fetchall()}
+        assert want and _members(con, rule, ctx) == want
+    finally:
+        monkeypatch.delenv("TELCAMP_AS_OF_DATE")
+        reset_settings()
