@@ -119,3 +119,16 @@ def set_chain(session: Session, *, actor: Principal, config: ChainConfig) -> dic
                          after={k: value[k] for k in ("levels", "budget_threshold",
                                                       "above_threshold", "version")})
     return current(session)
+
+
+def history(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+    """Earlier versions from the audit log, newest first (what each change replaced)."""
+    from telcamp.audit.models import AuditEntry
+
+    rows = session.scalars(sa.select(AuditEntry).where(
+        AuditEntry.action == "approval_chain.set").order_by(AuditEntry.id.desc())
+        .limit(limit))
+    return [{"version": (r.after or {}).get("version"), "by": r.actor, "at": r.at,
+             "levels": (r.after or {}).get("levels", {}),
+             "budget_threshold": (r.after or {}).get("budget_threshold"),
+             "above_threshold": (r.after or {}).get("above_threshold", [])} for r in rows]

@@ -41,12 +41,13 @@ def _page(request: Request, *, form: dict[str, Any] | None = None, error: str | 
           status: int = 200) -> HTMLResponse:
     with session_scope() as s:
         now = chain.current(s)
+        past = chain.history(s)
     shown = form or {**{f"levels_{lv}": ", ".join(now["levels"].get(lv, []))
                         for lv in chain.LEVELS},
                      "budget_threshold": now["budget_threshold"],
                      "above_threshold": ", ".join(now["above_threshold"])}
     return render(request, "campaigns/approval_chain.html", {
-        "now": now, "form": shown, "levels": chain.LEVELS, "error": error,
+        "now": now, "past": past, "form": shown, "levels": chain.LEVELS, "error": error,
         "say": wording.say},
         status_code=status)
 

@@ -49,6 +49,7 @@ FIXED_ERRORS = (
     _("say why the campaign is rejected"), _("the program ends before it starts"),
     _("you cannot approve or reject a campaign you created or submitted"),
     _("the campaign has no cells; add at least one"),
+    _("only an operator-wide admin may configure approval chains"),
 )
 _CELL = r"(?P<where>cells\[\d+\]) \((?P<cell>.*)\)"
 ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -110,12 +111,26 @@ ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"or approved campaigns can be edited$"),
      _("campaign {id} is {state}; only draft, rejected, submitted or approved campaigns can "
        "be edited")),
+    # programs (service.update_program / delete_program)
+    (re.compile(r"^campaign (?P<id>\d+) \((?P<name>.*)\) runs on (?P<date>\S+), outside the "
+                r"new period (?P<start>\S+) – (?P<end>\S+)$"),
+     _("campaign {id} ({name}) runs on {date}, outside the new period {start} – {end}")),
+    (re.compile(r"^program (?P<id>\d+) has campaigns beyond draft or cancelled: "
+                r"(?P<which>.+)$"),
+     _("program {id} has campaigns beyond draft or cancelled: {which}")),
+    # the approval chain (chain.py)
+    (re.compile(r"^(?P<where>levels(?:\.\w+)?): (?P<owner>\w+) campaigns cannot be approved at "
+                r"(?P<level>\w+) level \(below the campaign's own region\)$"),
+     _("{where}: {owner} campaigns cannot be approved at {level} level (below the "
+       "campaign's own region)")),
+    (re.compile(r"^levels: give the approvers of (?P<which>.+) campaigns too$"),
+     _("levels: give the approvers of {which} campaigns too")),
     (re.compile(r"^the campaign cannot be submitted: (?P<problems>.+)$"),
      _("the campaign cannot be submitted: {problems}")),
 )
 LEVELS = (_("county"), _("city"), _("province"))
 # Fields whose value is itself a stored English word to be translated.
-_WORDS = ("level", "head", "state")
+_WORDS = ("level", "head", "state", "owner")
 
 
 def say(text: str | None, gettext: Callable[[str], str]) -> str:

@@ -104,4 +104,8 @@ def test_page_shows_and_changes_the_chain(world: str, login: Any) -> None:
     assert r.status_code == 303
     page = admin.get("/admin/approval-chain").text
     assert "Version 1" in page and "7,000.00" in page
+    assert 'data-testid="chain-history"' in page  # the versions, from the audit log
+    # errors are said in the reader's language
+    r = admin.post("/admin/approval-chain?lang=ru", data=form)
+    assert "нельзя согласовывать на уровне «район»" in r.text
     assert login("marketer", "C1").get("/admin/approval-chain").status_code == 403
