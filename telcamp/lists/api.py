@@ -163,8 +163,9 @@ def import_csv(
     field or query parameter)."""
     with session_scope() as s:  # an unknown or foreign list is refused before any parsing
         service.get_list(s, principal=principal, list_id=list_id, write=True)
+        zone = service.list_zone(s, principal=principal, list_id=list_id)
     data = file.file.read()
-    parsed = importer.parse(data, file=file.filename or "upload.csv")
+    parsed = importer.parse(data, file=file.filename or "upload.csv", tz=zone)
     with session_scope() as s:
         report = importer.apply(s, principal=principal, list_id=list_id, parsed=parsed,
                                 confirm_partial=confirm_partial or confirm_partial_q)

@@ -105,7 +105,9 @@ def show(
     table = Table("msisdn", "reason", "expires", "added by", "added at")
     for m in rows:
         table.add_row(m.msisdn + (" (expired)" if m.expired else ""), m.reason or "",
-                      m.expires_at.isoformat() if m.expires_at else "never", m.added_by,
+                      (f"through {m.expires_through} ({m.zone})" if m.expires_through
+                       else f"{m.expires_local} ({m.zone})" if m.expires_at else "never"),
+                      m.added_by,
                       m.added_at.isoformat(timespec="seconds"))
     console.print(table)
 
@@ -155,7 +157,9 @@ def import_(
     list_id = _list_id(list_ref, who)
     if not file.is_file():
         raise ValidationFailed(f"{file}: no such file", field="file")
-    parsed = importer.parse(file.read_bytes(), file=file.name)
+    with session_scope() as s:
+        zone = service.list_zone(s, principal=who, list_id=list_id)
+    parsed = importer.parse(file.read_bytes(), file=file.name, tz=zone)
     with session_scope() as s:
         report = importer.apply(s, principal=who, list_id=list_id, parsed=parsed,
                                 confirm_partial=accept_partial)
@@ -184,7 +188,8 @@ def search(msisdn: str, as_json: bool = typer.Option(False, "--json"),
         console.print(f"{msisdn.strip()} is on no list")
         return
     for h in hits:
-        until = h.expires_at.isoformat() if h.expires_at else "no expiry"
+        until = (f"the end of {h.expires_through} ({h.zone})" if h.expires_through
+                 else f"{h.expires_local} ({h.zone})" if h.expires_at else "no expiry")
         state = "EXPIRED " if h.expired else ""
         console.print(f"{state}list {h.list_id} {h.list_name!r} ({h.list_type}): "
                       f"{h.reason or 'no reason given'}; until {until}", highlight=False)

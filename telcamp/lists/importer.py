@@ -155,7 +155,8 @@ _VALIDATE = r"""
 WITH src AS (
   SELECT line, msisdn AS value, """ + _NORM + r""" AS norm, reason, expiry, cells,
     CASE WHEN expiry = '' THEN NULL
-         WHEN length(expiry) = 10 THEN CAST(TRY_CAST(expiry AS DATE) + 1 AS TIMESTAMPTZ)
+         WHEN length(expiry) = 10
+           THEN timezone($tz, CAST(TRY_CAST(expiry AS DATE) + 1 AS TIMESTAMP))
          ELSE TRY_CAST(replace(expiry, 'Z', '+00:00') AS TIMESTAMPTZ) END AS expires_at
   FROM rows_in
 ), checked AS (
@@ -190,7 +191,8 @@ _VALID = r"""
 WITH src AS (
   SELECT line, """ + _NORM + r""" AS value, reason, expiry,
     CASE WHEN expiry = '' THEN NULL
-         WHEN length(expiry) = 10 THEN CAST(TRY_CAST(expiry AS DATE) + 1 AS TIMESTAMPTZ)
+         WHEN length(expiry) = 10
+           THEN timezone($tz, CAST(TRY_CAST(expiry AS DATE) + 1 AS TIMESTAMP))
          ELSE TRY_CAST(replace(expiry, 'Z', '+00:00') AS TIMESTAMPTZ) END AS expires_at
   FROM rows_in
 )
@@ -200,8 +202,10 @@ ORDER BY line
 """
 
 
-def parse(data: bytes, *, file: str = "upload.csv") -> ParsedFile:
-    """Read and validate a whole file; raises FileRejected when nothing in it is usable."""
+def parse(data: bytes, *, file: str = "upload.csv", tz: str = "UTC") -> ParsedFile:
+    """Read and validate a whole file; raises FileRejected when nothing in it is usable.
+    A date-only expiry counts through that day in `tz`, the list's zone
+    (service.list_zone; schemas.parse_expiry does the same for one number)."""
     if not data.strip():
         raise _reject_file(file, "the file is empty")
     if len(data) > MAX_BYTES:
@@ -215,12 +219,12 @@ def parse(data: bytes, *, file: str = "upload.csv") -> ParsedFile:
     })
     con = duckdb.connect()
     try:
-        # Naive datetimes and dates mean UTC (docs/lists.md).
+        # Naive datetimes mean UTC; dates are whole days in the list's zone (docs/lists.md).
         con.execute("SET TimeZone = 'UTC'")
         con.register("rows_in", rows_in)
-        bad = con.sql(_VALIDATE, params={"now": clock.now()}).to_arrow_table()
+        bad = con.sql(_VALIDATE, params={"now": clock.now(), "tz": tz}).to_arrow_table()
         con.register("bad", bad)
-        valid = con.sql(_VALID).to_arrow_table()
+        valid = con.sql(_VALID, params={"tz": tz}).to_arrow_table()
     finally:
         con.close()
     valid = valid.cast(pa.schema([("msisdn", pa.int64()), ("reason", pa.string()),

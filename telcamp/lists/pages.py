@@ -180,7 +180,9 @@ def delete(request: Request, list_id: int, principal: Principal = WRITE) -> Resp
 def _run_import(request: Request, principal: Principal, list_id: int, data: bytes,
                 file_name: str, *, confirm: bool) -> Response:
     try:
-        parsed = importer.parse(data, file=file_name)
+        with session_scope() as s:
+            zone = service.list_zone(s, principal=principal, list_id=list_id)
+        parsed = importer.parse(data, file=file_name, tz=zone)
         with session_scope() as s:
             report = importer.apply(s, principal=principal, list_id=list_id, parsed=parsed,
                                     confirm_partial=confirm)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -67,16 +68,18 @@ def expiry_problem(text: str) -> str | None:
     return None
 
 
-def parse_expiry(text: str, *, field: str = "expires_at") -> datetime | None:
-    """ISO date (the member counts through that whole day, UTC) or ISO datetime (naive =
-    UTC). Empty means never expires."""
+def parse_expiry(text: str, *, field: str = "expires_at", tz: str = "UTC") -> datetime | None:
+    """ISO date: the member counts through that whole day in the list's zone `tz` (the
+    expiry is the next local midnight, as UTC) - the date the user typed is the date they
+    see again (expiry_display). ISO datetime: naive = UTC. Empty means never expires."""
     value = text.strip()
     if not value:
         return None
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            return datetime.combine(day + timedelta(days=1), time(0), tzinfo=UTC)
+            return datetime.combine(day + timedelta(days=1), time(0),
+                                    tzinfo=ZoneInfo(tz)).astimezone(UTC)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationFailed(
@@ -85,6 +88,19 @@ def parse_expiry(text: str, *, field: str = "expires_at") -> datetime | None:
             field=field,
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def expiry_display(expires_at: datetime | None, tz: str) -> tuple[date | None, str | None]:
+    """How to show an expiry in the list's zone: (the last day, None) when it is a local
+    midnight - the member counts through that day, as typed - else (None, the local time
+    "YYYY-MM-DD HH:MM")."""
+    if expires_at is None:
+        return None, None
+    moment = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
+    local = moment.astimezone(ZoneInfo(tz))
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return local.date() - timedelta(days=1), None
+    return None, local.strftime("%Y-%m-%d %H:%M")
 
 
 class ListCreate(BaseModel):
@@ -141,6 +157,9 @@ class MemberRead(BaseModel):
     expired: bool
     added_by: str
     added_at: datetime
+    zone: str = "UTC"  # as in SearchHit
+    expires_through: date | None = None
+    expires_local: str | None = None
 
 
 class SearchHit(BaseModel):
@@ -155,6 +174,11 @@ class SearchHit(BaseModel):
     expired: bool
     added_by: str
     added_at: datetime
+    # the expiry in the list's time zone (schemas.expiry_display): the last day it counts
+    # through when it is a date-only expiry, else the local time
+    zone: str = "UTC"
+    expires_through: date | None = None
+    expires_local: str | None = None
 
 
 class RejectedRow(BaseModel):

@@ -8,6 +8,7 @@ change writes an audit row in the same transaction. Lists outside the actor's sc
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, delete, func, select
@@ -23,6 +24,7 @@ from telcamp.lists.schemas import (
     ListUpdate,
     MemberRead,
     SearchHit,
+    expiry_display,
     parse_expiry,
     parse_msisdn,
 )
@@ -258,7 +260,7 @@ def add_member(
     """Add one number, or update its reason and expiry when it is already on the list."""
     lst = get_list(session, principal=principal, list_id=list_id, write=True)
     number = parse_msisdn(msisdn)
-    expiry = parse_expiry(expires_at or "")
+    expiry = parse_expiry(expires_at or "", tz=zone_of(session, lst.region_code))
     now = clock.now()
     if expiry is not None and expiry <= now:
         raise ValidationFailed(f"expiry {expires_at} is in the past", field="expires_at")
@@ -307,6 +309,25 @@ def _mask(value: int, principal: Principal) -> str:
     return str(mask_msisdn(str(value), principal))
 
 
+def zone_of(session: Session, region_code: str | None) -> str:
+    """The time zone a list's dates mean: its region's (the region tree, as quiet hours),
+    else the contact policy's default zone (the operator's)."""
+    from telcamp.policy import quiet
+    from telcamp.policy import service as policy_service
+
+    return quiet.quiet_for(region_code, policy_service.current(session)).tz
+
+
+def list_zone(session: Session, *, principal: Principal, list_id: int) -> str:
+    lst = get_list(session, principal=principal, list_id=list_id)
+    return zone_of(session, lst.region_code)
+
+
+def _shown(expires_at: datetime | None, zone: str) -> dict[str, Any]:
+    through, local = expiry_display(expires_at, zone)
+    return {"zone": zone, "expires_through": through, "expires_local": local}
+
+
 def members(
     session: Session, *, principal: Principal, list_id: int, limit: int = 100, offset: int = 0
 ) -> list[MemberRead]:
@@ -317,11 +338,12 @@ def members(
         select(ListMember).where(ListMember.list_id == lst.id)
         .order_by(ListMember.added_at.desc(), ListMember.msisdn).limit(limit).offset(offset)
     ).all()
+    zone = zone_of(session, lst.region_code)
     return [
         MemberRead(
             msisdn=_mask(m.msisdn, principal), reason=m.reason, expires_at=m.expires_at,
             expired=m.expires_at is not None and m.expires_at <= now, added_by=m.added_by,
-            added_at=m.added_at,
+            added_at=m.added_at, **_shown(m.expires_at, zone),
         )
         for m in rows
     ]
@@ -344,7 +366,7 @@ def search(session: Session, *, principal: Principal, msisdn: str) -> list[Searc
             list_type=lst.type, region_code=lst.region_code,
             default_excluded=lst.default_excluded, reason=m.reason, expires_at=m.expires_at,
             expired=m.expires_at is not None and m.expires_at <= now, added_by=m.added_by,
-            added_at=m.added_at,
+            added_at=m.added_at, **_shown(m.expires_at, zone_of(session, lst.region_code)),
         )
         for m, lst in rows
         if scope.can_read(lst.region_code)

@@ -89,3 +89,24 @@ def test_admin_overrides_a_default_list_for_one_campaign(db, regions, frozen, lo
                          data={"campaign_id": "13", "reason": "x"}).status_code == 403
     r = admin.post(f"/lists/{lid}/overrides/12/delete", follow_redirects=True)
     assert 'data-testid="overrides"' not in r.text
+
+
+def test_a_date_only_expiry_is_shown_as_the_date_typed(db, regions, login) -> None:  # type: ignore[no-untyped-def]
+    """2027-06-30 typed for a Moscow list means through that day in Moscow (stored as
+    2027-06-30 21:00 UTC) and the page shows 2027-06-30, not '2027-07-01 00:00 UTC';
+    one number and CSV import agree."""
+    marketer = login("marketer", "C01")
+    lid = marketer.post("/api/lists", json={"name": "vip", "type": "custom"}).json()["id"]
+    r = marketer.post(f"/lists/{lid}/members", data={"msisdn": "79120000001",
+                                                      "expires_at": "2027-06-30"})
+    assert r.status_code == 200, r.text
+    assert "until the end of 2027-06-30" in r.text and "Europe/Moscow" in r.text
+    assert "2027-07-01" not in r.text
+    files = {"file": ("v.csv", b"79120000002,,2027-06-30\n", "text/csv")}
+    assert marketer.post(f"/lists/{lid}/import", files=files).status_code == 200
+    hits = [marketer.get("/api/lists/search", params={"msisdn": n}).json()[0]
+            for n in ("79120000001", "79120000002")]
+    assert {h["expires_at"][:16] for h in hits} == {"2027-06-30T21:00"}
+    assert {h["expires_through"] for h in hits} == {"2027-06-30"}
+    ru = marketer.get("/lists/search", params={"msisdn": "79120000002", "lang": "ru"})
+    assert "до конца дня 2027-06-30" in ru.text

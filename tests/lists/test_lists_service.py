@@ -45,9 +45,11 @@ def test_create_add_search_and_warehouse_copy(db, regions, frozen) -> None:
     assert [(h.list_name, h.reason, h.expired) for h in hits] == [
         ("complaints", "complained 2026-11-01", False)
     ]
+    # a date means through that day in the list's zone (C01: Moscow), shown as typed
     assert hits[0].expires_at is not None and hits[0].expires_at.isoformat().startswith(
-        "2027-01-01T00:00"
+        "2026-12-31T21:00"
     )
+    assert (hits[0].zone, str(hits[0].expires_through)) == ("Europe/Moscow", "2026-12-31")
     assert hits[0].msisdn == "79120000001"  # admin has pii.read
     assert lists[0].members == 2 and lists[0].default_excluded and lists[0].writable
     with warehouse.connect() as con:
