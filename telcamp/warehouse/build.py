@@ -88,39 +88,49 @@ def daily_rows_sql(source: str) -> str:
     )
 
 
-def _segments() -> list[tuple[str, str]]:
+def _segments(as_of: date, first_day: date | None) -> list[tuple[str, str]]:
     """Usage per subscriber in disjoint day segments, one scan each: (cte name, SELECT).
 
     The windows nest (7 in 30 in 90), so each segment (as_of - 7, as_of],
     (as_of - 30, as_of - 7], (as_of - 90, as_of - 30] is summed once, with one aggregate
-    per metric, and a window is the sum of its segments (joined on msisdn, measured faster
-    than one GROUP BY with an aggregate per metric and window). usage_daily being ordered
-    by day lets each scan skip the row groups outside its segment. A last segment before
-    the longest window gives only the last usage day (days_since_last_activity).
+    per metric, and a window is the sum of its segments (joined on msisdn). Measured
+    faster than one GROUP BY with a FILTERed aggregate per metric and window (see
+    docs/performance.md): DuckDB pays per aggregate and row, and the segments do a third
+    of those updates. usage_daily being ordered by day lets each scan skip the row groups
+    outside its segment. A last segment before the longest window gives only the last
+    usage day (days_since_last_activity). A segment wholly before `first_day` (the first
+    day in usage_daily; None when it is empty) has no rows and is left out, with its join.
     """
     sums = ", ".join(f"sum({m.name}) AS {m.name}" for m in METRICS)
+
+    def has_rows(newest_back: int) -> bool:  # a segment's newest day is as_of - newest_back
+        return first_day is not None and as_of - timedelta(days=newest_back) >= first_day
+
     out: list[tuple[str, str]] = []
     upper = 0
     for w in sorted(WINDOWS):
-        out.append((
-            f"seg_{int(w)}",
-            f"SELECT msisdn, {sums}, count(*) AS active_days, max(day) AS last_day "
-            f"FROM usage_daily WHERE day > $as_of - {int(w)} AND day <= $as_of - {upper} "
-            f"GROUP BY msisdn",
-        ))
+        if has_rows(upper):
+            out.append((
+                f"seg_{int(w)}",
+                f"SELECT msisdn, {sums}, count(*) AS active_days, max(day) AS last_day "
+                f"FROM usage_daily WHERE day > $as_of - {int(w)} AND day <= $as_of - {upper} "
+                f"GROUP BY msisdn",
+            ))
         upper = int(w)
-    out.append(("seg_before", "SELECT msisdn, max(day) AS last_day FROM usage_daily "
-                f"WHERE day <= $as_of - {upper} GROUP BY msisdn"))
+    if has_rows(upper):
+        out.append(("seg_before", "SELECT msisdn, max(day) AS last_day FROM usage_daily "
+                    f"WHERE day <= $as_of - {upper} GROUP BY msisdn"))
     return out
 
 
-def _window_columns() -> str:
+def _window_columns(segments: list[str]) -> str:
     """<metric>_<w>d = the sum of the segments inside the window, 0 without usage."""
-    ordered = sorted(WINDOWS)
+    ordered = [w for w in sorted(WINDOWS) if f"seg_{w}" in segments]
     parts: list[str] = []
     for m in ALL_METRICS:
         for w in WINDOWS:
             terms = " + ".join(f"coalesce(seg_{x}.{m.name}, 0)" for x in ordered if x <= w)
+            terms = terms or "0"
             if m.integer:
                 parts.append(f"({terms})::BIGINT AS {m.name}_{w}d")
             else:
@@ -130,20 +140,24 @@ def _window_columns() -> str:
     return ",\n    ".join(parts)
 
 
-def _features_select(subscriber_columns: list[str]) -> str:
+def _features_select(subscriber_columns: list[str], *, as_of: date,
+                     first_day: date | None) -> str:
     """SELECT of every profile column but the scores, one row per subscriber.
 
-    Parameters: $as_of (DATE), $new_days (INTEGER), $ts_end and $ts_90d (TIMESTAMPTZ: the
-    instant after the as-of date and the start of the 90-day window, in UTC).
+    `first_day` is the first day in `usage_daily` (None when empty): usage segments
+    wholly before it are left out. Parameters: $as_of (DATE), $new_days (INTEGER),
+    $ts_end and $ts_90d (TIMESTAMPTZ: the instant after the as-of date and the start of the
+    90-day window, in UTC).
     """
     sub_cols = ", ".join(f"s.{_quote(c)}" for c in subscriber_columns)
-    segs = _segments()
-    segments = ",\n".join(f"{name} AS (\n  {sql}\n)" for name, sql in segs)
-    seg_joins = "\n".join(
-        f"LEFT JOIN {name} ON {name}.msisdn = s.msisdn" for name, _sql in segs
-    )
-    last_day = "greatest(" + ", ".join(f"{name}.last_day" for name, _sql in segs) + ")"
-    charge_90d = " + ".join(f"coalesce(seg_{x}.charge, 0)" for x in sorted(WINDOWS))
+    segs = _segments(as_of, first_day)
+    names = [name for name, _sql in segs]
+    segments = "".join(f"\n{name} AS (\n  {sql}\n)," for name, sql in segs)
+    seg_joins = "".join(f"\nLEFT JOIN {name} ON {name}.msisdn = s.msisdn" for name in names)
+    last_day = ("greatest(" + ", ".join(f"{n}.last_day" for n in names) + ")") if names else (
+        "NULL::DATE")
+    charge_90d = " + ".join(
+        f"coalesce(seg_{x}.charge, 0)" for x in sorted(WINDOWS) if f"seg_{x}" in names) or "0"
     return f"""
 WITH RECURSIVE
 -- Every region with each of its ancestors (itself included), so a subscriber attached to a
@@ -160,12 +174,12 @@ region_codes AS (
          max(ancestor) FILTER (WHERE level = 'city') AS city_code,
          max(ancestor) FILTER (WHERE level = 'province') AS province_code
   FROM anc GROUP BY code
-),
-{segments},
+),{segments}
 pay AS (
   -- Compared as instants (no per-row time-zone conversion): payments up to the end of the
-  -- as-of date in UTC.
-  SELECT msisdn, CAST(timezone('UTC', max(event_time)) AS DATE) AS last_payment_day,
+  -- as-of date in UTC. The day of the last one as days since 1970-01-01 in UTC, from the
+  -- epoch: the same as its UTC date, without a time-zone conversion per subscriber.
+  SELECT msisdn, floor(epoch_us(max(event_time)) / 86400000000.0)::BIGINT AS last_payment_day,
          count(*) FILTER (WHERE event_time >= $ts_90d) AS payments_90d
   FROM payments WHERE event_time < $ts_end
   GROUP BY msisdn
@@ -188,10 +202,10 @@ SELECT {sub_cols},
               THEN 1 ELSE 0 END)::INTEGER END AS age,
     date_diff('day', s.activation_date, $as_of)::INTEGER AS tenure_days,
     date_diff('day', s.activation_date, $as_of) < $new_days AS is_new,
-    {_window_columns()},
+    {_window_columns(names)},
     (({charge_90d}) / 3.0 + coalesce(t.monthly_fee, 0))::DOUBLE AS arpu_3m,
     date_diff('day', {last_day}, $as_of)::INTEGER AS days_since_last_activity,
-    date_diff('day', pay.last_payment_day, $as_of)::INTEGER AS days_since_last_payment,
+    (($as_of - DATE '1970-01-01') - pay.last_payment_day)::INTEGER AS days_since_last_payment,
     coalesce(pay.payments_90d, 0)::INTEGER AS payments_90d,
     coalesce(prod.active_products, 0)::INTEGER AS active_products
 FROM subscribers s
@@ -206,9 +220,10 @@ LEFT JOIN prod ON prod.msisdn = s.msisdn
 NEXT = "_profile_next"
 
 
-def next_table_sql(subscriber_columns: list[str], config: scoring.ScoringConfig) -> str:
+def next_table_sql(subscriber_columns: list[str], config: scoring.ScoringConfig, *,
+                   as_of: date, first_day: date | None) -> str:
     """CREATE the new profile table; scores included when they are row-local."""
-    features = _features_select(subscriber_columns)
+    features = _features_select(subscriber_columns, as_of=as_of, first_day=first_day)
     if not scoring.needs_all_rows(config):
         return f"""CREATE OR REPLACE TABLE {NEXT} AS
 SELECT * EXCLUDE (churn_risk), {scoring.tier_sql(config)} AS value_tier, churn_risk FROM (
@@ -260,7 +275,9 @@ def rebuild(
         "ts_end": end, "ts_90d": end - timedelta(days=max(WINDOWS)),
     }
     statements: list[tuple[str, str, dict[str, object] | None]] = [
-        ("features", next_table_sql(_subscriber_columns(wh), config), params),
+        ("features", next_table_sql(_subscriber_columns(wh), config, as_of=as_of_date,
+                                    first_day=wh.scalar("SELECT min(day) FROM usage_daily")),
+         params),
     ]
     if scoring.needs_all_rows(config):
         statements.append(("scores", scores_update_sql(config), None))
