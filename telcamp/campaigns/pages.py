@@ -7,6 +7,7 @@ preview answer htmx requests with small fragments.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -279,6 +280,7 @@ def campaign_page(request: Request, cid: int, principal: Principal = READ,
         return render(request, "campaigns/campaign.html", {
             "c": c, "counts": counts, "error": error, "say": wording.say,
             "mail": approvals.mail_warning(s, c),
+            "rule_text": lambda rule: json.dumps(rule, ensure_ascii=False),
             "overrides": overrides.listing(s, c.id),
             "can_override": principal.can("list.override"),
             "overridable": overrides.overridable_lists(s)

@@ -106,6 +106,9 @@ def test_wizard_adds_moves_removes_counts_and_saves(world: str, login: Any) -> N
             ("rich", RICH), ("tier", {"value_tier": "high"}), ("rest", None)]
     page = mk.get(url).text
     assert 'data-testid="overlap-tier"' in page and "rich: 53" in page
+    shown = mk.get(f"/campaigns/{cid}").text  # the campaign page says each cell's rule
+    assert ('data-testid="rule-rich">{&#34;field&#34;: &#34;arpu_3m&#34;, &#34;op&#34;: '
+            '&#34;&gt;=&#34;, &#34;value&#34;: 50}<') in shown
     # a rule that is not JSON is refused in place, as typed
     r = mk.post(url, data={**_row(0, "x", "rule", "{arpu"), "op": "save"})
     assert r.status_code == 422 and "not JSON" in r.text and "{arpu" in r.text
