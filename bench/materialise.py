@@ -84,6 +84,37 @@ def run_campaign() -> int:
         return c.waves[0].id
 
 
+def client_cpu() -> float:
+    """CPU seconds of this process (all threads: DuckDB, the encoder, the COPY writer)."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def server_cpu(database: str | None) -> float:
+    """CPU seconds used so far by the PostgreSQL backends of `database` (a local server:
+    read from /proc). With the wall time this tells what the run costs on a busy machine,
+    where wall time mostly measures the queue for the two cores."""
+    if database is None:
+        return 0.0
+    from sqlalchemy import text
+
+    from telcamp.core.db import get_engine
+
+    with get_engine().connect() as conn:
+        pids = [int(p) for p in conn.execute(text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = :d"), {"d": database}).scalars()]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--members", type=int, default=1_000_000)
@@ -122,14 +153,19 @@ def main() -> None:
         build_warehouse(args.members)
         t_build = time.monotonic() - t0
         wave_id = run_campaign()
+        server_before = server_cpu(pg_name)
+        client_before = client_cpu()
         t1 = time.monotonic()
         result = materialise.materialise_wave(wave_id=wave_id)
         elapsed = time.monotonic() - t1
+        cpu = {"client_cpu_s": round(client_cpu() - client_before, 1)}
+        if pg_name is not None:
+            cpu["server_cpu_s"] = round(server_cpu(pg_name) - server_before, 1)
         print(json.dumps({
             "bench": "materialise", "db": args.db, "members": args.members,
             "contacts": result.contacts, "controls": result.controls,
             "seconds": round(elapsed, 1), "rows_per_s": int(args.members / elapsed),
-            "phases": result.phases, "load_avg": os.getloadavg()[0],
+            "phases": result.phases, "load_avg": os.getloadavg()[0], **cpu,
             "warehouse_build_s": round(t_build, 1), "cpus": os.cpu_count(),
             "python": platform.python_version(),
         }))
