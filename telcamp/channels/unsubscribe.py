@@ -20,6 +20,7 @@ from telcamp.core.security import Principal
 from telcamp.core.settings import get_settings
 
 LIST_NAME = "unsubscribed"
+_CREATE_LOCK = 0x7E1C0001  # pg_advisory_xact_lock key: creating the opt-out list
 _SALT = "telcamp.unsubscribe"
 
 
@@ -70,8 +71,13 @@ def add_to_optout(session: Session, *, msisdn: str, reason: str, username: str) 
     from telcamp.lists.schemas import ListCreate
 
     actor = _principal(username)
+    if session.get_bind().dialect.name == "postgresql":
+        # Two first opt-outs at once must not create the list twice (a NULL region is not
+        # caught by the unique constraint): one creator at a time, until commit.
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CREATE_LOCK})
     lst = session.scalars(sa.select(SpecialList).where(
-        SpecialList.name == LIST_NAME, SpecialList.region_code.is_(None))).first()
+        SpecialList.name == LIST_NAME, SpecialList.region_code.is_(None))
+        .order_by(SpecialList.id)).first()
     if lst is None:
         lst = list_service.create_list(session, principal=actor, list_in=ListCreate(
             name=LIST_NAME, type="optout", region_code=None,

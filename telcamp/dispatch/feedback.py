@@ -21,6 +21,7 @@ and the SMSC delivers it again).
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -46,6 +47,11 @@ from telcamp.dispatch.tables import (
 )
 
 log = logging.getLogger(__name__)
+# Opted-out numbers whose warehouse list copy is still to be made: the copy may wait for a
+# busy warehouse, so it runs in the worker's housekeeping, not before the SMSC's answer.
+_optouts: list[int] = []
+_optouts_lock = threading.Lock()
+_store_lock = threading.Lock()
 ANSWERABLE = (SUBMITTED, "delivered")  # a reply can only answer what went out
 BOUNCEABLE = (SUBMITTED, "delivered", UNKNOWN, SENDING)
 
@@ -135,7 +141,10 @@ def store(messages: list[InboundMessage], *, now: datetime | None = None) -> Cou
     now = now or clock.now()
     counts: Counter[str] = Counter()
     optouts: list[int] = []
-    with session_scope() as s:
+    # One store at a time in this process: the SMPP layer hands over several deliver_sm
+    # at once, and two first STOPs must not each create the opt-out list (on SQLite no
+    # lock can say so; on PostgreSQL add_to_optout also takes an advisory lock).
+    with _store_lock, session_scope() as s:
         for m in messages:
             msisdn, cid, action = _handle(s, m, now)
             s.execute(sa.insert(inbound).values(
@@ -153,17 +162,27 @@ def store(messages: list[InboundMessage], *, now: datetime | None = None) -> Cou
             else:
                 log.info("%s: inbound %s stored (action %s)", m.channel, m.kind, action)
     if optouts:
-        _sync_optouts(optouts)
+        with _optouts_lock:
+            _optouts.extend(optouts)
     return counts
 
 
-def _sync_optouts(msisdns: list[int]) -> None:
+def optouts_waiting() -> bool:
+    return bool(_optouts)
+
+
+def sync_optouts() -> None:
     """The warehouse copy of the opt-out list (segments read it); the policy reads the
-    operational list, so a busy warehouse only delays the copy."""
+    operational list, so a busy warehouse only delays the copy (and `ensure_synced`
+    repairs a copy lost with the process)."""
     from telcamp.channels.unsubscribe import LIST_NAME
     from telcamp.lists.models import SpecialList
     from telcamp.lists.sync import sync_member
 
+    with _optouts_lock:
+        msisdns, _optouts[:] = list(_optouts), []
+    if not msisdns:
+        return
     with session_scope() as s:
         list_id = s.scalar(sa.select(SpecialList.id).where(
             SpecialList.name == LIST_NAME, SpecialList.region_code.is_(None)))

@@ -87,6 +87,8 @@ class Worker:
             waiting, orphans = await asyncio.to_thread(updates.apply, todo, grace_s=self.grace_s)
             self._pending = waiting + self._pending
             self.stats.orphans += orphans
+        if feedback.optouts_waiting():  # after the SMSC got its answer, not before
+            await asyncio.to_thread(feedback.sync_optouts)
         if force or now - self._last_housekeeping >= 5.0:
             self._last_housekeeping = now
             self.stats.reconciled += await asyncio.to_thread(

@@ -56,6 +56,8 @@ def _inbound() -> list[dict[str, Any]]:
 
 def _optouts() -> set[int]:
     with session_scope() as s:
+        lists = s.scalars(sa.select(SpecialList.name).where(SpecialList.type == "optout"))
+        assert list(lists) == ["unsubscribed"], "one opt-out list, created once"
         return {int(m) for m in s.scalars(
             sa.select(ListMember.msisdn).join(SpecialList, SpecialList.id == ListMember.list_id)
             .where(SpecialList.type == "optout"))}
@@ -89,6 +91,7 @@ def test_orphan_receipt_mo_replies_and_unreadable_receipts(db: str, node: None) 
                          esm_class=4, text="status report ?? not a receipt")
             # stored first, then acknowledged: wait for all six answers
             await _until(lambda: len(smsc.of("deliver_sm_resp")) == 6, worker)
+            await worker._housekeeping(force=True)  # as the worker's loop does
             await worker.channel.close()
 
         asyncio.run(asyncio.wait_for(scenario(), 60))
@@ -110,6 +113,11 @@ def test_orphan_receipt_mo_replies_and_unreadable_receipts(db: str, node: None) 
     assert "esm_class=0x04" in raw[0]["raw"] and "6e6f74206120" in raw[0]["raw"]
     assert worker.stats.inbound == {"mo": 4, "optout": 3, "responded": 1, "raw_receipt": 1}
     assert _optouts() == {FIRST + 1, FIRST + 2, FIRST + 3}
+    from telcamp.core import warehouse
+
+    with warehouse.connect(read_only=True) as con:  # copied by the worker's housekeeping
+        copied = {int(m) for (m,) in con.execute("SELECT msisdn FROM list_members").fetchall()}
+    assert copied == {FIRST + 1, FIRST + 2, FIRST + 3}
     assert states(camp[1])[0][0] == "responded"
     with session_scope() as s:
         progress = campaign_progress(s, campaign_id=camp[0])
