@@ -22,6 +22,8 @@ PERMISSIONS: dict[str, str] = {
     "report.read": "see campaign results and comparisons",
     "report.export": "export results and the OLAP star schema",
     "subscriber.lookup": "look up one subscriber's contact history",
+    "subscriber.optout": "opt a subscriber out on their request from the lookup "
+                         "(operator-wide opt-out list, audited)",
     "pii.read": "see full phone numbers and e-mail addresses",
     "user.manage": "manage users and their roles and regions",
     "token.manage": "create and revoke API tokens",
@@ -44,6 +46,7 @@ ROLES: dict[str, frozenset[str]] = {
         "warehouse.read", "segment.read", "list.read", "campaign.read", "report.read",
         "report.export",
     }),
-    "agent": frozenset({"subscriber.lookup", "pii.read", "campaign.read"}),
+    "agent": frozenset({"subscriber.lookup", "subscriber.optout", "pii.read",
+                        "campaign.read"}),
     "channel": frozenset({"offer.query", "callback.write"}),
 }

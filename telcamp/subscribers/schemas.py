@@ -21,8 +21,13 @@ class ContactRow(BaseModel):
     channel: str
     message: str | None
     outcome: str  # the contact's state: submitted, delivered, suppressed, ...
-    reason: str | None  # suppression / deferral / failure reason
+    reason: str | None  # suppression / deferral / failure reason, or the network's code
     explanation: str  # the outcome and reason in a sentence
+    # for people (msgids, pages translate them): the network code said in words
+    reason_text: str | None = None
+    # why the subscriber was in this campaign: the cell's value tier, the segment
+    tier: str | None = None
+    segment: str | None = None
 
 
 class ListRow(BaseModel):
@@ -52,3 +57,8 @@ class SubscriberRead(BaseModel):
     lists: list[ListRow]
     contacts: list[ContactRow]
     replies: list[ReplyRow] = []
+    opted_out: bool = False  # on an opt-out list now (not expired)
+
+
+class OptOutIn(BaseModel):
+    reason: str = ""  # what the subscriber said; the audit row names the agent

@@ -24,6 +24,7 @@ from telcamp.access.masking import mask_email, mask_msisdn
 from telcamp.campaigns import messages as campaign_messages
 from telcamp.campaigns.models import Campaign, Cell
 from telcamp.core import warehouse
+from telcamp.core.db import session_scope
 from telcamp.core.errors import NotFound
 from telcamp.core.i18n import _
 from telcamp.core.security import Principal
@@ -46,6 +47,21 @@ EXPLAIN: dict[str, str] = {
     "suppressed": _("Not sent: the contact policy or a list stopped it."),
     "cancelled": _("Not sent: the campaign was stopped."),
     "control": _("Held out (control group), not contacted."),
+}
+# What the network's receipt codes (SMPP stat, kept in `reason`) mean, for an agent.
+REASON_WORDS: dict[str, str] = {
+    "UNDELIV": _("The network could not deliver it (phone off, out of coverage or "
+                 "blocked)."),
+    "UNDELIVERABLE": _("The network could not deliver it (phone off, out of coverage or "
+                       "blocked)."),
+    "FAILED": _("The network could not deliver it (phone off, out of coverage or "
+                "blocked)."),
+    "EXPIRED": _("The phone was unreachable until the message expired."),
+    "DELETED": _("The network deleted it before delivery."),
+    "REJECTD": _("The network refused it."),
+    "REJECTED": _("The network refused it."),
+    "UNKNOWN": _("The network did not say what happened."),
+    "ACCEPTD": _("The network accepted it; no final receipt yet."),
 }
 MAX_CONTACTS = 500
 # What came back from the subscriber: kinds and actions, shown through _(value).
@@ -105,6 +121,7 @@ def lookup(session: Session, *, principal: Principal, msisdn: str) -> Subscriber
     ).mappings().all() if campaign_ids else []
     campaigns = {c.id: c for c in session.scalars(sa.select(Campaign).where(
         Campaign.id.in_({int(r["campaign_id"]) for r in rows})))}
+    segments = _segment_names(session, {c.segment_id for c in campaigns.values()})
     cells = {c.id: c for c in session.scalars(sa.select(Cell).where(
         Cell.id.in_({int(r["cell_id"]) for r in rows})))}
     full, shown = str(number), mask_msisdn(number, principal) or ""
@@ -132,12 +149,14 @@ def lookup(session: Session, *, principal: Principal, msisdn: str) -> Subscriber
             wave_id=int(r["wave_id"]), channel=str(r["channel"]), message=text,
             outcome=state, reason=r["reason"],
             explanation=EXPLAIN.get(state, state) + (f" ({r['reason']})" if r["reason"]
-                                                     else "")))
+                                                     else ""),
+            reason_text=REASON_WORDS.get(str(r["reason"] or "").split(" ")[0].upper()),
+            tier=_tier(cell), segment=segments.get(camp.segment_id) if camp else None))
     from telcamp.lists import service as list_service
 
+    hits = list_service.search(session, principal=principal, msisdn=full)
     lists = [ListRow(list_name=h.list_name, list_type=h.list_type, reason=h.reason,
-                     expired=h.expired)
-             for h in list_service.search(session, principal=principal, msisdn=full)]
+                     expired=h.expired) for h in hits]
     email = str(profile["email"]) if profile and profile.get("email") else None
     from telcamp.dispatch import feedback
 
@@ -150,4 +169,50 @@ def lookup(session: Session, *, principal: Principal, msisdn: str) -> Subscriber
         msisdn=shown, found=profile is not None,
         region_code=str(profile["region_code"]) if profile else None,
         email=mask_email(email, principal), language=(profile or {}).get("language"),
-        lists=lists, contacts=out, replies=replies)
+        lists=lists, contacts=out, replies=replies,
+        opted_out=any(h.list_type == "optout" and not h.expired for h in hits))
+
+
+def _tier(cell: Cell | None) -> str | None:
+    rule = cell.rule if cell is not None else None
+    return str(rule["value_tier"]) if isinstance(rule, dict) and "value_tier" in rule else None
+
+
+def _segment_names(session: Session, ids: set[int | None]) -> dict[int | None, str]:
+    from telcamp.segments.models import Segment
+
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return {int(sid): str(name) for sid, name in session.execute(
+        sa.select(Segment.id, Segment.name).where(Segment.id.in_(wanted)))}
+
+
+def opt_out(session: Session, *, principal: Principal, msisdn: str, reason: str) -> int:
+    """The subscriber asked an agent to stop all campaign contacts: on the operator-wide
+    opt-out list (the policy honours it at the next claim), audited under the agent's
+    name. Region scope as the lookup. Flushes only; returns the number (the edge syncs
+    the warehouse copy of the list after the commit)."""
+    from telcamp.channels.unsubscribe import add_to_optout
+
+    number = parse_msisdn(msisdn)
+    if not _in_scope(principal, _profile(number)):
+        raise NotFound(f"subscriber {mask_msisdn(number, principal)} not found in your "
+                       "region", field="msisdn")
+    why = reason.strip()[:150] or "asked customer service"
+    add_to_optout(session, msisdn=str(number), username=principal.username,
+                  reason=f"opted out by agent {principal.username}: {why}")
+    return number
+
+
+def sync_optout(number: int) -> None:
+    """After the commit: the warehouse copy of the opt-out list (segments read it)."""
+    from telcamp.channels.unsubscribe import LIST_NAME
+    from telcamp.lists.models import SpecialList
+    from telcamp.lists.sync import sync_member
+
+    with session_scope() as s:
+        list_id = s.scalar(sa.select(SpecialList.id).where(
+            SpecialList.name == LIST_NAME, SpecialList.region_code.is_(None)))
+    if list_id is not None:
+        sync_member(int(list_id), number)

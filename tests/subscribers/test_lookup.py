@@ -140,3 +140,64 @@ def test_lookup_shows_the_sent_text_with_offer_fields_and_no_text_for_control(
     typed = f"+{full[0]} {full[1:4]} {full[4:7]}-{full[7:9]}-{full[9:]}"
     again = login("agent").get("/subscribers", params={"msisdn": typed})
     assert again.status_code == 200 and "Код: K1, 50 MB" in again.text
+
+
+def test_network_codes_in_words_why_names_campaign_cell_tier_segment_and_opt_out(
+        db: str, login: Any) -> None:
+    """UNDELIV is said in words (code in small print, translated); 'why' names campaign,
+    cell, value tier and segment; an agent opts the subscriber out (audited, opt-out
+    list); a role without subscriber.optout cannot."""
+    import sqlalchemy as sa
+
+    from telcamp.access.permissions import PERMISSIONS
+    from telcamp.audit.models import AuditEntry
+    from telcamp.campaigns.models import Campaign, Cell
+    from telcamp.core import clock
+    from telcamp.dispatch.tables import contact
+    from telcamp.lists import service as list_service
+    from telcamp.segments.models import Segment
+
+    h = make_history()
+    with session_scope() as s:
+        s.execute(sa.update(contact).where(contact.c.id == h["sent"]).values(
+            state="undelivered", reason="UNDELIV"))
+        sent = s.execute(sa.select(contact.c.campaign_id, contact.c.cell_id)
+                         .where(contact.c.id == h["sent"])).one()
+        now = clock.now()
+        seg = Segment(name="Data lovers", region_code=None, created_by="t", created_at=now,
+                      updated_at=now)
+        s.add(seg)
+        s.flush()
+        camp, cell = s.get(Campaign, sent[0]), s.get(Cell, sent[1])
+        assert camp is not None and cell is not None
+        camp.name, camp.segment_id = "Winter data", seg.id
+        cell.name, cell.rule = "medium", {"value_tier": "medium"}
+    agent = login("agent")
+    page = agent.get("/subscribers", params={"msisdn": str(h["msisdn"])})
+    row = page.text.split(f'data-testid="contact-{h["sent"]}"')[1].split("</tr>")[0]
+    assert "Sent but not delivered." in row and "phone off, out of coverage" in row
+    assert '<small class="muted" data-testid="reason-code"><code>UNDELIV</code>' in row
+    assert "«Winter data»" in row and "«medium»" in row and "value tier" in row
+    assert "«Data lovers»" in row
+    ru = agent.get("/subscribers", params={"msisdn": str(h["msisdn"]), "lang": "ru"})
+    assert "Сеть не смогла доставить" in ru.text
+    api = agent.get(f"/api/subscribers/{h['msisdn']}/contacts").json()
+    by = {c["contact_id"]: c for c in api["contacts"]}
+    assert (by[h["sent"]]["tier"], by[h["sent"]]["segment"]) == ("medium", "Data lovers")
+    assert 'data-testid="optout-form"' in page.text and api["opted_out"] is False
+
+    assert login("marketer").post(f"/api/subscribers/{h['msisdn']}/optout",
+                                  json={}).status_code == 403
+    r = agent.post("/subscribers/optout", data={
+        "msisdn": str(h["msisdn"]), "reason": "asked on the phone"}, follow_redirects=True)
+    assert r.status_code == 200, r.text
+    assert 'data-testid="optout-done"' in r.text and 'data-testid="opted-out"' in r.text
+    with session_scope() as s:
+        admin = Principal(username="a", role="admin", permissions=frozenset(PERMISSIONS))
+        hits = list_service.search(s, principal=admin, msisdn=str(h["msisdn"]))
+        assert [(x.list_type, x.reason) for x in hits if x.list_type == "optout"] == [
+            ("optout", "opted out by agent " + agent.principal.username
+             + ": asked on the phone")]
+        audited = s.scalars(sa.select(AuditEntry).where(
+            AuditEntry.actor == agent.principal.username)).all()
+        assert audited, "the opt-out is audited under the agent's name"
