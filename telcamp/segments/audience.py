@@ -247,6 +247,11 @@ def materialise_matched(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: Compile
     return "p.msisdn IN (SELECT msisdn FROM segment_matched)"
 
 
+def count_materialised(con: duckdb.DuckDBPyConnection) -> int:
+    """The size of the match materialise_matched() stored (one row per member)."""
+    return _scalar(con, "SELECT count(*) FROM segment_matched")
+
+
 def count(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext) -> int:
     return _scalar(con, f"SELECT count(*) FROM profile p WHERE {matched_sql(rule, ctx)}")
 

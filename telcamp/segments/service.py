@@ -66,7 +66,9 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
         if len(parts) > 1 and audience.is_heavy(resolved):
             matched = audience.materialise_matched(c, resolved, ctx)
         if "count" in parts:
-            out["count"] = audience.count(c, matched, ctx)
+            # a materialised match holds one row per member: count it, not the profile
+            out["count"] = (audience.count_materialised(c) if isinstance(matched, str)
+                            else audience.count(c, matched, ctx))
         if "funnel" in parts:
             out["funnel"] = audience.funnel(c, matched, ctx, excl)
         if "profile" in parts:
