@@ -44,3 +44,19 @@ def test_sibling_lists_are_one_test_with_the_same_answer(con: duckdb.DuckDBPyCon
     nested = {"all": [{"not": {"in_list": 1}}, {"any": [{"not": {"in_list": 2}}, high]}]}
     got = _members(con, ctx, nested)
     assert got == (set(everyone) - set(on_1)) & ((set(everyone) - set(on_2)) | is_high)
+
+
+def test_a_list_change_and_an_expiry_show_in_the_next_count(
+        con: duckdb.DuckDBPyConnection, ctx: CompileContext) -> None:
+    from dataclasses import replace
+
+    rule = {"all": [{"not": {"in_list": 1}}, {"not": {"in_list": 2}}]}
+    everyone = _ids(con, "SELECT msisdn FROM profile")
+    assert _members(con, ctx, rule) == everyone
+    one, two = sorted(everyone)[:2]
+    con.execute("INSERT INTO list_members VALUES (2, ?, NULL, ?, ?)",
+                [one, NOW + timedelta(hours=2), NOW])
+    con.execute("INSERT INTO list_members VALUES (1, ?, NULL, NULL, ?)", [two, NOW])
+    assert _members(con, ctx, rule) == everyone - {one, two}  # no rebuild in between
+    later = replace(ctx, now=NOW + timedelta(hours=3))  # the entry on list 2 expired
+    assert _members(con, later, rule) == everyone - {two}
