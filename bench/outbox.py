@@ -95,7 +95,7 @@ def setup(url: str, var: Path, contacts: int) -> None:
 
 
 def worker(url: str, var: str, batch: int, policy: bool, out: mp.Queue,  # type: ignore[type-arg]
-           ready: mp.Queue, go: Any) -> None:  # type: ignore[type-arg]
+           ready: mp.Queue, go: Any, leave: Any) -> None:  # type: ignore[type-arg]
     _env(url, Path(var))
     import sqlalchemy as sa
 
@@ -116,6 +116,7 @@ def worker(url: str, var: str, batch: int, policy: bool, out: mp.Queue,  # type:
             break
         claimed.extend(c.id for c in b.contacts)
     out.put((claimed, queries))
+    leave.wait(60)  # keep the backend alive until the parent has read its CPU
 
 
 def backend_cpu(admin: Any, name: str) -> dict[int, float]:
@@ -188,9 +189,9 @@ def main() -> None:
                 reset(url, var)
                 q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
                 ready: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-                go = mp.Event()
+                go, leave = mp.Event(), mp.Event()
                 procs = [mp.Process(target=worker, args=(url, str(var), args.batch,
-                                                         args.policy, q, ready, go))
+                                                         args.policy, q, ready, go, leave))
                          for _ in range(n)]
                 for p in procs:
                     p.start()
@@ -203,6 +204,7 @@ def main() -> None:
                 seconds = time.perf_counter() - started
                 cpu1, load1 = backend_cpu(admin, name), os.getloadavg()[0]
                 pg_cpu = sum(max(0.0, v - cpu0.get(p, 0.0)) for p, v in cpu1.items())
+                leave.set()
                 for p in procs:
                     p.join()
                 ids = [i for claimed, _ in results for i in claimed]

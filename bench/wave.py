@@ -51,7 +51,7 @@ def _cpu_of(pid: int) -> float:
 
 
 def worker(url: str, var: str, port: int, binds: int, batch: int, out: Any,
-           ready: Any, go: Any) -> None:
+           ready: Any, go: Any, leave: Any) -> None:
     _env(url, Path(var))
     from telcamp.channels.smpp import BindConfig
     from telcamp.channels.sms import SmsChannel
@@ -74,6 +74,7 @@ def worker(url: str, var: str, port: int, binds: int, batch: int, out: Any,
     stats = asyncio.run(main())
     out.put({"sent": stats.sent, "unknown": stats.unknown, "failed": stats.failed,
              "claimed": stats.claimed, "cpu": _cpu() - cpu[0]})
+    leave.wait(60)  # keep the backends alive until the parent has read their CPU
 
 
 def main() -> None:
@@ -110,9 +111,9 @@ def main() -> None:
 
             reset_engine()  # the workers are fresh processes; no connection to inherit
             ctx = mp.get_context("spawn")
-            out, ready, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+            out, ready, go, leave = ctx.Queue(), ctx.Queue(), ctx.Event(), ctx.Event()
             procs = [ctx.Process(target=worker, args=(url, tmp, smsc.port, args.binds,
-                                                      args.batch, out, ready, go))
+                                                      args.batch, out, ready, go, leave))
                      for _ in range(args.workers)]
             for p in procs:
                 p.start()
@@ -135,6 +136,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
             # backends live until the workers exit: read them first
             pg1, smsc1 = backends(), _cpu_of(smsc.proc.pid)
+            leave.set()
             for p in procs:
                 p.join()
             load1 = os.getloadavg()
