@@ -115,3 +115,40 @@ def test_an_analyst_counts_but_cannot_save(warehouse_file: str, live_server: Any
     _wait_text(page, "count", f"{c02:,}")  # everyone, but only in the analyst's city
     assert page.get_by_test_id("save").count() == 0
     assert page.get_by_test_id("snapshot").count() == 0
+
+
+def test_a_rule_error_greys_the_old_figures_and_marks_the_rule(
+        warehouse_file: str, live_server: Any, page: Any, page_as: Any) -> None:
+    """After an error the count, funnel and profile of the previous rule must not look
+    current, and the rule the error names (all[1]) is marked; operators and types are
+    in the reader's words (ru)."""
+    high = _count(warehouse_file, "value_tier = 'high'")
+    page_as("marketer", "C01")
+    page.goto(f"{live_server.url}/segments/builder?lang=ru")
+    page.get_by_test_id("add-rule").first.click()
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("field").select_option("value_tier")
+    leaf.get_by_test_id("value").select_option("high")
+    _wait_text(page, "count", f"{high:,}")
+    ops = page.get_by_test_id("leaf").nth(0).get_by_test_id("op").inner_text()
+    assert "одно из" in ops and "пусто" in ops and "not_in" not in ops
+    assert "текст" in page.get_by_test_id("leaf").nth(0).inner_text()  # type: str
+
+    page.get_by_test_id("add-rule").first.click()
+    bad = page.get_by_test_id("leaf").nth(1)
+    bad.get_by_test_id("field").select_option("value_tier")
+    page.get_by_test_id("leaf").nth(1).get_by_test_id("op").select_option("in")
+    page.get_by_test_id("leaf").nth(1).get_by_test_id("value").fill("hihg")
+    page.wait_for_function("() => document.querySelector('[data-testid=rule-error]')"
+                           ".textContent.includes('all[1]')", timeout=15_000)
+    _wait_text(page, "count", "—")
+    assert "sb-stale" in (page.get_by_test_id("funnel").get_attribute("class") or "")
+    leaves = page.get_by_test_id("leaf")
+    assert leaves.nth(1).get_attribute("aria-invalid") == "true"
+    assert leaves.nth(0).get_attribute("aria-invalid") is None
+
+    leaves.nth(1).get_by_test_id("value").fill("high")
+    _wait_text(page, "count", f"{high:,}")
+    assert page.get_by_test_id("rule-error").inner_text().strip() == ""
+    assert "sb-stale" not in (page.get_by_test_id("funnel").get_attribute("class") or "")
+    assert page.locator("[aria-invalid=true]").count() == 0

@@ -21,6 +21,9 @@
   var charts = {};
 
   function t(key) { return T[key] || key; }
+  // operators and values in the reader's words; unknown ones as they are
+  function opWord(op) { return T["op_" + op] || op; }
+  function valueWord(v) { return T["v_" + v] || v; }
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -43,7 +46,11 @@
     }
     return fetch(url, opts).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { throw new Error(data.message || ("HTTP " + r.status)); }
+        if (!r.ok) {
+          var err = new Error(data.message || ("HTTP " + r.status));
+          err.field = data.field;  // for rule errors: the node's path, e.g. all[0].not
+          throw err;
+        }
         return data;
       });
     });
@@ -102,11 +109,20 @@
     return leaf.ref !== undefined && leaf.ref !== "";
   }
 
-  function toRule(node, params) {
+  var where = {};  // rule path as the server names it (all[0].not) -> tree node
+  function join(path, part) { return path ? path + "." + part : part; }
+
+  function toRule(node, params, path) {
     var out;
+    var inner = node.negate ? join(path || "", "not") : (path || "");
+    where[inner] = node;
+    if (path) { where[path] = node; }
     if (node.kind === "group") {
-      var kids = node.children.map(function (c) { return toRule(c, params); })
-        .filter(function (c) { return c !== null; });
+      var kids = [];
+      node.children.forEach(function (c) {
+        var k = toRule(c, params, join(inner, node.mode + "[" + kids.length + "]"));
+        if (k !== null) { kids.push(k); }
+      });
       if (node.mode === "any" && kids.length === 0) { return null; }
       out = {}; out[node.mode] = kids;
     } else {
@@ -136,7 +152,7 @@
     return node.negate ? {not: out} : out;
   }
 
-  function currentRule(params) { return toRule(tree, params) || {all: []}; }
+  function currentRule(params) { where = {}; return toRule(tree, params, "") || {all: []}; }
 
   /* ---- rendering the tree ------------------------------------------------------------ */
   function option(value, label, selected) {
@@ -193,6 +209,7 @@
 
   function renderLeaf(leaf, parent) {
     var row = el("div", {"class": "sb-leaf" + (complete(leaf) ? "" : " sb-incomplete"), "data-testid": "leaf"});
+    leaf.dom = row;
     var notBox = el("label", {}, [el("input", {type: "checkbox", checked: leaf.negate ? "checked" : null,
       onchange: function (e) { leaf.negate = e.target.checked; changed(); }}), document.createTextNode(t("not"))]);
     row.appendChild(notBox);
@@ -222,10 +239,10 @@
       var f = fieldsByName[leaf.field];
       if (f) {
         if (!leaf.op) { leaf.op = f.ops[0]; }
-        row.appendChild(select(f.ops.map(function (o) { return [o, o]; }), leaf.op,
+        row.appendChild(select(f.ops.map(function (o) { return [o, opWord(o)]; }), leaf.op,
           function (e) { leaf.op = e.target.value; render(); changed(); }, {"data-testid": "op"}));
         valueInputs(leaf).forEach(function (i) { row.appendChild(i); });
-        hint = t("type") + ": " + f.type + (f.unit ? ", " + t("unit") + ": " + f.unit : "") +
+        hint = t("type") + ": " + t("type_" + f.type) + (f.unit ? ", " + t("unit") + ": " + t("unit_" + f.unit) : "") +
                (f.values ? ", " + t("values") + ": " + f.values.join(", ") : "");
       }
     } else if (leaf.kind === "usage") {
@@ -237,10 +254,10 @@
       var m = metricsByName[leaf.usage];
       if (m) {
         if (!leaf.op) { leaf.op = ">="; }
-        row.appendChild(select(m.ops.map(function (o) { return [o, o]; }), leaf.op,
+        row.appendChild(select(m.ops.map(function (o) { return [o, opWord(o)]; }), leaf.op,
           function (e) { leaf.op = e.target.value; render(); changed(); }, {"data-testid": "op"}));
         valueInputs(leaf).forEach(function (i) { row.appendChild(i); });
-        hint = t("unit") + ": " + m.unit;
+        hint = t("unit") + ": " + (m.unit_label || t("unit_" + m.unit));
       }
     } else if (leaf.kind === "in_list") {
       row.appendChild(el("input", {type: "text", value: leaf.ref === undefined ? "" : leaf.ref, placeholder: t("list_ref"),
@@ -267,6 +284,7 @@
 
   function renderGroup(group, parent) {
     var box = el("div", {"class": "sb-group" + (group.negate ? " sb-not" : ""), "data-testid": "group"});
+    group.dom = box;
     var head = el("div", {"class": "sb-head"});
     head.appendChild(el("label", {}, [el("input", {type: "checkbox", checked: group.negate ? "checked" : null,
       onchange: function (e) { group.negate = e.target.checked; render(); changed(); }}), document.createTextNode(t("not"))]));
@@ -309,6 +327,7 @@
       .then(function (data) {
         if (mine !== seq) { return; }  // a newer edit's answer wins
         document.getElementById("sb-error").textContent = "";
+        markStale(false);
         document.getElementById("sb-count").textContent = fmt(data.count);
         document.getElementById("sb-words").textContent = data.description || "";
         document.getElementById("sb-base").textContent = fmt(data.base);
@@ -320,8 +339,30 @@
       .catch(function (err) {
         if (mine !== seq) { return; }
         document.getElementById("sb-error").textContent = err.message;
+        // the figures shown were for the previous rule: blank and grey them, mark the
+        // rule the error names (its path, e.g. all[0]) so the user sees what to fix
+        markStale(true, err.field);
       })
       .then(function () { if (mine === seq) { root.classList.remove("sb-busy"); } });
+  }
+
+  function markStale(stale, path) {
+    ["sb-count", "sb-final", "sb-base"].forEach(function (id) {
+      if (stale) { document.getElementById(id).textContent = "—"; }
+    });
+    ["sb-funnel", "sb-charts", "sb-sample"].forEach(function (id) {
+      document.getElementById(id).classList.toggle("sb-stale", stale);
+    });
+    if (stale) { document.getElementById("sb-words").textContent = ""; }
+    Array.prototype.forEach.call(document.querySelectorAll("#sb-tree .sb-bad"), function (n) {
+      n.classList.remove("sb-bad"); n.removeAttribute("aria-invalid");
+    });
+    var p = path || "";
+    while (stale && p && !(where[p] && where[p].dom)) {  // the nearest node the tree shows
+      p = p.indexOf(".") > 0 ? p.slice(0, p.lastIndexOf(".")) : "";
+    }
+    var node = stale && p ? where[p] : null;
+    if (node && node.dom) { node.dom.classList.add("sb-bad"); node.dom.setAttribute("aria-invalid", "true"); }
   }
 
   function row(cells, tag) {
@@ -354,11 +395,11 @@
         animation: false, legend: {top: 0}, grid: {left: 40, right: 10, top: 30, bottom: 40},
         tooltip: {trigger: "axis", formatter: function (ps) {
           var it = items[ps[0].dataIndex];
-          return it.key + "<br>" + t("audience_share") + ": " + (100 * it.share).toFixed(1) +
+          return valueWord(it.key) + "<br>" + t("audience_share") + ": " + (100 * it.share).toFixed(1) +
                  "<br>" + t("base_share") + ": " + (100 * it.base_share).toFixed(1) +
                  "<br>" + t("index") + ": " + (it.index === null ? "—" : it.index);
         }},
-        xAxis: {type: "category", data: items.map(function (i) { return i.key; }), axisLabel: {interval: 0, rotate: items.length > 6 ? 30 : 0}},
+        xAxis: {type: "category", data: items.map(function (i) { return valueWord(i.key); }), axisLabel: {interval: 0, rotate: items.length > 6 ? 30 : 0}},
         yAxis: {type: "value", axisLabel: {formatter: "{value}%"}},
         series: [{name: t("audience_share"), type: "bar", data: items.map(function (i) { return +(100 * i.share).toFixed(1); }), itemStyle: {color: "#2f6db5"}},
                  {name: t("base_share"), type: "bar", data: items.map(function (i) { return +(100 * i.base_share).toFixed(1); }), itemStyle: {color: "#b8c4d3"}}]
