@@ -39,7 +39,7 @@ from telcamp.core import clock
 from telcamp.core.errors import Conflict, FileRejected, NotFound, RowError
 from telcamp.core.security import Principal
 from telcamp.dispatch import updates
-from telcamp.dispatch.render import _source
+from telcamp.dispatch.render import _profiles, _source
 from telcamp.dispatch.tables import (
     PENDING,
     SENDING,
@@ -135,8 +135,12 @@ def group_csv(session: Session, *, actor: Principal, wave_id: int, group: str,
         .where(contact.c.wave_id == wave.id, contact.c.campaign_id == campaign.id,
                contact.c.provider_id == sa.literal("call:") + sa.cast(contact.c.id, sa.String))
         .order_by(contact.c.priority.desc(), contact.c.id)).all()
-    cells = {c.id: dict(c.messages or {}) for c in session.scalars(
-        sa.select(Cell).where(Cell.campaign_id == campaign.id))}
+    cell_rows = list(session.scalars(sa.select(Cell).where(Cell.campaign_id == campaign.id)))
+    cells = {c.id: dict(c.messages or {}) for c in cell_rows}
+    # the agent reads what dispatch would send: the same context (profile, offer fields)
+    offers = {c.id: campaign_messages.offer_fields(c) for c in cell_rows}
+    profiles = _profiles([int(r[1]) for r in rows]) if any(
+        "{" in str(m) for m in cells.values()) else {}
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")
     w.writerow(COLUMNS)
@@ -145,9 +149,9 @@ def group_csv(session: Session, *, actor: Principal, wave_id: int, group: str,
             continue
         source = _source(cells.get(int(cell), {}), CHANNEL, lang) or ""
         try:
-            text = (campaign_messages.render(source, {"msisdn": str(msisdn)})
-                    if "{" in source else source)
-        except Exception:  # needs profile fields: the agent reads the script as written
+            text = campaign_messages.render_for(source, campaign_messages.render_context(
+                offers.get(int(cell), {}), profiles.get(int(msisdn)), msisdn))
+        except Exception:  # a field gone from the profile: the script as written
             text = source
         if not actor.has_pii:
             text = text.replace(str(msisdn), mask_msisdn(msisdn, actor) or "")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from dispatch.world import FIRST, add_contacts, make_campaign, setup_warehouse, states
 
+from telcamp.campaigns.models import Campaign
 from telcamp.channels.settings import get_channel_settings
 from telcamp.core.db import session_scope
 from telcamp.core.security import system_principal
@@ -43,7 +44,12 @@ def test_export_and_import(db: str, login: Any, groups: list[str]) -> None:
             name="stop", type="optout", region_code=None))
         list_service.add_member(s, principal=system_principal(), list_id=lst.id,
                                 msisdn=str(FIRST + 4))
-    camp = make_campaign(channel="call", message="Offer 5 GB to {{ msisdn }}")
+    camp = make_campaign(channel="call",
+                         message="Offer 5 GB to {{ msisdn }} code {{ offer_code }}")
+    with session_scope() as s:  # offer fields render in the script as in dispatch
+        c = s.get(Campaign, camp[0])
+        assert c is not None
+        c.offer_code = "CALL5"
     ids = add_contacts(camp, range(7), channel="call")
     wave = camp[1]
     marketer, admin = login("marketer", "P01"), login("admin")
@@ -65,7 +71,7 @@ def test_export_and_import(db: str, login: Any, groups: list[str]) -> None:
     assert all("*" in row[1] and row[1] in row[4] and str(FIRST)[:7] not in row[4]
                for row in masked[1:])
     assert {row[1] for row in full[1:]} == {str(FIRST + i) for i in (0, 1, 2, 3, 6)}
-    assert f"Offer 5 GB to {FIRST}" in {row[4] for row in full[1:]}
+    assert f"Offer 5 GB to {FIRST} code CALL5" in {row[4] for row in full[1:]}
     assert all(row[5] == "north" for row in _csv(admin, wave, "north")[1:])
     assert _csv(admin, wave, "north") == _csv(admin, wave, "north")  # a download is stable
 
