@@ -39,8 +39,13 @@ def clone(*, session: Session, actor: Principal, campaign_id: int, as_template: 
         budget=0 if as_template else src.budget, start_at=src.start_at, end_at=src.end_at,
         auto_launch=src.auto_launch, reparticipation=src.reparticipation,
         reparticipation_days=src.reparticipation_days,
-        exclusion_overrides=dict(src.exclusion_overrides or {}), is_template=as_template,
+        exclusion_overrides={}, is_template=as_template,
         cloned_from=src.id, created_by=actor.username, created_at=now, updated_at=now)
+    if (src.exclusion_overrides or {}).get("skip"):
+        # overrides are an admin's decision for ONE campaign: the copy has none, and the
+        # source's snapshot (taken with the overridden lists' members back in) is not
+        # reused — the copy's audience is chosen again
+        copy.snapshot_id = None
     if not as_template and src.budget:
         left = campaign_service.remaining_budget(session, src.program)
         if float(src.budget) > left:

@@ -142,3 +142,15 @@ def test_snapshot_is_taken_again_with_the_overridden_list_back_in(world: str,
         assert again is not None and again.segment_id == seg.id
         high_stopped = sum(1 for m in STOPPED if ((m - 79000000000) // 3) % 3 == 2)
         assert again.count == snap.count + high_stopped
+
+
+def test_a_copy_does_not_inherit_the_override_nor_its_snapshot(world: str,
+                                                               login: Any) -> None:
+    list_id = _optout_list()
+    cid = make_campaign(make_program(), cells=SMS_ONLY)
+    login("admin").put(f"/api/campaigns/{cid}/exclusion-overrides",
+                       json={"skip": [{"list_id": list_id, "reason": "service notice"}]})
+    r = login("marketer", "C1").post(f"/api/campaigns/{cid}/clone", json={})
+    assert r.status_code in (200, 201), r.text
+    copy = r.json()
+    assert copy["exclusion_overrides"] == {} and copy["snapshot_id"] is None
