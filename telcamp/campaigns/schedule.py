@@ -207,7 +207,35 @@ def run_due(now: datetime | None = None, *, recover: bool = False) -> dict[str, 
         except TelcampError as exc:
             log.warning("wave %s not materialised: %s", wave_id, exc.message)
             report["failed"].append({"wave_id": wave_id, "error": exc.message})
+    report["completed"] += complete_finished()
     return report
+
+
+def complete_finished() -> list[int]:
+    """Complete running campaigns with nothing left to do: every wave done (or cancelled)
+    and no contact still waiting to go. A completed campaign's pending contacts are
+    cancelled by dispatch, so one whose last wave's contacts are still queued waits."""
+    from telcamp.dispatch.tables import PENDING, SENDING
+
+    done: list[int] = []
+    with session_scope() as s:
+        open_wave = select(Wave.id).where(Wave.campaign_id == Campaign.id,
+                                          Wave.state.not_in(("done", "cancelled")))
+        queued = select(Contact.id).where(Contact.campaign_id == Campaign.id,
+                                          Contact.state.in_((PENDING, SENDING)),
+                                          Contact.is_control.is_(False))
+        for campaign in s.scalars(select(Campaign).where(
+                Campaign.state == "running", ~open_wave.exists(), ~queued.exists(),
+                select(Wave.id).where(Wave.campaign_id == Campaign.id,
+                                      Wave.state == "done").exists())
+                .with_for_update(skip_locked=True)).all():
+            lifecycle.transition(campaign, "completed", reason="every wave has finished")
+            campaign_service.audit(s, actor=system_principal(), action="campaign.completed",
+                                   obj=campaign, before={"state": "running"},
+                                   after={"state": "completed",
+                                          "reason": "every wave has finished"})
+            done.append(campaign.id)
+    return done
 
 
 @asynccontextmanager

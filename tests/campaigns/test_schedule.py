@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from telcamp.campaigns import approvals, schedule
 from telcamp.campaigns.models import Campaign, Contact, Wave
@@ -176,3 +176,39 @@ def test_recurring_wave_takes_a_fresh_snapshot_unless_the_audience_is_fixed(
     schedule.run_due(START + timedelta(days=1, minutes=1))
     assert _count(fixed) == first  # same snapshot, everyone already took part
     assert _count(fresh) == 2 * first  # new snapshot: only the newcomers are added
+
+
+def test_one_off_campaign_completes_when_its_wave_is_done_and_sent(world: str) -> None:
+    from telcamp.audit.models import AuditEntry
+
+    cid = make_campaign(make_program(), cells=SMS_ONLY)
+    _approve(cid)
+    schedule.run_due(START + timedelta(minutes=1))
+    with session_scope() as s:
+        assert [w.state for w in s.scalars(select(Wave).where(Wave.campaign_id == cid))] \
+            == ["done"]
+    # its contacts are still queued: completing now would cancel them
+    assert schedule.run_due(START + timedelta(minutes=2))["completed"] == []
+    assert _state(cid) == "running"
+    with session_scope() as s:
+        s.execute(update(Contact).where(Contact.campaign_id == cid,
+                                        Contact.state == "planned")
+                  .values(state="delivered"))
+    assert schedule.run_due(START + timedelta(minutes=3))["completed"] == [cid]
+    assert _state(cid) == "completed"
+    with session_scope() as s:
+        entry = s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "campaign.completed",
+            AuditEntry.object_id == str(cid))).one()
+        assert entry.after["state"] == "completed"
+
+
+def test_recurring_campaign_is_not_completed_while_runs_are_left(world: str) -> None:
+    cid = make_campaign(make_program(), cells=SMS_ONLY,
+                        waves=[{"channel": "sms", "schedule": {"kind": "daily"}}])
+    _approve(cid)
+    schedule.run_due(START + timedelta(minutes=1))
+    with session_scope() as s:
+        s.execute(update(Contact).where(Contact.campaign_id == cid).values(state="delivered"))
+    assert schedule.run_due(START + timedelta(minutes=2))["completed"] == []
+    assert _state(cid) == "running"
