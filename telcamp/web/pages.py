@@ -21,6 +21,6 @@ def home(
     request: Request, principal: Principal = Depends(require("warehouse.read"))
 ) -> HTMLResponse:
     # A regional office sees the figures of its own subtree only.
-    with warehouse.connect(read_only=True) as con:
-        figures = warehouse_service.stats(con, region_code=principal.region_code)
+    with warehouse.open_warehouse(read_only=True) as wh:
+        figures = warehouse_service.stats(wh, region_code=principal.region_code)
     return render(request, "home.html", {"figures": figures})
