@@ -8,6 +8,7 @@ import pytest
 
 from telcamp.core import clock
 from telcamp.core.settings import reset_settings
+from telcamp.warehouse import build
 from telcamp.warehouse.build import daily_rows_sql, rebuild
 from telcamp.warehouse.schema import ALL_METRICS, METRICS, WINDOWS, get_meta
 
@@ -319,3 +320,54 @@ def test_the_callers_insertion_order_setting_is_restored(wh: Warehouse) -> None:
     wh.con.execute("SET preserve_insertion_order = false")
     rebuild(wh.con, as_of=AS_OF)
     assert setting() is False
+
+
+@pytest.mark.parametrize(("instant", "days"), [
+    ("23:59:59.999999+00", 4),   # last instant of the UTC day: still that day
+    ("00:00:00+00", 4),          # first instant of the UTC day
+    ("23:30:00-02", 3),          # 01:30 UTC on the next day, written in another zone
+    ("01:00:00+08", 5),          # 17:00 UTC the day before
+])
+def test_last_payment_day_is_its_utc_date(wh: Warehouse, instant: str, days: int) -> None:
+    wh.region_tree()
+    wh.subscriber(MSISDN)
+    day = AS_OF - timedelta(days=4)
+    wh.con.execute("INSERT INTO payments VALUES (?, CAST(? AS TIMESTAMPTZ), 10, 'recharge')",
+                   [MSISDN, f"{day.isoformat()} {instant}"])
+    rebuild(wh.con, as_of=AS_OF)
+    assert wh.profile(MSISDN)["days_since_last_payment"] == days
+
+
+def test_segments_before_the_first_loaded_day_are_left_out() -> None:
+    def names(first: date | None) -> list[str]:
+        return [name for name, _sql in build._segments(AS_OF, first)]
+
+    assert names(None) == []
+    assert names(AS_OF + timedelta(days=1)) == []  # only usage after the as-of date
+    assert names(AS_OF - timedelta(days=6)) == ["seg_7"]
+    assert names(AS_OF - timedelta(days=7)) == ["seg_7", "seg_30"]
+    assert names(AS_OF - timedelta(days=29)) == ["seg_7", "seg_30"]
+    assert names(AS_OF - timedelta(days=30)) == ["seg_7", "seg_30", "seg_90"]
+    assert names(AS_OF - timedelta(days=90)) == ["seg_7", "seg_30", "seg_90", "seg_before"]
+
+
+@pytest.mark.parametrize("first_back", [0, 6, 7, 29, 30, 89, 90, 200])
+def test_windows_are_right_whichever_segments_have_days(wh: Warehouse, first_back: int) -> None:
+    """Usage from `first_back` days before the as-of date up to it: every window and the
+    last activity as if summed by hand, whether or not the older segments are planned."""
+    wh.region_tree()
+    wh.subscriber(MSISDN)
+    wh.subscriber(MSISDN + 1)  # no usage at all
+    backs = sorted({0, first_back // 2, first_back})
+    for back in backs:
+        wh.usage(MSISDN + 0, AS_OF - timedelta(days=back), charge=1, sms_count=1)
+    wh.usage(MSISDN + 1, AS_OF + timedelta(days=3), charge=7)  # after the as-of date only
+    rebuild(wh.con, as_of=AS_OF)
+    p, none = wh.profile(MSISDN), wh.profile(MSISDN + 1)
+    for w in WINDOWS:
+        inside = sum(1 for b in backs if b < w)
+        assert (p[f"charge_{w}d"], p[f"sms_count_{w}d"], p[f"active_days_{w}d"]) == (
+            inside, inside, inside)
+        assert (none[f"charge_{w}d"], none[f"active_days_{w}d"]) == (0, 0)
+    assert p["days_since_last_activity"] == 0
+    assert none["days_since_last_activity"] is None
