@@ -222,15 +222,52 @@ def _kind(schedule: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in (schedule or {}).items() if k != "start_offset_days"}
 
 
+# Weekday words as people type them (en/ru/zh, short and long) → 0 = Monday … 6 = Sunday.
+_WEEKDAY_WORDS: dict[str, int] = {}
+for _n, _words in enumerate((
+        "monday mon mo понедельник пн пон 星期一 周一 礼拜一 一",
+        "tuesday tue tues tu вторник вт 星期二 周二 礼拜二 二",
+        "wednesday wed we среда ср 星期三 周三 礼拜三 三",
+        "thursday thu thur thurs th четверг чт 星期四 周四 礼拜四 四",
+        "friday fri fr пятница пт 星期五 周五 礼拜五 五",
+        "saturday sat sa суббота сб 星期六 周六 礼拜六 六",
+        "sunday sun su воскресенье вс 星期日 星期天 周日 周天 礼拜日 礼拜天 日 天")):
+    for _w in _words.split():
+        _WEEKDAY_WORDS[_w] = _n
+
+
+def weekdays(raw: str, where: str) -> list[int]:
+    """"Mon, Wed", "пн ср", "周一、周三" or "0,2" → [0, 2]; a word that is not a weekday
+    is refused (it used to be dropped silently, leaving a weekly wave with no day)."""
+    out: set[int] = set()
+    for token in re.split(r"[\s,;、，/]+", raw.strip().lower()):
+        token = token.rstrip(".")
+        if not token:
+            continue
+        if token.isdigit() and 0 <= int(token) <= 6:
+            out.add(int(token))
+        elif token in _WEEKDAY_WORDS:
+            out.add(_WEEKDAY_WORDS[token])
+        else:
+            raise ValidationFailed(f"{where}: {token!r} is not a weekday (Mon–Sun or 0–6, "
+                                   "0 = Monday)", field=f"{where}.weekdays")
+    return sorted(out)
+
+
 def schedule(form: dict[str, Any], campaign: Campaign) -> CampaignUpdate:
     waves = []
-    for w in campaign.waves:
+    for i, w in enumerate(campaign.waves):
+        where = f"waves[{i}]"
         kind = str(form.get(f"wave{w.id}_kind", "once"))
-        weekdays = [int(d) for d in str(form.get(f"wave{w.id}_weekdays", "")).split(",")
-                    if d.strip().isdigit()]
+        # the weekday checkboxes (wave<id>_wd<0..6>), or typed names/numbers
+        ticked = [d for d in range(7) if form.get(f"wave{w.id}_wd{d}")]
+        ticked = sorted(set(ticked + weekdays(str(form.get(f"wave{w.id}_weekdays", "")), where)))
+        if kind == "weekly" and not ticked:
+            raise ValidationFailed(f"{where}: a weekly wave needs at least one weekday",
+                                   field=f"{where}.weekdays")
         waves.append(WaveIn.model_validate({
             "channel": w.channel,
-            "schedule": {"kind": kind, "weekdays": weekdays},
+            "schedule": {"kind": kind, "weekdays": ticked if kind == "weekly" else []},
             "window_start": str(form.get(f"wave{w.id}_from", w.window_start)),
             "window_end": str(form.get(f"wave{w.id}_to", w.window_end)),
             "cell_name": w.cell.name if w.cell else None}))

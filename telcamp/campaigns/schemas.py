@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Channel = Literal["sms", "email", "ivr", "call", "push", "mms"]
 CHANNELS: tuple[str, ...] = ("sms", "email", "ivr", "call", "push", "mms")
@@ -71,6 +71,13 @@ class WaveSchedule(BaseModel):
         if bad:
             raise ValueError(f"weekdays are 0 (Monday) to 6 (Sunday), got {bad}")
         return v
+
+    @model_validator(mode="after")
+    def _weekly_has_days(self) -> WaveSchedule:
+        # without a day the scheduler would have to guess one (it used to run Mondays)
+        if self.kind == "weekly" and not self.weekdays:
+            raise ValueError("a weekly wave needs at least one weekday")
+        return self
 
 
 class WaveIn(BaseModel):

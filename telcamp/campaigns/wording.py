@@ -50,6 +50,7 @@ FIXED_ERRORS = (
     _("you cannot approve or reject a campaign you created or submitted"),
     _("the campaign has no cells; add at least one"),
     _("only an operator-wide admin may configure approval chains"),
+    _("a weekly wave needs at least one weekday"),
 )
 _CELL = r"(?P<where>cells\[\d+\]) \((?P<cell>.*)\)"
 ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -95,6 +96,11 @@ ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
      _("message template has a syntax error at line {line}: {detail}")),
     (re.compile(r"^waves\[(?P<i>\d+)\]: the send window ends before it starts$"),
      _("waves[{i}]: the send window ends before it starts")),
+    (re.compile(r"^(?P<where>waves\[\d+\]): (?P<token>'.*') is not a weekday \(Mon–Sun or "
+                r"0–6, 0 = Monday\)$"),
+     _("{where}: {token} is not a weekday (Mon–Sun or 0–6, 0 = Monday)")),
+    (re.compile(r"^(?P<where>waves\[\d+\]): a weekly wave needs at least one weekday$"),
+     _("{where}: a weekly wave needs at least one weekday")),
     (re.compile(r"^(?P<key>\S+): (?P<raw>'.*') is not a number$"),
      _("{key}: {raw} is not a number")),
     (re.compile(r"^(?P<key>\S+): (?P<raw>'.*') is not a date \(YYYY-MM-DD\)$"),
