@@ -46,8 +46,9 @@ class Settings(BaseSettings):
     )
     orphan_usage: str = Field(
         "reject",
-        description="What to do with usage rows of unknown subscribers: 'reject' the file, or "
-        "'keep' them as orphans and report their count.",
+        description="What to do with usage, product event and payment rows of unknown "
+        "subscribers: 'reject' the file, or 'keep' them aside as orphans (usage_orphans, "
+        "product_events_orphans, payments_orphans) and report their count.",
     )
     secret_key: str = Field(
         "dev-insecure-secret-key",

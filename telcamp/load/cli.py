@@ -25,7 +25,8 @@ def load(
     ),
     orphans: str | None = typer.Option(
         None, "--orphans",
-        help="Usage of unknown subscribers: 'reject' the file or 'keep' the rows aside. "
+        help="Usage, product events and payments of unknown subscribers: 'reject' the file "
+        "or 'keep' the rows aside (<kind>_orphans tables). "
         "Default: the orphan_usage setting.",
     ),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
