@@ -286,7 +286,8 @@ def campaign_page(request: Request, cid: int, principal: Principal = READ,
             "overridable": overrides.overridable_lists(s)
             if principal.can("list.override") else [],
             "can_write": principal.can("campaign.write"),
-            "can_launch": principal.can("campaign.launch")}, status_code=status)
+            "can_launch": principal.can("campaign.launch"),
+            "sms_info": messages.sms_info}, status_code=status)
 
 
 @router.post("/campaigns/{cid}/control/{verb}")
@@ -342,7 +343,8 @@ def inbox(request: Request, principal: Principal = APPROVE, error: str | None = 
         for item in items:
             item["overrides"] = overrides.listing(s, item["campaign"].id)
         return render(request, "campaigns/inbox.html",
-                      {"items": items, "error": error, "say": wording.say},
+                      {"items": items, "error": error, "say": wording.say,
+                       "sms_info": messages.sms_info},
                       status_code=status)
 
 
