@@ -132,6 +132,17 @@ def _region_tree_checks(table: str) -> list[validate.Check]:
             f"{t}.parent_code || ' is a ' || {parent_level}",
         ),
         validate.Check(
+            "level", "loaded regions below this one would be at the wrong level (a city's "
+            "parent is a province, a county's a city)",
+            f"EXISTS (SELECT 1 FROM regions r WHERE r.parent_code = {t}.code "
+            f"AND r.code NOT IN (SELECT code FROM {t} WHERE code IS NOT NULL) "
+            f"AND {expected.format(l='r.level')} IS DISTINCT FROM {t}.level)",
+            f"'e.g. ' || (SELECT min(r.code || ' (' || r.level || ')') FROM regions r "
+            f"WHERE r.parent_code = {t}.code "
+            f"AND r.code NOT IN (SELECT code FROM {t} WHERE code IS NOT NULL) "
+            f"AND {expected.format(l='r.level')} IS DISTINCT FROM {t}.level)",
+        ),
+        validate.Check(
             "parent_code", "parent chain comes back to this region (a cycle)",
             f"{t}.code IN ({cycles})",
             f"'via ' || {t}.parent_code",

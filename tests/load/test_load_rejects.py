@@ -317,3 +317,15 @@ def test_region_cycles_are_refused_in_the_file_and_across_loaded_regions(
     # the same file with the tree kept whole loads
     ok = write_csv(tmp_path / "regions-5.csv", "regions", ["C01,City One,P01,city,UTC"])
     assert service.load_file("regions", ok).files[0].rows == 1
+
+
+def test_region_relevelled_under_its_loaded_children(loaded: Path, tmp_path: Path) -> None:
+    # C01 has loaded counties: it cannot become a county itself
+    f = write_csv(tmp_path / "regions-2.csv", "regions", ["C01,City One,,province,UTC"])
+    err = _rejected("regions", f)
+    e = _only(err, 2, "level", "loaded regions below this one would be at the wrong level")
+    assert "C01-01 (county)" in e.reason
+    # the same re-levelling with the children re-levelled in the same file is consistent
+    ok = write_csv(tmp_path / "regions-3.csv", "regions", [
+        "C01,City One,P01,city,UTC", "C01-01,County A,C01,county,UTC"])
+    assert service.load_file("regions", ok).files[0].rows == 2
