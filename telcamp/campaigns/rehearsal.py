@@ -85,13 +85,16 @@ def _suppressed(plan: Plan, lists: list[int]) -> list[tuple[int, str | None, int
     return [(int(c), ch, int(n)) for c, ch, n in rows]
 
 
-def _audience(campaign: Campaign) -> tuple[int, list[tuple[int, str | None, bool, int]],
-                                          dict[int, int]]:
-    """(snapshot members, [(cell, channel, is_control, n)], {cell: members its rule matches})."""
+Groups = list[tuple[int, str | None, bool, str | None, int]]
+
+
+def _audience(campaign: Campaign) -> tuple[int, Groups, dict[int, int]]:
+    """(snapshot members, [(cell, channel, is_control, language, n)], {cell: members its
+    rule matches})."""
     plan = _plan(campaign)
     # compile first: compiling a segment rule opens the warehouse itself
-    grouped = (f"SELECT cell_id, channel, is_control, count(*) FROM ({audience_sql(plan)}) "
-               "GROUP BY ALL")
+    grouped = (f"SELECT cell_id, channel, is_control, language, count(*) "
+               f"FROM ({audience_sql(plan)}) GROUP BY ALL")
     conds = {cid: "TRUE" if rule is None else cell_sql.condition_sql(rule, alias="p")
              for cid, rule, _pct, _chs in plan.cells}
     with warehouse.connect(read_only=True) as con:
@@ -106,7 +109,36 @@ def _audience(campaign: Campaign) -> tuple[int, list[tuple[int, str | None, bool
                 f"ON p.msisdn = m.msisdn WHERE m.snapshot_id = ? AND {cond}",
                 [plan.snapshot_id]).fetchall()[0]
             raw[cid] = int(r[0]) if r else 0
-    return members, [(int(c), ch, bool(k), int(n)) for c, ch, k, n in groups], raw
+    return members, [(int(c), ch, bool(k), lang, int(n)) for c, ch, k, lang, n in groups], raw
+
+
+def _message_problems(campaign: Campaign, groups: Groups) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of the messages: a cell's channel without any message would
+    fail every contact at dispatch; subscribers whose language has no message get the
+    fallback language's text (messages.source_for)."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    for cell in campaign.cells:
+        for ch in cell.channels:
+            texts = (cell.messages or {}).get(ch) or {}
+            if not texts:
+                problems.append(f"cell {cell.name}: no {ch} message (its {ch} contacts "
+                                "would fail at dispatch)")
+                continue
+            if isinstance(texts, str):
+                continue
+            fallback = "en" if "en" in texts else next(iter(texts))
+            other: dict[str, int] = {}
+            for cid, gch, ctl, lang, n in groups:
+                if cid == cell.id and gch == ch and not ctl and lang not in texts:
+                    key = lang or "?"
+                    other[key] = other.get(key, 0) + n
+            if other:
+                langs = ", ".join(f"{k} {v}" for k, v in sorted(other.items()))
+                warnings.append(f"cell {cell.name}: {sum(other.values())} {ch} contacts speak "
+                                f"a language with no message ({langs}); they get the "
+                                f"{fallback} text")
+    return problems, warnings
 
 
 def _history(session: Session, offer_type: str, channel: str, exclude: int) -> dict[str, Any]:
@@ -150,7 +182,11 @@ def rehearse(*, session: Session, actor: Principal, campaign_id: int) -> dict[st
         problems.append("the campaign has no audience snapshot")
     if not campaign.cells:
         problems.append("the campaign has no cells")
-    members, groups, raw = (0, [], {}) if problems else _audience(campaign)
+    members, by_lang, raw = (0, [], {}) if problems else _audience(campaign)
+    groups = [(c, ch, ctl, n) for c, ch, ctl, _lang, n in by_lang]
+    msg_problems, msg_warnings = _message_problems(campaign, by_lang)
+    problems += msg_problems
+    warnings += msg_warnings
     optout = [] if problems else _suppressed(_plan(campaign), policy_lists(session, campaign))
     if not problems and members == 0:
         problems.append("the audience is empty")

@@ -111,6 +111,13 @@ ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
        "wins)")),
     (re.compile(r"^forecast cost (?P<cost>\S+) is above the budget (?P<budget>\S+)$"),
      _("forecast cost {cost} is above the budget {budget}")),
+    (re.compile(r"^cell (?P<cell>.+): no (?P<channel>\w+) message \(its (?P=channel) contacts "
+                r"would fail at dispatch\)$"),
+     _("cell {cell}: no {channel} message (its {channel} contacts would fail at dispatch)")),
+    (re.compile(r"^cell (?P<cell>.+): (?P<n>\d+) (?P<channel>\w+) contacts speak a language "
+                r"with no message \((?P<langs>.+)\); they get the (?P<fallback>\S+) text$"),
+     _("cell {cell}: {n} {channel} contacts speak a language with no message ({langs}); "
+       "they get the {fallback} text")),
     (re.compile(r"^cell (?P<cell>.+) gets no subscribers$"),
      _("cell {cell} gets no subscribers")),
     (re.compile(r"^campaign (?P<id>\d+) is (?P<state>\w+); only draft, rejected, submitted "
