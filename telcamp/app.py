@@ -70,12 +70,19 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
         return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        from telcamp.core.field_errors import describe
+        from telcamp.core.i18n import get_translator
+        from telcamp.core.web import request_locale
+
+        # every error at once, each as "<field label>: <plain reason>" in the caller's
+        # language (the console uses the same function)
+        said = describe(exc.errors(), get_translator(request_locale(request)).gettext)
         return JSONResponse(
-            {"code": "invalid", "message": str(first.get("msg", "invalid request")),
-             "field": loc or None},
+            {"code": "invalid",
+             "message": "; ".join(e.message for e in said) or "invalid request",
+             "field": said[0].field or None if said else None,
+             "errors": [{"field": e.field, "message": e.message} for e in said]},
             status_code=422,
         )
 

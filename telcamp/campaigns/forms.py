@@ -35,21 +35,39 @@ def day_start(raw: str, field: str) -> datetime | None:
                                field=field) from exc
 
 
-def basics(form: dict[str, Any]) -> dict[str, Any]:
-    start = day_start(str(form.get("start", "")), "start")
-    end = day_start(str(form.get("end", "")), "end")
-    if end is not None:
-        end = end.replace(hour=23, minute=59)
-    snapshot = str(form.get("snapshot_id", "")).strip()
-    return {
-        "name": str(form.get("name", "")).strip(),
-        "snapshot_id": int(snapshot) if snapshot.isdigit() else None,
-        "offer_code": str(form.get("offer_code", "")).strip(),
-        "offer_type": str(form.get("offer_type", "")).strip(),
-        "budget": _num(form, "budget"),
-        "priority": int(_num(form, "priority", 50)),
-        "start_at": start, "end_at": end,
-    }
+def basics(form: dict[str, Any], errors: list[ValidationFailed] | None = None
+           ) -> dict[str, Any]:
+    """The basics step's data. With `errors`, every bad field is collected there (and left
+    out of the data) so a step shows all its errors at once; without, the first raises."""
+    out: dict[str, Any] = {"name": str(form.get("name", "")).strip(),
+                           "offer_code": str(form.get("offer_code", "")).strip(),
+                           "offer_type": str(form.get("offer_type", "")).strip()}
+
+    def take(key: str, read: Any) -> None:
+        try:
+            out[key] = read()
+        except ValidationFailed as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+
+    def snapshot() -> int | None:
+        raw = str(form.get("snapshot_id", "")).strip()
+        if raw and not raw.isdigit():  # it used to be dropped silently
+            raise ValidationFailed(f"snapshot_id: {raw!r} is not a snapshot number; pick "
+                                   "one from the list", field="snapshot_id")
+        return int(raw) if raw else None
+
+    def end() -> datetime | None:
+        at = day_start(str(form.get("end", "")), "end")
+        return at.replace(hour=23, minute=59) if at is not None else None
+
+    take("snapshot_id", snapshot)
+    take("budget", lambda: _num(form, "budget"))
+    take("priority", lambda: int(_num(form, "priority", 50)))
+    take("start_at", lambda: day_start(str(form.get("start", "")), "start"))
+    take("end_at", end)
+    return out
 
 
 def _index(key: str) -> int | None:
@@ -265,16 +283,17 @@ def schedule(form: dict[str, Any], campaign: Campaign) -> CampaignUpdate:
         if kind == "weekly" and not ticked:
             raise ValidationFailed(f"{where}: a weekly wave needs at least one weekday",
                                    field=f"{where}.weekdays")
-        waves.append(WaveIn.model_validate({
+        # validated together below, so every wave's errors show at once
+        waves.append({
             "channel": w.channel,
             "schedule": {"kind": kind, "weekdays": ticked if kind == "weekly" else []},
             "window_start": str(form.get(f"wave{w.id}_from", w.window_start)),
             "window_end": str(form.get(f"wave{w.id}_to", w.window_end)),
-            "cell_name": w.cell.name if w.cell else None}))
+            "cell_name": w.cell.name if w.cell else None})
     rule = str(form.get("reparticipation", "once"))
     days = int(_num(form, "reparticipation_days", 0)) or None
     return CampaignUpdate.model_validate({
-        "waves": [w.model_dump() for w in waves], "reparticipation": rule,
+        "waves": waves, "reparticipation": rule,
         "reparticipation_days": days if rule == "every_n_days" else None,
         "fixed_audience": bool(form.get("fixed_audience"))})
 

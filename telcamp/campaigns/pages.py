@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,12 +31,14 @@ from telcamp.campaigns import (
     service,
     wording,
 )
+from telcamp.campaigns import labels as _labels  # noqa: F401  (registers the field labels)
 from telcamp.campaigns.schemas import CampaignCreate, CampaignUpdate, PreviewIn
 from telcamp.core.db import session_scope
-from telcamp.core.errors import TelcampError
-from telcamp.core.i18n import _
+from telcamp.core.errors import TelcampError, ValidationFailed
+from telcamp.core.field_errors import FieldError, FieldErrors, describe
+from telcamp.core.i18n import _, get_translator
 from telcamp.core.security import Principal
-from telcamp.core.web import register_nav, render
+from telcamp.core.web import register_nav, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 register_nav("/campaigns", _("Campaigns"), "campaign.read")
@@ -85,6 +88,29 @@ async def _form(request: Request) -> dict[str, Any]:
     return {k: v for k, v in (await request.form()).items()}
 
 
+def _checked(request: Request, model: Any, data: dict[str, Any],
+             bad: list[ValidationFailed]) -> Any:
+    """`model` validated from `data`, or every error of the step at once (the form's own
+    parse errors in `bad` and the model's), each labelled and in the reader's language."""
+    gettext = get_translator(request_locale(request)).gettext
+    said = [FieldError(e.field or "", wording.say(e.message, gettext)) for e in bad]
+    try:
+        out = model.model_validate(data)
+    except ValidationError as exc:
+        said += describe(exc.errors(), gettext)
+    if said:
+        raise FieldErrors(said)
+    return out
+
+
+def _errors_of(request: Request, exc: Exception) -> list[FieldError] | None:
+    if isinstance(exc, FieldErrors):
+        return exc.errors
+    if isinstance(exc, ValidationError):  # a model validated elsewhere in the step
+        return describe(exc.errors(), get_translator(request_locale(request)).gettext)
+    return None
+
+
 @router.get("/campaigns", response_class=HTMLResponse)
 def index(request: Request, principal: Principal = READ) -> HTMLResponse:
     with session_scope() as s:
@@ -95,14 +121,15 @@ def index(request: Request, principal: Principal = READ) -> HTMLResponse:
 
 @router.get("/campaigns/new", response_class=HTMLResponse)
 def new(request: Request, principal: Principal = WRITE, error: str | None = None,
-        status: int = 200, typed: dict[str, Any] | None = None) -> HTMLResponse:
+        status: int = 200, typed: dict[str, Any] | None = None,
+        errors: list[FieldError] | None = None) -> HTMLResponse:
     with session_scope() as s:
         programs = service.list_programs(session=s, actor=principal)
         snapshots = _snapshots(s, principal)
     return render(request, "campaigns/wizard.html", {
         "step": "basics", "steps": STEPS, "labels": STEP_LABELS, "campaign": None,
         "programs": programs, "snapshots": snapshots, "error": error, "typed": typed,
-        "say": wording.say},
+        "say": wording.say, "errors": errors or []},
         status_code=status)
 
 
@@ -110,15 +137,16 @@ def new(request: Request, principal: Principal = WRITE, error: str | None = None
 async def create(request: Request, principal: Principal = WRITE) -> Response:
     form = await _form(request)
     try:
-        data = forms.basics(form)
-        body = CampaignCreate.model_validate({
+        bad: list[ValidationFailed] = []
+        data = forms.basics(form, errors=bad)
+        body = _checked(request, CampaignCreate, {
             **data, "program_id": int(form.get("program_id") or 0),
-            "region_code": str(form.get("region_code") or "").strip() or None})
+            "region_code": str(form.get("region_code") or "").strip() or None}, bad)
         with session_scope() as s:
             cid = service.create_campaign(session=s, actor=principal, campaign_in=body).id
     except (TelcampError, ValueError) as exc:
         return new(request, principal, error=getattr(exc, "message", str(exc)), status=422,
-                   typed=form)
+                   typed=form, errors=_errors_of(request, exc))
     return _see(f"/campaigns/{cid}/wizard/cells")
 
 
@@ -148,7 +176,7 @@ def _cell_counts(session: Session, principal: Principal, campaign: Any,
 def _wizard(request: Request, principal: Principal, cid: int, step: str,
             error: str | None = None, status: int = 200,
             typed: dict[str, Any] | None = None, rows: list[dict[str, Any]] | None = None,
-            count_rows: bool = False) -> HTMLResponse:
+            count_rows: bool = False, errors: list[FieldError] | None = None) -> HTMLResponse:
     """`typed`: the rejected form, shown again instead of the saved draft. `rows`: the
     cells step's rows after add/remove/move (not saved); `count_rows`: count them."""
     with session_scope() as s:
@@ -179,7 +207,8 @@ def _wizard(request: Request, principal: Principal, cid: int, step: str,
             "programs": [], "error": error, "figures": figures, "tiers": forms.TIERS,
             "snapshots": _snapshots(s, principal) if step == "basics" else [],
             "languages": forms.LANGUAGES, "say": wording.say,
-            "channels": ("sms", "email"), "typed": typed, **extra}, status_code=status)
+            "channels": ("sms", "email"), "typed": typed, "errors": errors or [], **extra},
+            status_code=status)
 
 
 @router.get("/campaigns/{cid}/wizard/{step}", response_class=HTMLResponse)
@@ -201,7 +230,8 @@ async def wizard_save(request: Request, cid: int, step: str, principal: Principa
         with session_scope() as s:
             c = service.get_campaign(session=s, actor=principal, campaign_id=cid)
             if step == "basics":
-                update = CampaignUpdate.model_validate(forms.basics(form))
+                bad: list[ValidationFailed] = []
+                update = _checked(request, CampaignUpdate, forms.basics(form, errors=bad), bad)
             elif step == "cells":
                 segs = {g["id"]: g["rule"] for g in _segments(s, principal)}
                 update = forms.cells(form, c, segs)
@@ -217,7 +247,8 @@ async def wizard_save(request: Request, cid: int, step: str, principal: Principa
     except (TelcampError, ValueError) as exc:
         return _wizard(request, principal, cid, step,
                        error=getattr(exc, "message", str(exc)), status=422,
-                       typed=form if step in STEPS[:4] else None)
+                       typed=form if step in STEPS[:4] else None,
+                       errors=_errors_of(request, exc))
     nxt = STEPS[min(STEPS.index(step) + 1, len(STEPS) - 1)] if step in STEPS else "basics"
     return _see(f"/campaigns/{cid}/wizard/{nxt}")
 
