@@ -188,7 +188,13 @@ def inbox(*, session: Session, actor: Principal) -> list[dict[str, Any]]:
             continue
         if actor.region_code is not None and step.approver_region != actor.region_code:
             continue
-        out.append({"campaign": campaign, "step": step,
-                    "changes": (campaign.submitted_content or {}).get("changes", []),
+        from telcamp.campaigns import diff
+
+        changes = (campaign.submitted_content or {}).get("changes", [])
+        # the previous round's rejection, so the approver sees what was asked for
+        rejected = max((a for a in campaign.approvals if a.decision == "rejected"),
+                       key=lambda a: (a.round, a.step), default=None)
+        out.append({"campaign": campaign, "step": step, "changes": changes,
+                    "change_lines": diff.lines(changes), "rejection": rejected,
                     "mail": mail_warning(session, campaign)})
     return out

@@ -15,4 +15,8 @@ register_labels({
     "reparticipation_days": _("Re-participation days"), "program_id": _("Program"),
     "region_code": _("Region"), "reward_size": _("Reward size"),
     "reward_validity_days": _("Reward validity (days)"), "reward_type": _("Reward type"),
+    "text": _("text"), "added": _("added"), "removed": _("removed"),
+    "cells": _("order of the cells"), "rule": _("rule"), "schedule": _("own schedule"),
+    "fixed_audience": _("Fixed audience"), "auto_launch": _("Automatic launch"),
+    "exclusion_overrides": _("Exclusion overrides"), "segment_id": _("Segment"),
 })

@@ -35,7 +35,7 @@ from telcamp.campaigns import labels as _labels  # noqa: F401  (registers the fi
 from telcamp.campaigns.schemas import CampaignCreate, CampaignUpdate, PreviewIn
 from telcamp.core.db import session_scope
 from telcamp.core.errors import TelcampError, ValidationFailed
-from telcamp.core.field_errors import FieldError, FieldErrors, describe
+from telcamp.core.field_errors import LABELS, FieldError, FieldErrors, describe
 from telcamp.core.i18n import _, get_translator
 from telcamp.core.security import Principal
 from telcamp.core.web import register_nav, render, request_locale
@@ -375,7 +375,8 @@ def inbox(request: Request, principal: Principal = APPROVE, error: str | None = 
             item["overrides"] = overrides.listing(s, item["campaign"].id)
         return render(request, "campaigns/inbox.html",
                       {"items": items, "error": error, "say": wording.say,
-                       "sms_info": messages.sms_info},
+                       "sms_info": messages.sms_info,
+                       "field_label": lambda f: LABELS.get(f, f)},
                       status_code=status)
 
 
