@@ -4,10 +4,10 @@ contacts, and a small partial index finds the 'sending' ones (leases).
 Why: a claim turns 'planned' into 'sending'. With `state` as the first column of a
 full index every claimed row got a new entry in it (PostgreSQL cannot do a HOT update
 when an indexed column changes). Partial on state = 'planned', the index gets no entry
-for the claimed row, stays the size of the backlog, and the claim's UPDATE costs about a
-third less backend CPU per row (docs/performance.md, Dispatch). Reconciliation, lease
-renewal and release read 'sending' rows through ix_contact_sending, which only ever holds
-the batches in flight.
+for the claimed row and stays the size of the backlog: about a quarter less backend CPU
+per row for the UPDATE alone, 10–20 % for the whole claim (docs/performance.md,
+Dispatch). Reconciliation, lease renewal and release read 'sending' rows through
+ix_contact_sending, which only ever holds the batches in flight.
 
 Queries must name the state as a literal ('planned' / 'sending') for the planner to
 prove the predicate: telcamp.dispatch.tables.state_is() does that.
