@@ -63,6 +63,21 @@ def run_campaign() -> int:
             "pm", "admin", ROLES["admin"]), program_in=ProgramCreate(
             name="bench", budget=1e9, start_date=date(2026, 1, 1), end_date=date(2027, 1, 1),
             region_code="P1")).id
+    from telcamp.segments.models import Segment, SegmentSnapshot, SegmentVersion
+
+    active = {"field": "status", "op": "=", "value": "active"}
+    with session_scope() as s:  # the snapshot's row: campaigns check it exists in the region
+        if s.get(SegmentSnapshot, 1) is None:
+            at = clock.now()
+            seg = Segment(name="bench", region_code="P1", created_by="bench", created_at=at,
+                          updated_at=at)
+            s.add(seg)
+            s.flush()
+            s.add(SegmentVersion(segment_id=seg.id, version=1, rule=active,
+                                 created_by="bench", created_at=at))
+            s.add(SegmentSnapshot(id=1, segment_id=seg.id, version=1, taken_at=at,
+                                  taken_by="bench", matched=0, count=0, funnel=[],
+                                  region_code="P1"))
     sms = {"sms": {"en": "Offer for you", "ru": "Предложение"}}
     with session_scope() as s:
         cid = service.create_campaign(session=s, actor=mk, campaign_in=CampaignCreate(

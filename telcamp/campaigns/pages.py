@@ -106,8 +106,11 @@ def _checked(request: Request, model: Any, data: dict[str, Any],
 def _errors_of(request: Request, exc: Exception) -> list[FieldError] | None:
     if isinstance(exc, FieldErrors):
         return exc.errors
+    gettext = get_translator(request_locale(request)).gettext
     if isinstance(exc, ValidationError):  # a model validated elsewhere in the step
-        return describe(exc.errors(), get_translator(request_locale(request)).gettext)
+        return describe(exc.errors(), gettext)
+    if isinstance(exc, ValidationFailed) and exc.field:  # shown next to its field too
+        return [FieldError(exc.field, wording.say(exc.message, gettext))]
     return None
 
 

@@ -188,6 +188,26 @@ def remaining_budget(session: Session, program: Program, *, excluding: int | Non
 
 # -- campaigns --------------------------------------------------------------------------
 
+def _check_snapshot(session: Session, actor: Principal, snapshot_id: int | None) -> None:
+    """The audience snapshot exists and belongs to the user's region: taken inside it, or
+    in a region containing it (a province snapshot for a county, or an operator-wide or
+    system one) — not in another city's (an id typed by hand used to be taken as is, and
+    the campaign then had no audience)."""
+    if snapshot_id is None:
+        return
+    from telcamp.segments.models import SegmentSnapshot
+
+    snap = session.get(SegmentSnapshot, snapshot_id)
+    mine = snap is not None and (
+        actor.region_code is None or snap.region_code is None
+        or regions.within(snap.region_code, actor.region_code)
+        or regions.within(actor.region_code, snap.region_code))
+    if not mine:
+        # one message for both: a snapshot of another region is not the user's to know of
+        raise ValidationFailed(f"snapshot_id: there is no audience snapshot {snapshot_id} in "
+                               "your region; pick one from the list", field="snapshot_id")
+
+
 def _check_schedule(program: Program, start: datetime | None, end: datetime | None) -> None:
     if start is not None and end is not None and end <= start:
         raise ValidationFailed("the schedule ends before it starts", field="end_at")
@@ -336,6 +356,7 @@ def create_campaign(*, session: Session, actor: Principal, campaign_in: Campaign
             field="region_code")
     _check_schedule(program, campaign_in.start_at, campaign_in.end_at)
     _check_budget(session, program, campaign_in.budget, None)
+    _check_snapshot(session, actor, campaign_in.snapshot_id)
     if campaign_in.cells:
         _check_cells(campaign_in.cells, subscriber_fields())
     wanted = None
@@ -415,6 +436,8 @@ def update_campaign(*, session: Session, actor: Principal, campaign_id: int,
     _check_schedule(program, start, end)
     if "budget" in changes:
         _check_budget(session, program, changes["budget"], campaign.id)
+    if changes.get("snapshot_id") not in (None, campaign.snapshot_id):
+        _check_snapshot(session, actor, changes["snapshot_id"])
     for key, value in changes.items():
         setattr(campaign, key, value)
     if campaign_in.cells is not None:

@@ -101,6 +101,10 @@ ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
      _("{where}: {token} is not a weekday (Mon–Sun or 0–6, 0 = Monday)")),
     (re.compile(r"^(?P<where>waves\[\d+\]): a weekly wave needs at least one weekday$"),
      _("{where}: a weekly wave needs at least one weekday")),
+    (re.compile(r"^snapshot_id: there is no audience snapshot (?P<id>\d+) in your region; "
+                r"pick one from the list$"),
+     _("snapshot_id: there is no audience snapshot {id} in your region; pick one from the "
+       "list")),
     (re.compile(r"^snapshot_id: (?P<raw>'.*') is not a snapshot number; pick one from the "
                 r"list$"),
      _("snapshot_id: {raw} is not a snapshot number; pick one from the list")),

@@ -65,6 +65,35 @@ def write_snapshot(snapshot_id: int, msisdns_sql: str = "SELECT msisdn FROM prof
         con.execute("DELETE FROM segment_snapshot_members WHERE snapshot_id = ?", [snapshot_id])
         con.execute(f"INSERT INTO segment_snapshot_members SELECT {int(snapshot_id)}, msisdn "
                     f"FROM ({msisdns_sql})")
+    register_snapshot(snapshot_id)
+
+
+ACTIVE = {"field": "status", "op": "=", "value": "active"}
+
+
+def register_snapshot(snapshot_id: int, region_code: str = "P1") -> None:
+    """The snapshot's row in the operational DB (campaigns check it exists and is in the
+    user's region), under a test segment of `region_code`."""
+    from sqlalchemy import text
+
+    from telcamp.segments.models import Segment, SegmentSnapshot, SegmentVersion
+
+    with session_scope() as s:
+        if s.get(SegmentSnapshot, snapshot_id) is not None:
+            return
+        seg = Segment(name=f"test audience {snapshot_id}", region_code=region_code,
+                      created_by="test", created_at=NOW, updated_at=NOW)
+        s.add(seg)
+        s.flush()
+        s.add(SegmentVersion(segment_id=seg.id, version=1, rule=ACTIVE,
+                             created_by="test", created_at=NOW))
+        s.add(SegmentSnapshot(id=snapshot_id, segment_id=seg.id, version=1, taken_at=NOW,
+                              taken_by="test", matched=0, count=0, funnel=[],
+                              region_code=region_code))
+        s.flush()
+        if s.get_bind().dialect.name == "postgresql":  # ids taken later must not collide
+            s.execute(text("SELECT setval(pg_get_serial_sequence('segment_snapshot', 'id'), "
+                           "(SELECT max(id) FROM segment_snapshot))"))
 
 
 @pytest.fixture
