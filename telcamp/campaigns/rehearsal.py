@@ -112,6 +112,26 @@ def _audience(campaign: Campaign) -> tuple[int, Groups, dict[int, int]]:
     return members, [(int(c), ch, bool(k), lang, int(n)) for c, ch, k, lang, n in groups], raw
 
 
+def _sms_parts(campaign: Campaign, groups: Groups) -> dict[int, float]:
+    """Per cell, the SMS parts a contact costs: each language's text's parts weighted by
+    how many of the cell's SMS contacts speak it (the fallback text for the others)."""
+    from telcamp.campaigns.messages import sms_info, source_for
+
+    out: dict[int, float] = {}
+    for cell in campaign.cells:
+        by_lang = [(lang, n) for cid, ch, ctl, lang, n in groups
+                   if cid == cell.id and ch == "sms" and not ctl]
+        total = sum(n for _lang, n in by_lang)
+        if not total:
+            continue
+        weighted = 0
+        for lang, n in by_lang:
+            source = source_for(cell.messages or {}, "sms", lang)
+            weighted += n * max(sms_info(source).parts, 1) if source else n
+        out[cell.id] = weighted / total
+    return out
+
+
 def _message_problems(campaign: Campaign, groups: Groups) -> tuple[list[str], list[str]]:
     """(problems, warnings) of the messages: a cell's channel without any message would
     fail every contact at dispatch; subscribers whose language has no message get the
@@ -222,6 +242,7 @@ def rehearse(*, session: Session, actor: Principal, campaign_id: int) -> dict[st
     if members and assigned < members:
         warnings.append(f"{members - assigned} subscribers match no cell and are left out "
                         "(add a default cell without a rule to include them)")
+    parts = _sms_parts(campaign, by_lang)
     channels: dict[str, Any] = {}
     total_cost = 0.0
     for ch in sorted({k for c in cells_out for k in c["contacts"]}):
@@ -229,17 +250,25 @@ def rehearse(*, session: Session, actor: Principal, campaign_id: int) -> dict[st
         # per wave: a wave of one cell (its own schedule) sends that cell's contacts only,
         # on its own days
         per_day: dict[str, int] = {}
+        units = 0.0  # priced units: an SMS is priced per part
         for wave in campaign.waves:
             if wave.channel != ch:
                 continue
-            n = sum(c["contacts"].get(ch, 0) for c in cells_out
-                    if wave.cell_id is None or c["cell_id"] == wave.cell_id)
-            for d in _run_days(campaign, wave):
+            its = [c for c in cells_out if wave.cell_id is None or c["cell_id"] == wave.cell_id]
+            n = sum(c["contacts"].get(ch, 0) for c in its)
+            per_contact = sum(c["contacts"].get(ch, 0) * parts.get(c["cell_id"], 1.0)
+                              for c in its)
+            run_days = _run_days(campaign, wave)
+            if campaign.reparticipation == "once":
+                # everyone takes part once: later runs reach only newcomers (not forecast)
+                run_days = run_days[:1]
+            for d in run_days:
                 per_day[d] = per_day.get(d, 0) + n
+                units += per_contact if ch == "sms" else n
         days = sorted(per_day)
         runs = len(days)
         sent = sum(per_day.values())
-        cost = sent * float(prices.get(ch, 0.0))
+        cost = units * float(prices.get(ch, 0.0))
         total_cost += cost
         hist = _history(session, campaign.offer_type, ch, campaign.id)
         expected: dict[str, Any] = {"history": hist["history"]}
