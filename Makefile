@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 PYTEST_ARGS ?=
+# Two pytest-xdist workers: much of the suite waits on PostgreSQL, Chromium, SMPP and SMTP
+# peers, so two processes halve the wall time on a 2-core machine (each test has its own
+# database, var/ folder and ports). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: setup demo test test-fast lint typecheck bench chromium locale clean
 
@@ -37,7 +41,7 @@ demo: setup
 
 # ruff and mypy (strict) are part of the tests: typed, lint-clean code is a standard here.
 test: setup chromium lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test-fast: setup
 	$(BIN)/pytest -m "not slow and not browser" $(PYTEST_ARGS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from dispatch.world import add_contacts, make_campaign, setup_warehouse
 from typer.testing import CliRunner
 
@@ -13,7 +14,8 @@ from telcamp.cli import app
 runner = CliRunner()
 
 
-def test_policy_set_show_versions_and_a_bad_file(db: str, tmp_path: Path) -> None:
+def test_policy_set_show_versions_and_a_bad_file(db: str, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     setup_warehouse(1)
     good = tmp_path / "policy.json"
     good.write_text(json.dumps({"caps": {"24h": 1}, "quiet_start": "22:00",
@@ -25,7 +27,10 @@ def test_policy_set_show_versions_and_a_bad_file(db: str, tmp_path: Path) -> Non
     assert shown["caps"] == {"24h": 1} and shown["quiet_start"] == "22:00"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"quiet_end": "8 am"}), encoding="utf-8")
-    r = runner.invoke(app, ["policy", "set", str(bad)])
+    # A relative name, so the error box (80 columns) cannot wrap it in two whatever the
+    # temporary folder's length (longer under pytest-xdist).
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["policy", "set", "bad.json"])
     assert r.exit_code != 0
     assert "bad.json" in r.output and "quiet_end" in r.output
     assert len(json.loads(runner.invoke(app, ["policy", "versions"]).output)) == 1
