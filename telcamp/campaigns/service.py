@@ -319,6 +319,25 @@ def _build_waves(campaign: Campaign, waves: list[WaveIn]) -> list[Wave]:
     return out
 
 
+def _waves_as_set(campaign: Campaign) -> dict[str, WaveIn]:
+    """The campaign's waves as the marketer set them, one per channel (per-cell copies are
+    made again from the cells by _per_cell; a cell's own offset comes from the cell)."""
+    out: dict[str, WaveIn] = {}
+    for w in campaign.waves:
+        if w.channel not in out:
+            schedule = {k: v for k, v in (w.schedule or {}).items() if k != "start_offset_days"}
+            out[w.channel] = WaveIn.model_validate({
+                "channel": w.channel, "schedule": schedule,
+                "window_start": w.window_start, "window_end": w.window_end})
+    return out
+
+
+def _carry_waves(kept: dict[str, WaveIn], defaults: list[WaveIn]) -> list[WaveIn]:
+    """Saving the cells rebuilds the waves: a channel that had a wave keeps its repeat,
+    weekdays and window; only a channel new to the cells gets the default wave."""
+    return [kept.get(d.channel, d) for d in defaults]
+
+
 def _default_waves(campaign: Campaign) -> list[WaveIn]:
     channels: list[str] = []
     for c in campaign.cells:
@@ -442,12 +461,14 @@ def update_campaign(*, session: Session, actor: Principal, campaign_id: int,
         setattr(campaign, key, value)
     if campaign_in.cells is not None:
         _check_cells(campaign_in.cells, subscriber_fields())
+        kept = _waves_as_set(campaign)
         campaign.waves = []
         campaign.cells = []
         session.flush()
         campaign.cells = _build_cells(campaign_in.cells)
         session.flush()
-        campaign.waves = _build_waves(campaign, campaign_in.waves or _default_waves(campaign))
+        campaign.waves = _build_waves(
+            campaign, campaign_in.waves or _carry_waves(kept, _default_waves(campaign)))
     elif campaign_in.waves is not None:
         campaign.waves = _build_waves(campaign, campaign_in.waves)
     campaign.rehearsal = None  # figures of the old content no longer hold

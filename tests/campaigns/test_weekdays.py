@@ -59,3 +59,28 @@ def test_schedule_step_checkboxes_and_names(world: str, login: Any) -> None:
         f"wave{wid}_kind": "weekly", f"wave{wid}_weekdays": "Fri, Sun",
         "reparticipation": "once"}, follow_redirects=False)
     assert mk.get(f"/api/campaigns/{cid}").json()["waves"][0]["schedule"]["weekdays"] == [4, 6]
+
+
+def test_saving_the_cells_again_keeps_each_channels_repeat_and_window(
+        world: str, login: Any) -> None:
+    pid = _program(login)
+    mk = login("marketer", "C1")
+    r = mk.post("/campaigns/new", data={**BASICS, "program_id": pid}, follow_redirects=False)
+    cid = int(r.headers["location"].split("/")[2])
+    cells = {"cell0_name": "all", "cell0_control": "10", "cell0_ch_sms": "1"}
+    mk.post(f"/campaigns/{cid}/wizard/cells", data=cells)
+    wid = mk.get(f"/api/campaigns/{cid}").json()["waves"][0]["id"]
+    r = mk.post(f"/campaigns/{cid}/wizard/schedule", data={
+        f"wave{wid}_kind": "weekly", f"wave{wid}_wd4": "1", f"wave{wid}_from": "10:00",
+        f"wave{wid}_to": "12:00", "reparticipation": "once"}, follow_redirects=False)
+    assert r.status_code == 303
+    # back to the cells step: another control share and a second channel
+    r = mk.post(f"/campaigns/{cid}/wizard/cells",
+                data={**cells, "cell0_control": "15", "cell0_ch_email": "1"},
+                follow_redirects=False)
+    assert r.status_code == 303, r.text[:2000]
+    waves = {w["channel"]: w for w in mk.get(f"/api/campaigns/{cid}").json()["waves"]}
+    assert waves["sms"]["schedule"]["kind"] == "weekly"
+    assert waves["sms"]["schedule"]["weekdays"] == [4]
+    assert (waves["sms"]["window_start"], waves["sms"]["window_end"]) == ("10:00", "12:00")
+    assert waves["email"]["schedule"]["kind"] == "once"  # new channel: the default wave
