@@ -1,7 +1,7 @@
 """Showing the reasons stored in English (campaign state reasons, approval steps) and the
 campaign domain's validation messages in the reader's language. Stored text stays
 English (audit, logs) and API errors keep their stable English `code`; the console and
-the API's `message` are translated (the API through core.i18n.MESSAGE_TRANSLATORS, by
+the API's `message` are translated (the API through core.i18n.say_message, by
 ?lang=, the lang cookie or Accept-Language). Free text typed by people (a pause reason,
 a rejection comment) is shown as typed."""
 

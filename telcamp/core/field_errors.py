@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telcamp.core.errors import ValidationFailed
-from telcamp.core.i18n import MESSAGE_TRANSLATORS, _
+from telcamp.core.i18n import _, say_message
 
 Gettext = Callable[[str], str]
 LABELS: dict[str, str] = {}
@@ -57,14 +57,6 @@ def register_labels(labels: Mapping[str, str]) -> None:
     LABELS.update(labels)
 
 
-def _own_message(text: str, gettext: Gettext) -> str:
-    for translator in MESSAGE_TRANSLATORS:
-        said = translator(text, gettext)
-        if said is not None:
-            return said
-    return gettext(text)
-
-
 def describe(errors: Iterable[Mapping[str, Any]], gettext: Gettext,
              skip: tuple[str, ...] = ("body",)) -> list[FieldError]:
     """pydantic's `exc.errors()` → one FieldError per error, in the reader's language."""
@@ -83,7 +75,7 @@ def describe(errors: Iterable[Mapping[str, Any]], gettext: Gettext,
         kind = str(err.get("type", ""))
         ctx = {k: v for k, v in (err.get("ctx") or {}).items()}
         if kind == "value_error" and "error" in ctx:
-            reason = _own_message(str(ctx["error"]), gettext)
+            reason = say_message(str(ctx["error"]), gettext)
         elif kind == "string_pattern_mismatch" and name in _TIME_FIELDS:
             reason = gettext(TIME_REASON)
         elif kind in REASONS:

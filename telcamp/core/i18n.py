@@ -90,16 +90,21 @@ def register_messages(translator: MessageTranslator) -> None:
         MESSAGE_TRANSLATORS.append(translator)
 
 
-def translate_message(text: str, locale: str) -> str:
-    """An error message in `locale`: a registered domain's wording, else the catalogue."""
-    if locale not in LOCALES or locale == DEFAULT_LOCALE:
-        return text
-    gettext = get_translator(locale).gettext
+def say_message(text: str, gettext: Callable[[str], str]) -> str:
+    """An error message through `gettext`: a registered domain's wording, else the
+    catalogue (the message itself as msgid)."""
     for translator in MESSAGE_TRANSLATORS:
         said = translator(text, gettext)
         if said is not None:
             return said
     return gettext(text)
+
+
+def translate_message(text: str, locale: str) -> str:
+    """An error message in `locale` (see say_message)."""
+    if locale not in LOCALES or locale == DEFAULT_LOCALE:
+        return text
+    return say_message(text, get_translator(locale).gettext)
 
 
 def _(message: str) -> str:
