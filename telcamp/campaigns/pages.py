@@ -23,6 +23,7 @@ from telcamp.campaigns import (
     chain_pages,
     forms,
     library,
+    lifecycle,
     messages,
     overrides,
     program_pages,
@@ -210,7 +211,8 @@ def _wizard(request: Request, principal: Principal, cid: int, step: str,
             "programs": [], "error": error, "figures": figures, "tiers": forms.TIERS,
             "snapshots": _snapshots(s, principal) if step == "basics" else [],
             "languages": forms.LANGUAGES, "say": wording.say,
-            "channels": ("sms", "email"), "typed": typed, "errors": errors or [], **extra},
+            "channels": ("sms", "email"), "typed": typed, "errors": errors or [],
+            "read_only": c.state not in lifecycle.EDITABLE_STATES, **extra},
             status_code=status)
 
 

@@ -76,8 +76,21 @@ def test_draft_to_launched_through_the_pages(world: str, live_server: Any, page:
     page_as("marketer", "C1")
     page.goto(campaign_url)
     assert page.inner_text("[data-testid=state]") == "scheduled"
+    # Launch asks first: dismissing the question leaves the campaign as it was
+    questions: list[str] = []
+
+    def answer(dialog: Any, accept: bool) -> None:
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.click("[data-testid=launch]")
+    page.wait_for_load_state("networkidle")
+    assert page.inner_text("[data-testid=state]") == "scheduled"
+    page.once("dialog", lambda d: answer(d, True))
     page.click("[data-testid=launch]")
     page.wait_for_selector("[data-testid=contacts]")
+    assert len(questions) == 2 and "now?" in questions[0]
     assert page.inner_text("[data-testid=state]") == "running"
     assert int(page.inner_text("[data-testid=contacts-control]")) > 0
 

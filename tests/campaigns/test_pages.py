@@ -23,7 +23,8 @@ def test_wizard_steps_save_a_draft_each_time(world: str, login: Any) -> None:
     assert r.status_code == 303, r.text
     cells_url = r.headers["location"]
     cid = int(cells_url.split("/")[2])
-    assert "Cells and rewards" in mk.get(cells_url).text
+    draft = mk.get(cells_url).text
+    assert "Cells and rewards" in draft and 'data-testid="read-only"' not in draft
     r = mk.post(cells_url, data={
         "cell0_name": "vip", "cell0_tier": "high", "cell0_control": "10", "cell0_ch_sms": "1",
         "cell1_name": "rest", "cell1_tier": "", "cell1_control": "60", "cell1_ch_sms": "1"})
@@ -72,6 +73,11 @@ def test_wizard_steps_save_a_draft_each_time(world: str, login: Any) -> None:
     assert "Wizard one" in lib
     r = mk.post(f"/campaigns/{cid}/control/resume")
     assert r.status_code == 409 and "running" in r.text
+    # the wizard of a running campaign shows its settings in a disabled fieldset
+    for step in ("basics", "cells", "rehearsal"):
+        wiz = mk.get(f"/campaigns/{cid}/wizard/{step}").text
+        assert 'data-testid="read-only"' in wiz and "<fieldset disabled" in wiz
+        assert wiz.index("<fieldset disabled") < wiz.index('action="/campaigns/')
 
 
 def test_pages_in_russian(world: str, login: Any) -> None:
