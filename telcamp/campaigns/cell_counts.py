@@ -75,6 +75,26 @@ def count(snapshot_id: int, cells: Sequence[CellIn]) -> dict[str, Any]:
             "unassigned": members - assigned, "cells": out_cells, "warnings": warnings}
 
 
+def random_member(snapshot_id: int, cells: Sequence[CellIn], position: int) -> int | None:
+    """A subscriber of the snapshot whom cell `position` gets (the first matching cell
+    wins, as at materialisation), drawn at random; None when the cell gets no one."""
+    cell_sql.validate_cells(cells)
+    conds = ["TRUE" if c.rule is None else
+             cell_sql.condition_sql(c.rule, alias="p", where=f"cells[{i}]")
+             for i, c in enumerate(cells[:position + 1])]
+    # the cell's own condition, and none of the earlier cells' (they would take the member)
+    where = " AND ".join([f"({conds[position]})",
+                          *(f"NOT coalesce(({c}), FALSE)" for c in conds[:position])])
+    # reservoir sampling draws one row without sorting the whole snapshot; DuckDB samples
+    # a FROM before its WHERE, hence the sample over the filtered subquery
+    sql = ("SELECT msisdn FROM (SELECT p.msisdn FROM segment_snapshot_members m JOIN "
+           f"profile p ON p.msisdn = m.msisdn WHERE m.snapshot_id = ? AND {where}) "
+           "USING SAMPLE reservoir(1 ROWS)")
+    with warehouse.connect(read_only=True) as con:
+        row = con.execute(sql, [snapshot_id]).fetchone()
+    return None if row is None else int(row[0])
+
+
 def for_campaign(*, session: Session, actor: Principal, campaign_id: int,
                  cells: Sequence[CellIn] | None = None) -> dict[str, Any]:
     """Counts for the given cells (unsaved), or for the campaign's saved cells."""

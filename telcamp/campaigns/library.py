@@ -9,7 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from telcamp.campaigns import messages, regions
+from telcamp.access.masking import mask_msisdn, mask_row
+from telcamp.campaigns import cell_counts, messages, regions
 from telcamp.campaigns import service as campaign_service
 from telcamp.campaigns.models import Campaign, Cell, Contact, Wave
 from telcamp.campaigns.schemas import PreviewIn
@@ -174,24 +175,27 @@ def contact_counts(*, session: Session, actor: Principal, campaign_id: int) -> d
 
 def preview(*, session: Session, actor: Principal, campaign_id: int, preview_in: PreviewIn
             ) -> dict[str, Any]:
-    """The message one chosen subscriber would get, with SMS encoding and parts."""
+    """The message one subscriber would get, with SMS encoding and parts: the chosen
+    number, or (none given) a random member of the cell from the audience snapshot.
+    The answer names the subscriber, masked as the actor's role requires."""
     campaign = campaign_service.get_campaign(session=session, actor=actor,
                                              campaign_id=campaign_id)
-    with warehouse.connect(read_only=True) as con:
-        rel = con.execute("SELECT * FROM profile WHERE msisdn = ?", [int(preview_in.msisdn)])
-        cols = [d[0] for d in rel.description]
-        rows = rel.fetchall()
-    if not rows:
-        raise NotFound(f"subscriber {preview_in.msisdn} is not in the warehouse", field="msisdn")
-    subscriber = dict(zip(cols, rows[0], strict=True))
-    if actor.region_code is not None and actor.region_code not in {
-            subscriber.get("region_code"), subscriber.get("city_code"),
-            subscriber.get("province_code")}:
-        raise NotFound(f"subscriber {preview_in.msisdn} is not in the warehouse", field="msisdn")
     cell = next((c for c in campaign.cells if c.name == preview_in.cell_name),
                 campaign.cells[0] if campaign.cells else None)
     if cell is None:
         raise ValidationFailed("the campaign has no cells", field="cells")
+    msisdn = preview_in.msisdn or _random_member(campaign, cell)
+    with warehouse.connect(read_only=True) as con:
+        rel = con.execute("SELECT * FROM profile WHERE msisdn = ?", [int(msisdn)])
+        cols = [d[0] for d in rel.description]
+        rows = rel.fetchall()
+    if not rows:
+        raise NotFound(f"subscriber {msisdn} is not in the warehouse", field="msisdn")
+    subscriber = dict(zip(cols, rows[0], strict=True))
+    if actor.region_code is not None and actor.region_code not in {
+            subscriber.get("region_code"), subscriber.get("city_code"),
+            subscriber.get("province_code")}:
+        raise NotFound(f"subscriber {msisdn} is not in the warehouse", field="msisdn")
     language = preview_in.language or str(subscriber.get("language") or "en")
     text = preview_in.text
     if text is None:
@@ -201,8 +205,28 @@ def preview(*, session: Session, actor: Principal, campaign_id: int, preview_in:
     if text is None:
         raise ValidationFailed(f"cell {cell.name} has no {preview_in.channel} message",
                                field="messages")
-    context = messages.render_context(messages.offer_fields(cell), subscriber,
-                                      preview_in.msisdn)
+    shown = msisdn
+    if preview_in.msisdn is None and not actor.has_pii:
+        # a random member is someone the user did not name: render with their number and
+        # e-mail masked, as every other page shows them to this role
+        subscriber = mask_row({**subscriber, "msisdn": msisdn}, actor)
+        shown = str(subscriber["msisdn"])
+    context = messages.render_context(messages.offer_fields(cell), subscriber, shown)
     out = messages.preview(text, channel=preview_in.channel, subscriber=context)
-    out.update({"cell": cell.name, "language": language})
+    out.update({"cell": cell.name, "language": language,
+                "msisdn": mask_msisdn(msisdn, actor), "random": preview_in.msisdn is None})
     return out
+
+
+def _random_member(campaign: Any, cell: Any) -> str:
+    """A random subscriber the cell gets from the campaign's audience snapshot."""
+    if campaign.snapshot_id is None:
+        raise ValidationFailed("type a subscriber's number, or choose the campaign's audience "
+                               "snapshot to preview a random member", field="msisdn")
+    cells = cell_counts.saved_cells(campaign)
+    position = next(i for i, c in enumerate(campaign.cells) if c.id == cell.id)
+    member = cell_counts.random_member(campaign.snapshot_id, cells, position)
+    if member is None:
+        raise ValidationFailed(f"cell {cell.name} gets no one from the audience snapshot; "
+                               "type a subscriber's number to preview", field="msisdn")
+    return str(member)

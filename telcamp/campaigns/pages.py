@@ -282,7 +282,9 @@ async def preview(request: Request, cid: int, principal: Principal = READ) -> HT
             texts = {k[len(prefix):]: str(v) for k, v in form.items() if k.startswith(prefix)}
             out = library.preview(session=s, actor=principal, campaign_id=cid,
                                   preview_in=PreviewIn.model_validate({
-                                      "msisdn": str(form.get("msisdn", "")).strip(),
+                                      # blank, or the random button: a random member
+                                      "msisdn": None if form.get("random") else (
+                                          str(form.get("msisdn", "")).strip() or None),
                                       "cell_name": form.get("cell_name") or None,
                                       "channel": channel, "texts": texts}))
     except (TelcampError, ValueError) as exc:

@@ -204,7 +204,8 @@ class Reason(BaseModel):
 
 
 class PreviewIn(BaseModel):
-    msisdn: str = Field(pattern=r"^\d{8,15}$")
+    # None: a random member of the cell, from the campaign's audience snapshot
+    msisdn: str | None = Field(default=None, pattern=r"^\d{8,15}$")
     cell_name: str | None = None
     channel: Channel = "sms"
     language: str | None = None

@@ -51,9 +51,15 @@ FIXED_ERRORS = (
     _("the campaign has no cells; add at least one"),
     _("only an operator-wide admin may configure approval chains"),
     _("a weekly wave needs at least one weekday"),
+    _("type a subscriber's number, or choose the campaign's audience snapshot to preview a "
+      "random member"),
 )
 _CELL = r"(?P<where>cells\[\d+\]) \((?P<cell>.*)\)"
 ERRORS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^cell (?P<cell>.+) gets no one from the audience snapshot; type a "
+                r"subscriber's number to preview$"),
+     _("cell {cell} gets no one from the audience snapshot; type a subscriber's number to "
+       "preview")),
     (re.compile(_CELL + r": control percentage (?P<pct>\S+) is outside 0–(?P<max>\S+)$"),
      _("{where} ({cell}): control percentage {pct} is outside 0–{max}")),
     (re.compile(_CELL + r": choose at least one channel$"),

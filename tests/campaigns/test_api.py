@@ -37,6 +37,22 @@ def test_draft_to_launched_over_rest(world: str, login: Any) -> None:
                       json={"msisdn": "79000000001", "cell_name": "high", "channel": "email"})
     assert r.status_code == 200, r.text
     assert r.json()["text"] == "Dear 79000000001, 5 GB"
+    # no number: a random member the cell gets, rendered masked for the marketer (no
+    # pii.read), and only ever someone that cell gets (first matching cell wins)
+    r = marketer.post(f"/api/campaigns/{cid}/preview", json={"cell_name": "high",
+                                                             "channel": "email"})
+    assert r.status_code == 200, r.text
+    shown = r.json()["msisdn"]
+    assert r.json()["random"] is True and "*" in shown
+    assert r.json()["text"] == f"Dear {shown}, 5 GB"
+    drawn = {admin.post(f"/api/campaigns/{cid}/preview",
+                        json={"cell_name": "rest"}).json()["msisdn"] for _ in range(6)}
+    from telcamp.core import warehouse
+    with warehouse.connect(read_only=True) as con:
+        tiers = {t for (t,) in con.execute(
+            "SELECT value_tier FROM profile WHERE msisdn IN (SELECT unnest(?::BIGINT[]))",
+            [sorted(int(m) for m in drawn)]).fetchall()}
+    assert tiers == {"low"} and len(drawn) > 1  # random, and never a high/medium member
 
     assert marketer.post(f"/api/campaigns/{cid}/submit").json()["state"] == "submitted"
     # the marketer cannot approve (no permission), the approver sees it in the inbox

@@ -51,6 +51,12 @@ def test_wizard_steps_save_a_draft_each_time(world: str, login: Any) -> None:
     prev = mk.post(f"/campaigns/{cid}/preview",
                    data={"msisdn": "79000000000", "cell_name": "vip", "channel": "sms"})
     assert "VIP offer DATA5" in prev.text
+    # the random button: someone the cell gets, named masked for the marketer
+    prev = mk.post(f"/campaigns/{cid}/preview",
+                   data={"random": "1", "msisdn": "", "cell_name": "vip", "channel": "sms"})
+    assert "random member" in prev.text  # in the member's language: en, or ru, or en as fallback
+    assert "VIP offer DATA5" in prev.text or "Предложение" in prev.text
+    assert "*" in prev.text.split('data-testid="preview-subscriber">')[1].split("<")[0]
     r = mk.post(f"/campaigns/{cid}/wizard/schedule", data={
         "reparticipation": "once"}, follow_redirects=False)
     assert r.headers["location"].endswith("/wizard/rehearsal")
