@@ -96,6 +96,9 @@ class InboundMessage:
     contact_id: int | None = None  # when the provider names the contact (VERP bounce)
     hard: bool = False  # a permanent bounce: the address is not e-mailed again
     final: bool = True  # False for a "delayed" DSN: the provider still tries
+    # (reference, total, number) of one part of a multi-part SMS: the dispatcher stores
+    # parts and handles the joined text once all arrived (telcamp.dispatch.mo_parts)
+    part: tuple[int, int, int] | None = None
 
 
 ResultSink = Callable[[DeliveryUpdate | InboundMessage], Awaitable[None]]

@@ -14,9 +14,10 @@ submit result → SendResult: SUBMITTED → "submitted" (message ids); REJECTED 
 with the status name; UNKNOWN → "unknown". Receipts: delivered / undelivered / expired /
 rejected become DeliveryUpdates; intermediate ones (ENROUTE, ACCEPTD) are ignored;
 orphans (no message id matched) go on with contact_id None and are stored as orphans.
-Mobile-originated SMS (joined when multi-part) and receipts that cannot be read go to the
-sink as InboundMessages (telcamp.dispatch.feedback stores them before the deliver_sm is
-acknowledged).
+Mobile-originated SMS and receipts that cannot be read go to the sink as InboundMessages
+(telcamp.dispatch.feedback stores them before the deliver_sm is acknowledged); each part
+of a multi-part MO goes on its own with its (ref, total, number), and the dispatcher
+joins the parts from the database (telcamp.dispatch.mo_parts).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ from telcamp.channels.smpp import (
     BindConfig,
     BindRefused,
     InboundEvent,
-    MoAssembler,
     MoEvent,
     OutboundSms,
     RawEvent,
@@ -66,7 +66,6 @@ class SmsChannel:
             None if any(t is None for t in tps) else float(sum(t or 0 for t in tps)))
         self.pool: SmppPool | None = None
         self._sink: ResultSink | None = None
-        self._mo = MoAssembler()  # multi-part MO joined before it is stored
         self.sent = 0
         self.failed = 0
 
@@ -83,12 +82,12 @@ class SmsChannel:
         if self._sink is None:
             return
         if isinstance(ev, MoEvent):
-            whole = self._mo.feed(ev)
-            if whole is not None:  # the sink stores it before the SMSC gets its answer
-                await self._sink(InboundMessage(
-                    channel=self.name, kind="mo", source=whole.source,
-                    destination=whole.destination, text=whole.text,
-                    raw=whole.short_message.hex(), bind=whole.bind))
+            # The sink stores it before the SMSC gets its answer; a part of a long MO is
+            # stored as a part and joined there (across restarts and binds).
+            part = ev.concat if ev.concat is not None and ev.concat[1] > 1 else None
+            await self._sink(InboundMessage(
+                channel=self.name, kind="mo", source=ev.source, destination=ev.destination,
+                text=ev.text, raw=ev.short_message.hex(), bind=ev.bind, part=part))
             return
         if isinstance(ev, RawEvent):  # unreadable receipt: kept raw, never dropped
             tlvs = ",".join(f"{tag:04x}={val.hex()}" for tag, val in ev.tlvs)

@@ -42,6 +42,10 @@ class DispatchSettings(BaseSettings):
     respond_window_h: float = Field(
         72.0, ge=0, description="An incoming SMS counts as the answer to the latest campaign "
         "SMS sent to that number within this many hours (progress bucket 'responded').")
+    mo_parts_expire_s: float = Field(
+        86400.0, gt=0, description="Parts of a multi-part incoming SMS wait this long for "
+        "the rest (across restarts and binds); then the parts received are stored as one "
+        "'incomplete' reply, not acted on, and a warning is logged.")
     retry_max_attempts: int = Field(
         5, ge=1, le=100, description="Attempts of one contact whose channel answered "
         "'retry' (SMTP 4xx, webhook down) before it fails.")

@@ -12,6 +12,10 @@ and the SMSC delivers it again).
 - Any other MO: the answer to the latest campaign SMS sent to that number within
   `respond_window_h` (found through the send log's msisdn index): that contact becomes
   'responded' (a progress bucket) with a history event.
+- A part of a multi-part MO: stored in `dispatch_mo_part` (telcamp.dispatch.mo_parts);
+  the part that completes the message makes it one MO, handled as above.
+  `expire_mo_parts` (worker housekeeping) stores the parts of messages that never
+  completed as one 'incomplete' reply.
 - Unreadable receipt: kept raw, counted, logged; nothing else can be done with it.
 - Bounce: the contact it names (VERP) becomes 'undelivered' with the reason; a hard
   bounce also puts the address in `dispatch_bounced_address`, which the e-mail channel
@@ -33,6 +37,7 @@ from sqlalchemy.orm import Session
 from telcamp.channels.base import InboundMessage
 from telcamp.core import clock
 from telcamp.core.db import session_scope
+from telcamp.dispatch import mo_parts
 from telcamp.dispatch.config import get_dispatch_settings
 from telcamp.dispatch.tables import (
     RESPONDED,
@@ -71,11 +76,13 @@ def is_stop(text: str, keywords: list[str] | None = None) -> bool:
 
 
 def _event(s: Session, contact_id: int, outcome: str, now: datetime) -> None:
+    """The history event of a move just made: the contact's new reason goes with it."""
     s.execute(sa.insert(event).from_select(
-        ["contact_id", "msisdn", "campaign_id", "wave_id", "channel", "at", "outcome"],
+        ["contact_id", "msisdn", "campaign_id", "wave_id", "channel", "at", "outcome",
+         "reason"],
         sa.select(contact.c.id, contact.c.msisdn, contact.c.campaign_id, contact.c.wave_id,
                   contact.c.channel, sa.literal(now, contact.c.done_at.type),
-                  sa.literal(outcome)).where(contact.c.id == contact_id)))
+                  sa.literal(outcome), contact.c.reason).where(contact.c.id == contact_id)))
 
 
 def _move(s: Session, contact_id: int, states: tuple[str, ...], state: str, reason: str | None,
@@ -146,6 +153,12 @@ def store(messages: list[InboundMessage], *, now: datetime | None = None) -> Cou
     # lock can say so; on PostgreSQL add_to_optout also takes an advisory lock).
     with _store_lock, session_scope() as s:
         for m in messages:
+            if m.kind == "mo" and m.part is not None and m.part[1] > 1:
+                whole = mo_parts.add(s, m, now)
+                counts["mo_part"] += 1
+                if whole is None:  # stored; the part that completes it joins them
+                    continue
+                m = whole
             msisdn, cid, action = _handle(s, m, now)
             s.execute(sa.insert(inbound).values(
                 channel=m.channel, kind=m.kind, bind=m.bind[:120], msisdn=msisdn,
@@ -165,6 +178,22 @@ def store(messages: list[InboundMessage], *, now: datetime | None = None) -> Cou
         with _optouts_lock:
             _optouts.extend(optouts)
     return counts
+
+
+def expire_mo_parts(*, now: datetime | None = None) -> int:
+    """Multi-part MO still incomplete after `mo_parts_expire_s`: stored as one reply with
+    the action 'incomplete' (shown on the lookup page, not acted on: half a message is
+    neither a STOP nor an answer). Returns how many messages."""
+    now = now or clock.now()
+    with _store_lock, session_scope() as s:
+        gone = mo_parts.expired(s, older_than_s=get_dispatch_settings().mo_parts_expire_s,
+                                now=now)
+        for m in gone:
+            s.execute(sa.insert(inbound).values(
+                channel=m.channel, kind="mo", bind=m.bind[:120], msisdn=_digits(m.source),
+                source=m.source[:320], destination=m.destination[:320], text=m.text,
+                raw=m.raw, received_at=now, contact_id=None, action=mo_parts.INCOMPLETE))
+    return len(gone)
 
 
 def optouts_waiting() -> bool:

@@ -7,6 +7,12 @@ deleted from the operational DB once the DuckDB transaction committed. A crash b
 the two copies again; the copy skips events already present (same contact, outcome and
 time), so the history stays free of duplicates. Each DuckDB write is one short
 transaction (DuckDB has one writer; core.warehouse.connect waits for it).
+
+Each row carries the reason of its outcome (suppressed: the policy's code; deferred: why
+and `planned_at` moved; failed / unknown / undelivered: the channel's or network's
+reason). Events written without one (the outbox records `failed` and `unknown` per batch
+with a single outcome) take the contact's reason while the contact is still in that
+outcome: those outcomes are final, so it is the reason they were written with.
 """
 
 from __future__ import annotations
@@ -16,10 +22,26 @@ import sqlalchemy as sa
 
 from telcamp.core import warehouse
 from telcamp.core.db import session_scope
-from telcamp.dispatch.tables import event
+from telcamp.dispatch.tables import FAILED, UNKNOWN, contact, event
 from telcamp.warehouse.schema import ensure_schema
 
 BATCH = 50_000
+# Outcomes the outbox writes without a reason; their contact row has it (see above).
+_REASON_ON_CONTACT = (FAILED, UNKNOWN)
+
+
+def _reason() -> sa.ColumnElement[str | None]:
+    """The event's reason, else (failed / unknown only) the contact's. A CASE around a
+    scalar subquery: the contact is read by primary key only for those rows, not for the
+    bulk of `sent` and `delivered` events."""
+    from_contact = (sa.select(contact.c.reason)
+                    .where(contact.c.id == event.c.contact_id,
+                           contact.c.state == event.c.outcome)
+                    .scalar_subquery())
+    return sa.case(
+        (sa.and_(event.c.reason.is_(None), event.c.outcome.in_(_REASON_ON_CONTACT)),
+         from_contact),
+        else_=event.c.reason)
 
 
 def sync(*, batch: int = BATCH) -> int:
@@ -30,6 +52,7 @@ def sync(*, batch: int = BATCH) -> int:
             rows = s.execute(sa.select(
                 event.c.seq, event.c.msisdn, event.c.campaign_id, event.c.wave_id,
                 event.c.contact_id, event.c.channel, event.c.at, event.c.outcome,
+                _reason(),
             ).order_by(event.c.seq).limit(batch)).all()
         if not rows:
             return total
@@ -42,15 +65,17 @@ def sync(*, batch: int = BATCH) -> int:
             "channel": pa.array(cols[5], pa.string()),
             "contacted_at": pa.array(cols[6], pa.timestamp("us", tz="UTC")),
             "outcome": pa.array(cols[7], pa.string()),
+            "reason": pa.array(cols[8], pa.string()),
         })
         with warehouse.connect() as con:
             ensure_schema(con)  # a fresh warehouse may not have the table yet
             con.register("new_events", table)
             con.execute("BEGIN")
             con.execute("""
-                INSERT INTO contact_history
+                INSERT INTO contact_history (msisdn, campaign_id, wave_id, contact_id,
+                                             channel, contacted_at, outcome, reason)
                 SELECT n.msisdn, n.campaign_id, n.wave_id, n.contact_id, n.channel,
-                       n.contacted_at, n.outcome
+                       n.contacted_at, n.outcome, n.reason
                 FROM new_events n
                 WHERE NOT EXISTS (
                   SELECT 1 FROM contact_history h

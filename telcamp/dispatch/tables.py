@@ -78,6 +78,7 @@ event = sa.Table(
     sa.Column("channel", sa.String(20)),
     sa.Column("at", UTCDateTime()),
     sa.Column("outcome", sa.String(20)),
+    sa.Column("reason", sa.String(200)),  # why suppressed / deferred / failed (dispatch_0003)
 )
 
 inbound = sa.Table(
@@ -96,6 +97,22 @@ inbound = sa.Table(
     sa.Column("action", sa.String(40)),
 )
 
+# Parts of a multi-part MO SMS until the whole message is there (telcamp.dispatch.mo_parts).
+mo_part = sa.Table(
+    "dispatch_mo_part", md,
+    sa.Column("id", sa.BigInteger, primary_key=True),
+    sa.Column("channel", sa.String(20)),
+    sa.Column("source", sa.String(320)),
+    sa.Column("destination", sa.String(320)),
+    sa.Column("ref", sa.Integer),
+    sa.Column("total", sa.Integer),
+    sa.Column("seq", sa.Integer),
+    sa.Column("bind", sa.String(120)),
+    sa.Column("text", sa.Text),
+    sa.Column("raw", sa.Text),
+    sa.Column("received_at", UTCDateTime()),
+)
+
 bounced_address = sa.Table(
     "dispatch_bounced_address", md,
     sa.Column("address", sa.String(320), primary_key=True),
@@ -111,6 +128,9 @@ SUBMITTED = "submitted"
 FINAL_AFTER_SUBMIT = ("delivered", "undelivered", "expired", "rejected")
 FAILED = "failed"
 SUPPRESSED = "suppressed"
+# Not a contact state: the history event of a contact the policy put back to 'planned'
+# (reason deferred:<why>) when it was due.
+DEFERRED = "deferred"
 UNKNOWN = "unknown"  # the lease expired without a recorded result: may or may not be sent
 CANCELLED = "cancelled"
 RESPONDED = "responded"  # the subscriber answered (MO reply, webhook or call result)

@@ -86,10 +86,11 @@ def apply(updates: list[Pending], *, grace_s: float = 5.0,
                                 reason=sa.bindparam("why"))
                         .execution_options(synchronize_session=False), group)
             s.execute(sa.insert(event).from_select(
-                ["contact_id", "msisdn", "campaign_id", "wave_id", "channel", "at", "outcome"],
+                ["contact_id", "msisdn", "campaign_id", "wave_id", "channel", "at", "outcome",
+                 "reason"],
                 sa.select(contact.c.id, contact.c.msisdn, contact.c.campaign_id,
                           contact.c.wave_id, contact.c.channel, contact.c.done_at,
-                          contact.c.state)
+                          contact.c.state, contact.c.reason)
                 .where(contact.c.id.in_([r["cid"] for r in rows]),
                        contact.c.done_at == now)))
     return waiting, orphans

@@ -94,6 +94,7 @@ class Worker:
             self.stats.reconciled += await asyncio.to_thread(
                 outbox.reconcile, channel=self.channel.name, resend_unknown=self.resend_unknown)
             await asyncio.to_thread(outbox.cancel_stopped)
+            await asyncio.to_thread(feedback.expire_mo_parts)
         if now - self._last_prune >= 3600.0:  # a scan of the send log: once an hour
             self._last_prune = now
             await asyncio.to_thread(outbox.prune_send_log)

@@ -21,7 +21,15 @@ from telcamp.audit import service as audit
 from telcamp.campaigns.models import Campaign, Cell
 from telcamp.core import clock
 from telcamp.core.security import Principal
-from telcamp.dispatch.tables import PENDING, SUPPRESSED, contact, event, ids_in, send_log
+from telcamp.dispatch.tables import (
+    DEFERRED,
+    PENDING,
+    SUPPRESSED,
+    contact,
+    event,
+    ids_in,
+    send_log,
+)
 from telcamp.lists.models import ListMember, ListOverride, SpecialList
 from telcamp.policy import quiet
 from telcamp.policy.models import ContactPolicy
@@ -136,14 +144,33 @@ def _apply_common(session: Session, scope: sa.ColumnElement[bool], state: str,
     return counts
 
 
+_EVENT_COLUMNS = ["contact_id", "msisdn", "campaign_id", "wave_id", "channel", "at",
+                  "outcome", "reason"]
+
+
 def _events_for(session: Session, where: sa.ColumnElement[bool], now: datetime) -> None:
-    """One 'suppressed' event per contact just suppressed (for the contact history)."""
+    """One 'suppressed' event per contact just suppressed, with its reason code (for the
+    contact history)."""
     session.execute(sa.insert(event).from_select(
-        ["contact_id", "msisdn", "campaign_id", "wave_id", "channel", "at", "outcome"],
+        _EVENT_COLUMNS,
         sa.select(contact.c.id, contact.c.msisdn, contact.c.campaign_id, contact.c.wave_id,
                   contact.c.channel, sa.literal(now, contact.c.done_at.type),
-                  sa.literal("suppressed"))
+                  sa.literal("suppressed"), contact.c.reason)
         .where(where, contact.c.state == SUPPRESSED, contact.c.done_at == now)))
+
+
+def _deferred_events(session: Session, scope: sa.ColumnElement[bool], now: datetime
+                     ) -> None:
+    """One 'deferred' event per contact of the claimed batch `scope` just deferred (back
+    to 'planned' with a deferred:<why> reason), so the history says why it went out later
+    than planned: the contact row's reason is overwritten when it is sent (its `sent`
+    row in the history then says when it went)."""
+    session.execute(sa.insert(event).from_select(
+        _EVENT_COLUMNS,
+        sa.select(contact.c.id, contact.c.msisdn, contact.c.campaign_id, contact.c.wave_id,
+                  contact.c.channel, sa.literal(now, contact.c.done_at.type),
+                  sa.literal(DEFERRED), contact.c.reason)
+        .where(scope, contact.c.state == PENDING, contact.c.reason.like("deferred:%"))))
 
 
 def apply_to_wave(*, session: Session, campaign_id: int, wave_id: int, run: int,
@@ -266,7 +293,11 @@ def apply_to_batch(*, session: Session, ids: list[int], state: str,
         counts["arbitration"] += _suppress(session, sa.and_(live_twice, sa.exists(better)),
                                            "arbitration", now)
     counts["deferred:quiet_hours"] += _quiet(session, live, policy, now)
-    _events_for(session, scope, now)
+    # Only when something happened: else an INSERT … SELECT per claimed batch for nothing.
+    if any(v for k, v in counts.items() if not k.startswith("deferred:")):
+        _events_for(session, scope, now)
+    if any(v for k, v in counts.items() if k.startswith("deferred:")):
+        _deferred_events(session, scope, now)
     return {k: v for k, v in counts.items() if v}
 
 

@@ -331,8 +331,10 @@ class _Compiler:
             .from_(exp.Table(this=exp.to_identifier("contact_history"),
                              alias=exp.TableAlias(this=exp.to_identifier("ch"))))
             .where(exp.GTE(this=_col("contacted_at", "ch"), expression=_ts(since)))
-            # a suppressed contact never reached the subscriber
-            .where(exp.NEQ(this=_col("outcome", "ch"), expression=exp.Literal.string("suppressed")))
+            # a suppressed or deferred contact did not reach the subscriber (a deferred one
+            # has its own row once it went out)
+            .where(exp.Not(this=exp.In(this=_col("outcome", "ch"), expressions=[
+                exp.Literal.string("suppressed"), exp.Literal.string("deferred")])))
         )
         if spec.campaign is not None:
             select = select.where(exp.EQ(this=_col("campaign_id", "ch"),

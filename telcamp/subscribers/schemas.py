@@ -30,6 +30,22 @@ class ContactRow(BaseModel):
     segment: str | None = None
 
 
+class HistoryRow(BaseModel):
+    """One row of the warehouse contact history: an outcome with its time and reason
+    (a delivered SMS has a `sent` and a `delivered` row; a deferred one a `deferred` row
+    saying why it went out later)."""
+
+    time: datetime
+    contact_id: int | None
+    campaign_id: int | None
+    campaign: str | None
+    wave_id: int | None
+    channel: str
+    outcome: str  # sent, delivered, deferred, suppressed, failed, ...
+    reason: str | None  # the policy's code, the channel's or the network's reason
+    explanation: str  # the outcome and reason in a sentence
+
+
 class ListRow(BaseModel):
     list_name: str
     list_type: str
@@ -57,6 +73,9 @@ class SubscriberRead(BaseModel):
     lists: list[ListRow]
     contacts: list[ContactRow]
     replies: list[ReplyRow] = []
+    # the warehouse contact history, newest first (what `contacted` and the recency
+    # exclusion read); empty when the warehouse has none for this number
+    history: list[HistoryRow] = []
     opted_out: bool = False  # on an opt-out list now (not expired)
 
 

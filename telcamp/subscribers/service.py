@@ -10,10 +10,13 @@ and the reason it was suppressed, deferred or failed ("why did I get this SMS?")
 - Region scope: an agent of region X sees only subscribers whose county, city or province
   is X (same rule as segments); others are "not found". Operator-wide agents see any.
 - Masking: without pii.read the number and e-mail are masked, in the message text too.
+- History: the warehouse contact history's rows for the number (every outcome with its
+  time and reason, including deferrals the contact row no longer shows once sent).
 """
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import duckdb
@@ -30,7 +33,13 @@ from telcamp.core.i18n import _
 from telcamp.core.security import Principal
 from telcamp.dispatch.tables import contact
 from telcamp.lists.schemas import parse_msisdn
-from telcamp.subscribers.schemas import ContactRow, ListRow, ReplyRow, SubscriberRead
+from telcamp.subscribers.schemas import (
+    ContactRow,
+    HistoryRow,
+    ListRow,
+    ReplyRow,
+    SubscriberRead,
+)
 
 # Outcome → a sentence for the agent (msgids; pages translate them).
 EXPLAIN: dict[str, str] = {
@@ -47,6 +56,9 @@ EXPLAIN: dict[str, str] = {
     "suppressed": _("Not sent: the contact policy or a list stopped it."),
     "cancelled": _("Not sent: the campaign was stopped."),
     "control": _("Held out (control group), not contacted."),
+    # contact-history outcomes that are not contact states
+    "sent": _("Handed to the network."),
+    "deferred": _("Held back by the contact policy; sent later."),
 }
 # What the network's receipt codes (SMPP stat, kept in `reason`) mean, for an agent.
 REASON_WORDS: dict[str, str] = {
@@ -64,10 +76,12 @@ REASON_WORDS: dict[str, str] = {
     "ACCEPTD": _("The network accepted it; no final receipt yet."),
 }
 MAX_CONTACTS = 500
+MAX_HISTORY = 200
 # What came back from the subscriber: kinds and actions, shown through _(value).
 REPLY_WORDS = {"mo": _("SMS reply"), "raw_receipt": _("Unreadable receipt"),
                "bounce": _("E-mail bounce"), "hard_bounce": _("hard bounce"),
-               "soft_bounce": _("soft bounce")}
+               "soft_bounce": _("soft bounce"),
+               "incomplete": _("incomplete: parts missing, not acted on")}
 
 
 def _profile(number: int) -> dict[str, Any] | None:
@@ -79,6 +93,23 @@ def _profile(number: int) -> dict[str, Any] | None:
     except duckdb.CatalogException:
         return None
     return None if row is None else dict(zip(names, row, strict=True))
+
+
+def _history(number: int) -> list[tuple[Any, ...]]:
+    """(time, contact, campaign, wave, channel, outcome, reason) from the warehouse contact
+    history, newest first. A warehouse without the table, or made before `reason` and
+    opened read-only (ensure_schema adds the column on the next write), still answers."""
+    sql = ("SELECT contacted_at, contact_id, campaign_id, wave_id, channel, outcome, {} "
+           "FROM contact_history WHERE msisdn = ? ORDER BY contacted_at DESC, outcome "
+           "LIMIT ?")
+    try:
+        with warehouse.connect(read_only=True) as con:
+            try:
+                return con.execute(sql.format("reason"), [number, MAX_HISTORY]).fetchall()
+            except duckdb.BinderException:
+                return con.execute(sql.format("NULL"), [number, MAX_HISTORY]).fetchall()
+    except duckdb.CatalogException:
+        return []
 
 
 def _in_scope(principal: Principal, profile: dict[str, Any] | None) -> bool:
@@ -119,8 +150,10 @@ def lookup(session: Session, *, principal: Principal, msisdn: str) -> Subscriber
                                  contact.c.msisdn == number)
         .order_by(contact.c.planned_at.desc(), contact.c.id.desc()).limit(MAX_CONTACTS)
     ).mappings().all() if campaign_ids else []
+    history = _history(number)
     campaigns = {c.id: c for c in session.scalars(sa.select(Campaign).where(
-        Campaign.id.in_({int(r["campaign_id"]) for r in rows})))}
+        Campaign.id.in_({int(r["campaign_id"]) for r in rows}
+                        | {int(h[2]) for h in history if h[2] is not None})))}
     segments = _segment_names(session, {c.segment_id for c in campaigns.values()})
     cells = {c.id: c for c in session.scalars(sa.select(Cell).where(
         Cell.id.in_({int(r["cell_id"]) for r in rows})))}
@@ -165,8 +198,15 @@ def lookup(session: Session, *, principal: Principal, msisdn: str) -> Subscriber
                         str(r["text"] or "").replace(full, shown),
                         action=r["action"], contact_id=r["contact_id"])
                for r in feedback.for_subscriber(session, number)]
+    timeline = [HistoryRow(
+        time=at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC), contact_id=cid,
+        campaign_id=camp_id,
+        campaign=campaigns[camp_id].name if camp_id in campaigns else None, wave_id=wave,
+        channel=str(channel), outcome=str(outcome), reason=why,
+        explanation=EXPLAIN.get(str(outcome), str(outcome)) + (f" ({why})" if why else ""))
+        for at, cid, camp_id, wave, channel, outcome, why in history]
     return SubscriberRead(
-        msisdn=shown, found=profile is not None,
+        msisdn=shown, history=timeline, found=profile is not None,
         region_code=str(profile["region_code"]) if profile else None,
         email=mask_email(email, principal), language=(profile or {}).get("language"),
         lists=lists, contacts=out, replies=replies,

@@ -102,10 +102,15 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS load_registry(
   fingerprint VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
   rows BIGINT NOT NULL, orphans BIGINT NOT NULL DEFAULT 0, loaded_at TIMESTAMPTZ NOT NULL)""",
-    # Filled by dispatch; read by the `contacted` segment rule and the recency exclusion.
+    # Filled by dispatch (telcamp.dispatch.history); read by the `contacted` segment rule,
+    # the recency exclusion and the subscriber lookup. `reason`: why a contact was
+    # suppressed, deferred or failed (docs/policy.md, "Reason codes"), or the network's code.
     """CREATE TABLE IF NOT EXISTS contact_history(
   msisdn BIGINT NOT NULL, campaign_id BIGINT, wave_id BIGINT, contact_id BIGINT,
-  channel VARCHAR NOT NULL, contacted_at TIMESTAMPTZ NOT NULL, outcome VARCHAR NOT NULL)""",
+  channel VARCHAR NOT NULL, contacted_at TIMESTAMPTZ NOT NULL, outcome VARCHAR NOT NULL,
+  reason VARCHAR)""",
+    # Warehouses made before `reason` existed get it here (a no-op once it is there).
+    "ALTER TABLE contact_history ADD COLUMN IF NOT EXISTS reason VARCHAR",
     # Members of special lists, a projection of the operational DB kept in sync by
     # telcamp.lists.sync (list metadata stays in the operational DB). A member counts while
     # expires_at IS NULL OR expires_at > now (core.clock). Read by the in_list rule and the

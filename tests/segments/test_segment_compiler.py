@@ -139,12 +139,15 @@ def test_in_list_by_name_uses_the_resolver(con: duckdb.DuckDBPyConnection,
 def test_contacted_reads_contact_history(con: duckdb.DuckDBPyConnection,
                                          ctx: CompileContext) -> None:
     assert _run(con, {"contacted": {"days": 30}}, ctx) == set()  # empty: matches no one
-    con.execute("INSERT INTO contact_history VALUES (?, 1, 1, 1, 'sms', ?, 'delivered'),"
+    con.execute("INSERT INTO contact_history (msisdn, campaign_id, wave_id, contact_id, channel, "
+                "contacted_at, outcome) VALUES (?, 1, 1, 1, 'sms', ?, 'delivered'),"
                 "(?, 2, 1, 2, 'email', ?, 'sent'), (?, 1, 1, 3, 'sms', ?, 'suppressed'),"
-                "(?, 1, 1, 4, 'sms', ?, 'sent')",
+                "(?, 1, 1, 4, 'sms', ?, 'sent'), (?, 1, 1, 5, 'sms', ?, 'deferred')",
                 [BASE_MSISDN + 1, NOW - timedelta(days=2), BASE_MSISDN + 2,
                  NOW - timedelta(days=5), BASE_MSISDN + 3, NOW - timedelta(days=1),
-                 BASE_MSISDN + 4, NOW - timedelta(days=20)])
+                 BASE_MSISDN + 4, NOW - timedelta(days=20),
+                 # deferred by the policy and not sent (yet): not contacted
+                 BASE_MSISDN + 5, NOW - timedelta(days=1)])
     assert _run(con, {"contacted": {"days": 7}}, ctx) == {BASE_MSISDN + 1, BASE_MSISDN + 2}
     assert _run(con, {"contacted": {"days": 7, "channel": "sms"}}, ctx) == {BASE_MSISDN + 1}
     assert _run(con, {"contacted": {"days": 30, "campaign": 1}}, ctx) == {

@@ -94,7 +94,8 @@ def engines(con: duckdb.DuckDBPyConnection, pg_url: str) -> Any:
     con.execute("INSERT INTO list_members SELECT 2, msisdn, 'x', "
                 "CASE WHEN msisdn % 2 = 0 THEN ? END, ? FROM profile WHERE msisdn % 5 = 0",
                 [NOW - timedelta(days=1), NOW])
-    con.execute("INSERT INTO contact_history SELECT msisdn, 1, 1, msisdn, "
+    con.execute("INSERT INTO contact_history (msisdn, campaign_id, wave_id, contact_id, "
+                "channel, contacted_at, outcome) SELECT msisdn, 1, 1, msisdn, "
                 "CASE WHEN msisdn % 3 = 0 THEN 'sms' ELSE 'email' END, "
                 "? - to_days(CAST(msisdn % 20 AS INTEGER)), "
                 "CASE WHEN msisdn % 11 = 0 THEN 'suppressed' ELSE 'sent' END "

@@ -141,7 +141,8 @@ def test_funnel_profile_sample_and_snapshot(setup: str) -> None:
     black = everyone[:3]
     _blacklist(setup, black)
     con = duckdb.connect(setup)
-    con.execute("INSERT INTO contact_history VALUES (?, 1, 1, 1, 'sms', ?, 'delivered')",
+    con.execute("INSERT INTO contact_history (msisdn, campaign_id, wave_id, contact_id, "
+                "channel, contacted_at, outcome) VALUES (?, 1, 1, 1, 'sms', ?, 'delivered')",
                 [everyone[5], NOW - timedelta(days=1)])
     con.close()
     m = marketer("C01")

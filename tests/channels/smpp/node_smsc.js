@@ -12,7 +12,7 @@
 // bad_resp_at N (the Nth submit_sm_resp has no NUL after message_id), silent_at N (the
 // Nth submit_sm is never answered).
 // Stdout: one JSON object per line (events). Stdin: one JSON command per line
-// ({"cmd":"mo",...}, {"cmd":"deliver_raw",...}, {"cmd":"receipt","id":...,"stat":...},
+// ({"cmd":"mo",...}, {"cmd":"mo_parts",...}, {"cmd":"deliver_raw",...}, {"cmd":"receipt","id":...,"stat":...},
 // {"cmd":"enquire_link"}, {"cmd":"unbind"}).
 'use strict';
 const smpp = require('smpp');
@@ -170,6 +170,25 @@ readline.createInterface({input: process.stdin}).on('line', function (line) {
     toAll((s) => s.deliver_sm({source_addr: c.source, destination_addr: c.destination,
       esm_class: 0, data_coding: dc, short_message: buf}));
     log({ev: 'mo_sent'});
+  } else if (c.cmd === 'mo_parts') {
+    // One multi-part MO: part i (1-based) carries c.parts[i-1] after an 8-bit
+    // concatenation UDH (ref c.ref, total c.parts.length). c.send: the part numbers to
+    // send (default all, in order); c.spread: part k goes to the k-th bound session in
+    // turn (several binds) instead of to all of them.
+    const dc = c.data_coding || 0;
+    const total = c.parts.length;
+    const bound = [...sessions].filter(
+      (s) => s.bound === 'bind_transceiver' || s.bound === 'bind_receiver');
+    (c.send || c.parts.map((_, i) => i + 1)).forEach((n, k) => {
+      const udh = Buffer.from([5, 0, 3, c.ref & 0xff, total, n]);
+      const body = dc === 8 ? smpp.encodings.UCS2.encode(c.parts[n - 1])
+        : smpp.encodings.ASCII.encode(c.parts[n - 1]);
+      const pdu = {source_addr: c.source, destination_addr: c.destination, esm_class: 0x40,
+        data_coding: dc, short_message: Buffer.concat([udh, body])};
+      const targets = c.spread ? [bound[k % bound.length]] : bound;
+      for (const s of targets) s.deliver_sm(pdu);
+    });
+    log({ev: 'mo_parts_sent'});
   } else if (c.cmd === 'deliver_raw') {
     const opts = {source_addr: c.source || '', destination_addr: c.destination || '',
       esm_class: c.esm_class || 0, short_message: Buffer.from(c.text || '', 'ascii')};
