@@ -106,6 +106,7 @@ def worker(url: str, var: str, batch: int, policy: bool, out: mp.Queue,  # type:
         conn.execute(sa.text("SELECT 1"))
     ready.put(1)
     go.wait()
+    cpu0 = _own_cpu()
 
     claimed: list[int] = []
     queries = 0
@@ -115,8 +116,15 @@ def worker(url: str, var: str, batch: int, policy: bool, out: mp.Queue,  # type:
         if not b.contacts:
             break
         claimed.extend(c.id for c in b.contacts)
-    out.put((claimed, queries))
+    out.put((claimed, queries, _own_cpu() - cpu0))
     leave.wait(60)  # keep the backend alive until the parent has read its CPU
+
+
+def _own_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def backend_cpu(admin: Any, name: str) -> dict[int, float]:
@@ -207,17 +215,20 @@ def main() -> None:
                 leave.set()
                 for p in procs:
                     p.join()
-                ids = [i for claimed, _ in results for i in claimed]
+                ids = [i for claimed, _, _ in results for i in claimed]
+                client_cpu = sum(c for _, _, c in results)
                 print(json.dumps({
                     "bench": "outbox_claim", "workers": n, "batch": args.batch,
                     "policy": args.policy, "old_indexes": args.old_indexes,
                     "contacts": args.contacts, "claimed": len(ids),
                     "claimed_twice": len(ids) - len(set(ids)),
-                    "queries": sum(qn for _, qn in results),
+                    "queries": sum(qn for _, qn, _ in results),
                     "seconds": round(seconds, 2), "rows_per_s": round(len(ids) / seconds),
                     # PostgreSQL backend CPU per claimed row: what the cores allow, when
                     # the wall time is shared with other work
                     "pg_cpu_us_per_row": round(pg_cpu / max(len(ids), 1) * 1e6, 1),
+                    # the claiming processes' own CPU (Python, driver) per claimed row
+                    "client_cpu_us_per_row": round(client_cpu / max(len(ids), 1) * 1e6, 1),
                     "load_avg_before_after": [round(load0, 2), round(load1, 2)],
                     "machine": f"{platform.machine()} {os.cpu_count()} cores",
                 }), flush=True)

@@ -85,7 +85,14 @@ def get_engine() -> Engine:
 
 
 def get_sessionmaker() -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    return _sessionmaker(get_engine())
+
+
+@lru_cache(maxsize=4)
+def _sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    # One per engine: a sessionmaker is a new class, and building one per transaction cost
+    # ~0.6 ms of CPU (its event set-up), more than a 1,000-row outbox claim's own Python.
+    return sessionmaker(bind=engine, expire_on_commit=False)
 
 
 @contextmanager
@@ -106,6 +113,7 @@ def reset_engine() -> None:
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     get_engine.cache_clear()
+    _sessionmaker.cache_clear()
 
 
 def migrate(url: str | None = None) -> None:
