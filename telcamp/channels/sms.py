@@ -22,7 +22,6 @@ joins the parts from the database (telcamp.dispatch.mo_parts).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -45,6 +44,7 @@ from telcamp.channels.smpp import (
     RawEvent,
     SmppError,
     SmppPool,
+    SubmitResult,
 )
 
 log = logging.getLogger(__name__)
@@ -115,18 +115,18 @@ class SmsChannel:
         if not self._bound():
             alerts = [a for s in self.pool.status() for a in s.alerts]
             raise ChannelUnavailable(alerts[-1] if alerts else "no SMPP bind is bound")
-        return list(await asyncio.gather(*(self._one(m) for m in messages)))
+        # One coroutine for the batch (SmppPool.submit_many), not a task per message.
+        source = self.source
+        answers = await self.pool.submit_many(
+            [OutboundSms(m.msisdn, m.body, source=source, ref=m.contact_id) for m in messages])
+        return [self._result(m, r) for m, r in zip(messages, answers, strict=True)]
 
-    async def _one(self, m: OutboundMessage) -> SendResult:
-        assert self.pool is not None
-        try:
-            r = await self.pool.submit(OutboundSms(m.msisdn, m.body, source=self.source,
-                                                   ref=m.contact_id))
-        except BindRefused as exc:
-            return SendResult(m.contact_id, "unknown", reason=f"bind refused: {exc.message}")
-        except SmppError as exc:  # closed mid-way: the SMSC may have it
-            return SendResult(m.contact_id, "unknown", reason=exc.message[:200])
-        state = str(r.state.value)
+    def _result(self, m: OutboundMessage, r: SubmitResult | SmppError) -> SendResult:
+        if isinstance(r, BindRefused):
+            return SendResult(m.contact_id, "unknown", reason=f"bind refused: {r.message}")
+        if isinstance(r, SmppError):  # closed mid-way: the SMSC may have it
+            return SendResult(m.contact_id, "unknown", reason=r.message[:200])
+        state = r.state.value
         if state == "submitted":
             self.sent += 1
             return SendResult(m.contact_id, "submitted", parts=r.parts,

@@ -266,13 +266,23 @@ class SmppClient:
             status, mid, _ = await session.request(st.SUBMIT_SM, body)
         finally:
             window.release()
+        self.count_answer(status)
+        return status, mid
+
+    def count_answer(self, status: int) -> None:
+        """A submit_sm_resp arrived (counters; an accepted one ends the throttle back-off)."""
         if status == 0:
             self.submitted += 1
             if self._throttle_delay != self.config.throttle_initial:
                 self._throttle_delay = self.config.throttle_initial
         else:
             self.errors[st.status_name(status)] += 1
-        return status, mid
+
+    def can_take_now(self) -> bool:
+        """Bound, no TPS limit and no throttle pause: a submit_sm may be written at once
+        (the batch path of submit.submit_batch; the others go through send_submit)."""
+        return (self.limiter is None and not self._paused_until and self.is_bound
+                and self.config.bind_type != "receiver")
 
     def throttled(self) -> None:
         """ESME_RTHROTTLED/RMSGQFUL: pause this bind; escalate only once a pause has ended

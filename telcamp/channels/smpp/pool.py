@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from telcamp.channels.smpp.client import SmppClient
 from telcamp.channels.smpp.errors import SmppClosed, SmppError
@@ -16,7 +16,7 @@ from telcamp.channels.smpp.messages import (
     OutboundSms,
     SubmitResult,
 )
-from telcamp.channels.smpp.submit import submit_message
+from telcamp.channels.smpp.submit import submit_batch, submit_message
 
 
 class SmppPool:
@@ -67,6 +67,18 @@ class SmppPool:
         config = (self.senders or self.clients)[0].config
         return await submit_message(msg, config, self._pick,
                                     self._inbox.matcher, self._ref, self._pick_now)
+
+    async def submit_many(self, msgs: Sequence[OutboundSms],
+                          ) -> list[SubmitResult | SmppError]:
+        """Many messages at once, one result (or the SmppError `submit` would have raised)
+        per message, in order: submit.submit_batch."""
+        config = (self.senders or self.clients)[0].config
+        return await submit_batch(msgs, config, self.senders, self._pick,
+                                  self._inbox.matcher, self._next_ref, self._pick_now)
+
+    def _next_ref(self) -> int:
+        self._ref = (self._ref + 1) & 0xFF
+        return self._ref
 
     async def events(self) -> AsyncIterator[InboundEvent]:
         while True:
