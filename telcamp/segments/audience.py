@@ -29,6 +29,7 @@ from telcamp.segments.compiler import (
     resolve,
     scoped_condition,
 )
+from telcamp.segments.compiler import is_heavy as compiler_is_heavy
 from telcamp.segments.models import Segment, SegmentVersion
 from telcamp.segments.rules import (
     AllOf,
@@ -38,11 +39,8 @@ from telcamp.segments.rules import (
     FieldLeaf,
     InList,
     Rule,
-    UsageLeaf,
     parse_rule,
-    walk,
 )
-from telcamp.warehouse.schema import WINDOWS
 
 SAMPLE_COLUMNS = ("msisdn", "region_code", "city_code", "tariff_code", "value_tier", "age",
                   "arpu_3m", "tenure_days")
@@ -232,9 +230,9 @@ def final_sql(rule: Rule | str, ctx: CompileContext, excl: list[Exclusion]) -> s
     return " AND ".join(parts)
 
 
-def is_heavy(rule: Rule) -> bool:
-    """Does the rule sum usage_daily (a window other than 7/30/90 days)?"""
-    return any(isinstance(n, UsageLeaf) and n.days not in WINDOWS for n in walk(rule))
+def is_heavy(rule: Rule, ctx: CompileContext) -> bool:
+    """Does the rule sum usage_daily (a window the profile does not store)?"""
+    return compiler_is_heavy(rule, ctx.catalogue)
 
 
 def materialise_matched(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext

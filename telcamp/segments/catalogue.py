@@ -10,6 +10,7 @@ compiler.py) and a sentence ("ARPU over 3 months ≥ 50") used in funnels and th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,8 +126,19 @@ class MetricInfo:
 METRICS: dict[str, MetricInfo] = {
     m.name: MetricInfo(m.name, m.unit, m.label, m.integer) for m in ALL_METRICS
 }
-# Precomputed columns <metric>_<w>d are reached through usage leaves, not as fields.
-_USAGE_COLUMNS = {f"{m}_{w}d" for m in METRICS for w in WINDOWS}
+# Precomputed columns <metric>_<N>d are reached through usage leaves, not as fields. Any N
+# of 1..90 counts, not only today's schema.WINDOWS: a profile built with other windows
+# (before a window was added, or after one was dropped) is read as it is.
+_USAGE_COLUMN = re.compile(
+    rf"^({'|'.join(sorted(METRICS, key=len, reverse=True))})_([1-9][0-9]?)d$")
+# Windows every profile has had since the first build; read even when usage_columns is
+# empty (a profile built for another as-of date, see audience.make_context).
+ALWAYS_STORED: tuple[int, ...] = (7, 30, 90)
+
+
+def _is_usage_column(name: str) -> bool:
+    found = _USAGE_COLUMN.match(name)
+    return found is not None and 1 <= int(found.group(2)) <= MAX_WINDOW_DAYS
 
 
 def _type_of(duck_type: str) -> FieldType:
@@ -156,6 +168,18 @@ class Catalogue:
     # use them as bounds; empty when the table is not known, e.g. a hand-made test table)
     usage_columns: frozenset[str] = frozenset()
 
+    def stored_window(self, metric: str, days: int) -> str | None:
+        """The profile column holding `metric` over exactly `days` days, if any: one this
+        profile has, or one of the windows every profile has (7, 30, 90)."""
+        name = f"{metric}_{days}d"
+        return name if name in self.usage_columns or days in ALWAYS_STORED else None
+
+    def stored_days(self, metric: str) -> list[int]:
+        """The windows of `metric` this profile stores (and may bound other windows by)."""
+        prefix = f"{metric}_"
+        return sorted(int(c[len(prefix):-1]) for c in self.usage_columns
+                      if c.startswith(prefix) and c[len(prefix):-1].isdigit())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "fields": [f.to_dict() for f in self.fields.values()],
@@ -183,7 +207,7 @@ def from_columns(columns: list[tuple[str, str]]) -> Catalogue:
     fields: dict[str, FieldInfo] = {}
     usage: set[str] = set()
     for name, duck_type in columns:
-        if name in _USAGE_COLUMNS:
+        if _is_usage_column(name):
             usage.add(name)
             continue
         known = KNOWN_FIELDS.get(name)

@@ -3,8 +3,10 @@
 Every value becomes a literal node built by SQLGlot (strings quoted and escaped by the
 builder for the target dialect), never text pasted into SQL.
 
-Usage windows: 7/30/90 days read the precomputed `profile.<metric>_<N>d` columns; any
-other N sums `usage_daily` over the N days ending with the as-of date. Those sums are
+Usage windows: a window the profile stores (`profile.<metric>_<N>d`: 7, 14, 30 and 90 days
+since schema.WINDOWS has them) reads that column; any other N is bounded by the
+stored windows around it and sums `usage_daily` over the N days ending with the as-of
+date only for the subscribers those bounds leave undecided. Those sums are
 FILTERED FIRST: the aggregate only reads usage rows of subscribers who pass the cheap
 top-level conditions (and the region scope), which is a necessary condition of the
 whole rule, so the answer is unchanged and the work is ~10× smaller (issue 4's figures).
@@ -34,7 +36,7 @@ from telcamp.segments.rules import (
     UsageLeaf,
     walk,
 )
-from telcamp.warehouse.schema import METRICS, WINDOWS
+from telcamp.warehouse.schema import METRICS
 
 _FLOAT_METRICS = frozenset(m.name for m in METRICS if not m.integer)
 
@@ -126,18 +128,16 @@ def _holds_for_zero(op: str, value: Any) -> bool:
 _MARGIN = 1e-5
 
 
-def _window_bounds(rule: UsageLeaf, columns: frozenset[str]) -> tuple[str | None, str] | None:
-    """(column of the shorter window or None for 0, column of the longer) for the leaf's
-    N days, or None when the profile lacks them."""
-    shorter = [w for w in WINDOWS if w < rule.days]
-    longer = [w for w in WINDOWS if w > rule.days]
+def _window_bounds(rule: UsageLeaf, catalogue: Catalogue) -> tuple[str | None, str] | None:
+    """(column of the nearest shorter stored window or None for 0, column of the nearest
+    longer one) for the leaf's N days, or None when the profile stores no longer one."""
+    stored = catalogue.stored_days(rule.usage)
+    shorter = [w for w in stored if w < rule.days]
+    longer = [w for w in stored if w > rule.days]
     if not longer:
         return None
     low = f"{rule.usage}_{max(shorter)}d" if shorter else None
-    high = f"{rule.usage}_{min(longer)}d"
-    if high not in columns or (low is not None and low not in columns):
-        return None
-    return low, high
+    return low, f"{rule.usage}_{min(longer)}d"
 
 
 def _decided(rule: UsageLeaf, low: exp.Expr, high: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
@@ -214,10 +214,10 @@ class _Compiler:
         raise ValidationFailed(f"unknown rule node {rule!r}")
 
     def usage(self, rule: UsageLeaf) -> exp.Expr:
-        if rule.days in WINDOWS:
-            return _compare(_col(f"{rule.usage}_{rule.days}d", self.alias), rule.op,
-                            rule.value, "float")
-        bounds = _window_bounds(rule, self.ctx.catalogue.usage_columns)
+        stored = self.ctx.catalogue.stored_window(rule.usage, rule.days)
+        if stored is not None:
+            return _compare(_col(stored, self.alias), rule.op, rule.value, "float")
+        bounds = _window_bounds(rule, self.ctx.catalogue)
         if bounds is None:
             return self.usage_sum(rule, None)
         low, high = (_col(c, self.alias) if c else exp.Literal.number(0) for c in bounds)
@@ -384,22 +384,27 @@ def _conjuncts(rule: Rule) -> list[Rule]:
     return [rule]
 
 
-def _is_cheap(rule: Rule) -> bool:
-    return not any(isinstance(n, UsageLeaf) and n.days not in WINDOWS for n in walk(rule))
+def is_heavy(rule: Rule, catalogue: Catalogue) -> bool:
+    """Does the rule sum usage_daily (a window the profile does not store)?"""
+    return any(isinstance(n, UsageLeaf) and catalogue.stored_window(n.usage, n.days) is None
+               for n in walk(rule))
 
 
-def _is_plain(rule: Rule) -> bool:
+def _is_plain(rule: Rule, catalogue: Catalogue) -> bool:
     """Only profile columns: no subquery (lists and contacts would be evaluated twice)."""
     return all(isinstance(n, AllOf | AnyOf | NotOf | FieldLeaf)
-               or (isinstance(n, UsageLeaf) and n.days in WINDOWS) for n in walk(rule))
+               or (isinstance(n, UsageLeaf)
+                   and catalogue.stored_window(n.usage, n.days) is not None)
+               for n in walk(rule))
 
 
 def _prefilter(rule: Rule, ctx: CompileContext) -> exp.Expr | None:
     """Conditions on profile columns every member must meet (filter first): a subset of
     the rule's top-level conjuncts, so restricting the usage sums to them is exact."""
-    if _is_cheap(rule):
+    if not is_heavy(rule, ctx.catalogue):
         return None
-    parts = [_Compiler(ctx, "pf", None).node(c) for c in _conjuncts(rule) if _is_plain(c)]
+    parts = [_Compiler(ctx, "pf", None).node(c) for c in _conjuncts(rule)
+             if _is_plain(c, ctx.catalogue)]
     if ctx.region_code is not None:
         parts.append(region_condition(ctx.region_code, "pf"))
     if not parts:

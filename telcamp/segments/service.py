@@ -63,7 +63,7 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
             excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id,
                                        gettext=gettext)
         matched: Rule | str = resolved
-        if len(parts) > 1 and audience.is_heavy(resolved):
+        if len(parts) > 1 and audience.is_heavy(resolved, ctx):
             matched = audience.materialise_matched(c, resolved, ctx)
         if "count" in parts:
             # a materialised match holds one row per member: count it, not the profile

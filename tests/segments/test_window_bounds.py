@@ -35,7 +35,8 @@ def _thresholds(con: duckdb.DuckDBPyConnection, metric: str, days: int) -> list[
 
 @pytest.mark.parametrize(("metric", "days"), [
     ("voice_min", 14), ("voice_min", 3), ("data_mb", 45), ("active_days", 10),
-    ("sms_count", 20), ("charge", 60),
+    ("sms_count", 20), ("charge", 60), ("voice_min", 10), ("data_mb", 21),
+    ("charge", 75),
 ])
 def test_bounded_windows_equal_the_plain_sums(con: duckdb.DuckDBPyConnection,
                                              ctx: CompileContext, metric: str,
@@ -51,12 +52,43 @@ def test_bounded_windows_equal_the_plain_sums(con: duckdb.DuckDBPyConnection,
 
 
 def test_bounds_skip_usage_daily_for_decided_subscribers(ctx: CompileContext) -> None:
-    rule = parse_rule({"usage": "voice_min", "days": 14, "op": ">=", "value": 5},
+    rule = parse_rule({"usage": "voice_min", "days": 10, "op": ">=", "value": 5},
                       catalogue=ctx.catalogue)
     sql = audience_query(rule, context=ctx)
-    # surely in when the 7 days already reach it, surely out when 30 days do not
+    # surely in when the 7 days already reach it, surely out when the 14 days (the nearest
+    # longer stored window, not 30) do not
     assert '"p"."voice_min_7d" - 1e-05 >= 5' in sql.replace("0.00001", "1e-05"), sql
-    assert '"pf"."voice_min_30d"' in sql
+    assert '"pf"."voice_min_14d"' in sql and "voice_min_30d" not in sql, sql
+
+
+@pytest.mark.parametrize("days", [14, 30])
+def test_a_stored_window_reads_its_column(ctx: CompileContext, days: int) -> None:
+    rule = parse_rule({"usage": "voice_min", "days": days, "op": ">=", "value": 5},
+                      catalogue=ctx.catalogue)
+    sql = audience_query(rule, context=ctx)
+    assert f'"p"."voice_min_{days}d" >= 5' in sql and "usage_daily" not in sql, sql
+
+
+def test_a_profile_without_the_window_sums_usage_daily(con: duckdb.DuckDBPyConnection,
+                                                       ctx: CompileContext) -> None:
+    """A profile built before the 14-day window was stored (no <metric>_14d columns): a
+    14-day leaf is bounded by 7 and 30 days and summed, and still exact."""
+    from telcamp.segments.catalogue import from_columns, profile_columns
+
+    plain = replace(ctx, catalogue=Catalogue(fields=ctx.catalogue.fields))
+    want = {v: _members(con, {"usage": "voice_min", "days": 14, "op": ">=", "value": v},
+                        plain) for v in (5, 60)}
+    for (name,) in con.execute("SELECT column_name FROM (DESCRIBE profile) "
+                               "WHERE ends_with(column_name, '_14d')").fetchall():
+        con.execute(f'ALTER TABLE profile DROP COLUMN "{name}"')
+    old = replace(ctx, catalogue=from_columns(profile_columns(con)))
+    assert "voice_min_14d" not in old.catalogue.usage_columns
+    assert "voice_min_14d" not in old.catalogue.fields  # nor a field of its own
+    for v, members in want.items():
+        rule = {"usage": "voice_min", "days": 14, "op": ">=", "value": v}
+        sql = audience_query(parse_rule(rule, catalogue=old.catalogue), context=old)
+        assert "usage_daily" in sql and '"pf"."voice_min_30d"' in sql, sql
+        assert _members(con, rule, old) == members
 
 
 def test_stored_windows_of_another_day_are_not_used_as_bounds(

@@ -345,10 +345,13 @@ def test_segments_before_the_first_loaded_day_are_left_out() -> None:
     assert names(None) == []
     assert names(AS_OF + timedelta(days=1)) == []  # only usage after the as-of date
     assert names(AS_OF - timedelta(days=6)) == ["seg_7"]
-    assert names(AS_OF - timedelta(days=7)) == ["seg_7", "seg_30"]
-    assert names(AS_OF - timedelta(days=29)) == ["seg_7", "seg_30"]
-    assert names(AS_OF - timedelta(days=30)) == ["seg_7", "seg_30", "seg_90"]
-    assert names(AS_OF - timedelta(days=90)) == ["seg_7", "seg_30", "seg_90", "seg_before"]
+    assert names(AS_OF - timedelta(days=7)) == ["seg_7", "seg_14"]
+    assert names(AS_OF - timedelta(days=13)) == ["seg_7", "seg_14"]
+    assert names(AS_OF - timedelta(days=14)) == ["seg_7", "seg_14", "seg_30"]
+    assert names(AS_OF - timedelta(days=29)) == ["seg_7", "seg_14", "seg_30"]
+    assert names(AS_OF - timedelta(days=30)) == ["seg_7", "seg_14", "seg_30", "seg_90"]
+    assert names(AS_OF - timedelta(days=90)) == ["seg_7", "seg_14", "seg_30", "seg_90",
+                                                 "seg_before"]
 
 
 @pytest.mark.parametrize("first_back", [0, 6, 7, 29, 30, 89, 90, 200])
