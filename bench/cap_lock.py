@@ -51,8 +51,9 @@ def run(url: str, var: Path, n: int, batch: int) -> tuple[int, int, float]:
     bo.reset(url, var)
     q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     ready: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-    go = mp.Event()
-    procs = [mp.Process(target=bo.worker, args=(url, str(var), batch, True, q, ready, go))
+    go, leave = mp.Event(), mp.Event()
+    procs = [mp.Process(target=bo.worker, args=(url, str(var), batch, True, q, ready, go,
+                                                 leave))
              for _ in range(n)]
     for p in procs:
         p.start()
@@ -62,9 +63,10 @@ def run(url: str, var: Path, n: int, batch: int) -> tuple[int, int, float]:
     go.set()
     results = [q.get() for _ in procs]
     seconds = time.perf_counter() - started
+    leave.set()
     for p in procs:
         p.join()
-    ids = [i for claimed, _ in results for i in claimed]
+    ids = [i for claimed, *_ in results for i in claimed]
     return len(ids), len(ids) - len(set(ids)), seconds
 
 
