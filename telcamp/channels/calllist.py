@@ -50,6 +50,7 @@ from telcamp.dispatch.tables import (
     send_log,
 )
 from telcamp.policy import service as policy_service
+from telcamp.policy.serialise import lock_subscribers
 
 CHANNEL = "call"
 OUTCOMES = ("responded", "delivered", "failed", "undelivered")
@@ -96,7 +97,12 @@ def export_wave(session: Session, *, actor: Principal, wave_id: int, groups: lis
     session.execute(sa.update(contact).where(due).values(
         state=SENDING, lease_id=lease, lease_until=now + timedelta(hours=1)))
     mine = sa.and_(contact.c.lease_id == lease, contact.c.state == SENDING)
-    ids = [int(i) for i in session.scalars(sa.select(contact.c.id).where(mine))]
+    taken = session.execute(sa.select(contact.c.id, contact.c.msisdn).where(mine)).all()
+    ids = [int(i) for i, _m in taken]
+    # The caps count call-list contacts too: serialised per subscriber with the SMS and
+    # e-mail workers' claims, as they are with each other (a whole wave is usually over
+    # the lock budget: one exclusive lock then).
+    lock_subscribers(session, (int(m) for _i, m in taken), policy_service.current(session))
     counts = policy_service.apply_to_batch(session=session, ids=ids, state=SENDING, now=now)
     rows = session.execute(sa.select(contact.c.id, contact.c.msisdn).where(mine)).all()
     if rows:

@@ -141,3 +141,49 @@ def test_a_big_claim_beside_a_lock_hungry_session_keeps_the_cap(
     assert claimed == list(range(10_000)), "each subscriber once: the cap held"
     with session_scope() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(send_log)) == 10_000
+
+
+def test_a_call_list_export_and_an_sms_claim_share_the_cap(
+        pg: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SMS worker has checked subscriber 0 and not committed yet when a call list is
+    exported with the same subscriber: the export waits and then sees the SMS, so a cap of
+    one a day holds across channels."""
+    import time
+
+    from telcamp.channels import calllist
+
+    setup_warehouse(2)
+    with session_scope() as s:
+        policy.update(session=s, actor=system_principal(),
+                      policy_in=PolicyUpdate(caps={"24h": 1}, arbitration_hours=0))
+    sms = make_campaign(priority=90)
+    call = make_campaign(channel="call")
+    add_contacts(sms, [0], priority=90)
+    add_contacts(call, [0, 1], channel="call")
+    real = policy.apply_to_batch
+    checked = threading.Event()
+
+    def slow_sms(**kw: Any) -> dict[str, int]:
+        out = real(**kw)
+        if threading.current_thread().name == "sms-worker":
+            checked.set()
+            time.sleep(1.0)  # checked, not yet committed
+        return out
+
+    monkeypatch.setattr(policy, "apply_to_batch", slow_sms)
+    claimed: list[outbox.Batch] = []
+    worker = threading.Thread(target=lambda: claimed.append(outbox.claim(channel="sms",
+                                                                         limit=10)),
+                              name="sms-worker")
+    worker.start()
+    assert checked.wait(10)
+    with session_scope() as s:
+        result = calllist.export_wave(s, actor=system_principal(), wave_id=call[1],
+                                      groups=["a"])
+    worker.join(20)
+    assert [c.msisdn for c in claimed[0].contacts] == [FIRST]
+    assert result.exported == 1 and result.policy == {"cap_24h": 1}
+    with session_scope() as s:
+        per = dict(s.execute(sa.select(send_log.c.msisdn, sa.func.count())
+                             .group_by(send_log.c.msisdn)).all())
+    assert per == {FIRST: 1, FIRST + 1: 1}
