@@ -18,7 +18,7 @@ from telcamp.campaigns.models import Cell
 from telcamp.channels.base import OutboundMessage, SendResult
 from telcamp.core import warehouse
 from telcamp.core.db import session_scope
-from telcamp.dispatch.outbox import Batch, Claimed
+from telcamp.dispatch.outbox import Batch
 
 
 def _templates(
@@ -50,30 +50,32 @@ def _source(templates: dict[str, Any], channel: str, language: str | None) -> st
 def render_batch(batch: Batch) -> tuple[list[OutboundMessage], list[SendResult]]:
     """(messages to send, failures to record)."""
     templates, offers = _templates({c.cell_id for c in batch.contacts})
-    sources = {c.id: _source(templates.get(c.cell_id, {}), batch.channel, c.language)
-               for c in batch.contacts}
+    channel, lease = batch.channel, batch.lease
+    # one template lookup per (cell, language), not per contact
+    sources: dict[tuple[int, str | None], str | None] = {}
+    for c in batch.contacts:
+        key = (c.cell_id, c.language)
+        if key not in sources:
+            sources[key] = _source(templates.get(c.cell_id, {}), channel, c.language)
     needs_fields = any(s and "{" in s for s in sources.values())
     profiles = _profiles([c.msisdn for c in batch.contacts]) if needs_fields else {}
     out: list[OutboundMessage] = []
     failed: list[SendResult] = []
     for c in batch.contacts:
-        source = sources[c.id]
+        source = sources[(c.cell_id, c.language)]
         if source is None:
             failed.append(SendResult(c.id, "failed",
-                                     reason=f"render: no {batch.channel} message in the cell"))
+                                     reason=f"render: no {channel} message in the cell"))
             continue
-        fields = campaign_messages.render_context(offers.get(c.cell_id, {}),
-                                                  profiles.get(c.msisdn), c.msisdn)
-        try:
-            body = campaign_messages.render_for(source, fields)
-        except Exception as exc:  # one subscriber's bad data must not stop the wave
-            failed.append(SendResult(c.id, "failed", reason=f"render: {exc}"[:200]))
-            continue
-        out.append(_message(c, batch, body))
+        body = source  # plain text: no context to build (render_for would return it as is)
+        if "{" in source:
+            fields = campaign_messages.render_context(offers.get(c.cell_id, {}),
+                                                      profiles.get(c.msisdn), c.msisdn)
+            try:
+                body = campaign_messages.render_for(source, fields)
+            except Exception as exc:  # one subscriber's bad data must not stop the wave
+                failed.append(SendResult(c.id, "failed", reason=f"render: {exc}"[:200]))
+                continue
+        out.append(OutboundMessage(c.id, str(c.msisdn), channel, body, c.campaign_id,
+                                   c.wave_id, c.priority, c.language, attempt=lease))
     return out, failed
-
-
-def _message(c: Claimed, batch: Batch, body: str) -> OutboundMessage:
-    return OutboundMessage(contact_id=c.id, msisdn=str(c.msisdn), channel=batch.channel,
-                           body=body, campaign_id=c.campaign_id, wave_id=c.wave_id,
-                           priority=c.priority, language=c.language, attempt=batch.lease)

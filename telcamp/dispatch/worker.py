@@ -120,11 +120,25 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
 
+    def _claim_and_render(self, limit: int) -> tuple[
+            outbox.Batch, list[OutboundMessage], list[SendResult]]:
+        # one thread hand-off for both (each hand-off between the event loop and a worker
+        # thread costs a GIL round trip; the loop is busy with the batch on the wire)
+        batch = outbox.claim(channel=self.channel.name, limit=limit, lease_s=self.lease_s)
+        if not batch.contacts:
+            return batch, [], []
+        try:
+            messages, failed = render_batch(batch)
+        except Exception as exc:  # e.g. the warehouse busy (StoreBusy): nothing was sent
+            outbox.release(batch=batch, reason=f"render postponed: {exc}")
+            raise
+        return batch, messages, failed
+
     async def step(self) -> int:
         """One batch; returns how many contacts were claimed (0 = nothing due)."""
         try:
-            batch = await asyncio.to_thread(outbox.claim, channel=self.channel.name,
-                                            limit=self._batch_size(), lease_s=self.lease_s)
+            batch, messages, failed = await asyncio.to_thread(self._claim_and_render,
+                                                              self._batch_size())
         except StoreBusy as exc:  # the policy could not read time zones: nothing claimed
             log.info("claim postponed: %s", exc.message)
             await asyncio.sleep(self.idle_s)
@@ -136,7 +150,6 @@ class Worker:
         self.stats.batches += 1
         self.stats.claimed += len(batch.contacts)
         started = time.monotonic()
-        messages, failed = await asyncio.to_thread(render_batch, batch)
         results: list[SendResult] = []
         if messages:
             try:
