@@ -20,7 +20,14 @@ import sqlalchemy as sa
 from telcamp.core.db import session_scope
 from telcamp.dispatch.tables import contact
 
-from .world import FIRST, add_contacts, make_campaign, need_peer, setup_warehouse
+from .world import (
+    FIRST,
+    add_contacts,
+    make_campaign,
+    need_peer,
+    no_quiet_hours,
+    setup_warehouse,
+)
 
 N = 600
 _spec = importlib.util.spec_from_file_location(
@@ -46,6 +53,7 @@ def _worker(port: int, *extra: str) -> subprocess.Popen[bytes]:
 def test_kill_9_mid_wave_loses_none_and_sends_none_twice(db: str) -> None:
     need_peer(*peers.node_available())
     setup_warehouse(N, freeze=False)
+    no_quiet_hours()  # the real clock: quiet hours must not depend on the hour
     camp = make_campaign(message="Offer for you")
     add_contacts(camp, range(N))
     smsc = peers.NodeSmsc({"dlr": None})

@@ -19,7 +19,14 @@ from typer.testing import CliRunner
 from telcamp.core.db import session_scope
 from telcamp.dispatch.tables import contact
 
-from .world import FIRST, add_contacts, make_campaign, need_peer, setup_warehouse
+from .world import (
+    FIRST,
+    add_contacts,
+    make_campaign,
+    need_peer,
+    no_quiet_hours,
+    setup_warehouse,
+)
 
 _spec = importlib.util.spec_from_file_location(
     "smpp_peers", Path(__file__).parents[1] / "channels" / "smpp" / "peers.py")
@@ -44,6 +51,7 @@ def pg(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_two_workers_on_postgresql_send_every_contact_once(pg: str) -> None:
     need_peer(*peers.node_available())
     setup_warehouse(N, freeze=False)
+    no_quiet_hours()  # the real clock: quiet hours must not depend on the hour
     camp = make_campaign(message="Offer for you")
     add_contacts(camp, range(N))
     smsc = peers.NodeSmsc({"dlr": None})

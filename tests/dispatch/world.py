@@ -95,3 +95,17 @@ def need_peer(ok: bool, why: str) -> None:
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(f"CI=true and a real component is missing: {why}")
     pytest.skip(why)
+
+
+def no_quiet_hours() -> None:
+    """An operator policy without quiet hours, for tests that run workers on the real
+    clock (worker processes cannot share a frozen one): with the default 21:00-08:00 the
+    Moscow subscribers of this world are in quiet hours from 18:00 UTC, and nothing
+    would go out."""
+    from telcamp.core.security import system_principal
+    from telcamp.policy import service as policy
+    from telcamp.policy.schemas import PolicyUpdate
+
+    with session_scope() as s:
+        policy.update(session=s, actor=system_principal(),
+                      policy_in=PolicyUpdate(quiet_start="00:00", quiet_end="00:00"))
