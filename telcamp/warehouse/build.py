@@ -232,7 +232,7 @@ SELECT * EXCLUDE (churn_risk), {scoring.tier_sql(config)} AS value_tier, churn_r
   FROM ({features}) f
 ) scored"""
     return f"""CREATE OR REPLACE TABLE {NEXT} AS
-SELECT *, NULL::DOUBLE AS value_score, NULL::VARCHAR AS value_tier,
+SELECT *, NULL::DOUBLE AS value_score, NULL::{scoring.TIER_TYPE} AS value_tier,
        {scoring.churn_risk_sql(config)} AS churn_risk
 FROM ({features}) f"""
 

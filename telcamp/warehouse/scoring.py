@@ -20,6 +20,11 @@ from telcamp.core.settings import get_settings
 from telcamp.warehouse.schema import ALL_METRICS, WINDOWS
 
 SCORE_COLUMNS: tuple[str, ...] = ("value_score", "value_tier", "churn_risk")
+TIERS: tuple[str, ...] = ("low", "medium", "high")
+# value_tier is a DuckDB ENUM (1 byte a row, compared as a small integer) rather than a
+# VARCHAR: segment rules filter on it over the whole profile (docs/performance.md). Its
+# values and their text are the same; ORDER BY / min / max follow this order.
+TIER_TYPE = "ENUM(" + ", ".join(f"'{t}'" for t in TIERS) + ")"
 DEFAULT_CONFIG = Path(__file__).with_name("scoring.yaml")
 
 # Value factors a config may name, and the feature expression each one reads.
@@ -209,8 +214,8 @@ def tier_sql(config: ScoringConfig) -> str:
     x = "value_score"
     if config.tier_method == "percentiles":
         x = "percent_rank() OVER (ORDER BY value_score)"
-    return (f"CASE WHEN {x} >= {config.high!r} THEN 'high' "
-            f"WHEN {x} >= {config.medium!r} THEN 'medium' ELSE 'low' END")
+    return (f"(CASE WHEN {x} >= {config.high!r} THEN 'high' "
+            f"WHEN {x} >= {config.medium!r} THEN 'medium' ELSE 'low' END)::{TIER_TYPE}")
 
 
 def churn_factor_sql(config: ScoringConfig) -> dict[str, str]:

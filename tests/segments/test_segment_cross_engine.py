@@ -63,6 +63,8 @@ CORPUS: list[dict[str, Any]] = [
 def _pg_type(duck: str) -> str:
     if duck.startswith("DECIMAL"):
         return "NUMERIC"
+    if duck.startswith("ENUM("):  # value_tier: its labels travel as text
+        return "TEXT"
     return PG_TYPES[duck]
 
 

@@ -81,6 +81,29 @@ def test_percentile_tiers(wh: Warehouse, tmp_path: Path) -> None:
     assert tiers == ["low"] * 5 + ["medium"] * 3 + ["high"] * 2
 
 
+@pytest.mark.parametrize("method", ["thresholds", "percentiles"])
+def test_value_tier_is_an_enum_that_compares_as_text(
+    wh: Warehouse, tmp_path: Path, method: str
+) -> None:
+    ids = with_arpu(wh, [10, 30, 90])
+    medium, high = (20, 50) if method == "thresholds" else (0.4, 0.9)
+    path = write_config(tmp_path, {
+        "factors": {"arpu_3m": {"weight": 1, "normalise": "cap", "cap": 100}},
+        "tiers": {"method": method, "medium": medium, "high": high},
+    })
+    rebuild(wh.con, as_of=AS_OF, config_path=path)
+    (kind,) = wh.con.execute("SELECT data_type FROM information_schema.columns "
+                             "WHERE table_name = 'profile' AND column_name = 'value_tier'"
+                             ).fetchone() or ("",)
+    assert kind == "ENUM('low', 'medium', 'high')"
+    assert [wh.profile(i)["value_tier"] for i in ids] == ["low", "medium", "high"]
+    assert wh.con.execute("SELECT list(msisdn ORDER BY msisdn) FROM profile "
+                          "WHERE value_tier IN ('medium', 'high')").fetchone() == (ids[1:],)
+    # sorted in tier order, not alphabetically (docs/scoring.md)
+    assert wh.con.execute("SELECT list(value_tier::VARCHAR ORDER BY value_tier) FROM profile"
+                          ).fetchone() == (["low", "medium", "high"],)
+
+
 @pytest.mark.parametrize(
     ("normalise", "arpus", "scores"),
     [("percentile", [5, 1, 3], [100, 0, 50]), ("minmax", [10, 30, 20], [0, 100, 50]),
