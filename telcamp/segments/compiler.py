@@ -142,6 +142,20 @@ def _window_bounds(rule: UsageLeaf, catalogue: Catalogue) -> tuple[str | None, s
 
 def _decided(rule: UsageLeaf, low: exp.Expr, high: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
     """(the leaf surely holds, it surely fails) from low <= sum <= high."""
+    sure, never = _decided_by_range(rule, low, high)
+    # Equal bounds pin the sum (rounding is monotonic: round(low) <= round(sum) <=
+    # round(high)), so the comparison of the bound decides it with no margin. On a
+    # warehouse with 30 days of usage every window over 30 days is pinned by 30 and 90.
+    pinned = exp.EQ(this=low.copy(), expression=high.copy())
+    at_low = _compare(low.copy(), rule.op, rule.value, "float")
+    return (exp.or_(exp.paren(sure, copy=False), exp.and_(pinned, exp.paren(at_low))),
+            exp.or_(exp.paren(never, copy=False), exp.and_(
+                pinned.copy(), exp.Not(this=exp.paren(at_low.copy(), copy=False)))))
+
+
+def _decided_by_range(rule: UsageLeaf, low: exp.Expr, high: exp.Expr
+                      ) -> tuple[exp.Expr, exp.Expr]:
+    """(surely holds, surely fails) from the range alone, with the rounding margin."""
     margin = 0.0 if rule.usage not in _FLOAT_METRICS else _MARGIN
     lo = exp.Sub(this=low.copy(), expression=exp.Literal.number(margin)) if margin else low
     hi = exp.Add(this=high.copy(), expression=exp.Literal.number(margin)) if margin else high
@@ -162,11 +176,8 @@ def _decided(rule: UsageLeaf, low: exp.Expr, high: exp.Expr) -> tuple[exp.Expr, 
         never = exp.or_(cmp(exp.LT, hi, v[0]), cmp(exp.GT, lo, v[1]))
         return sure, never
     outside = exp.or_(cmp(exp.LT, hi, v), cmp(exp.GT, lo, v))
-    # equal for sure only for whole numbers pinned by equal bounds
-    pinned = (exp.and_(cmp(exp.EQ, low, v), cmp(exp.EQ, high, v)) if not margin else false)
-    if op == "=":
-        return pinned, outside
-    return outside, pinned  # "!="
+    # equal for sure only when the bounds are equal (see _decided)
+    return (false, outside) if op == "=" else (outside, false)  # "!="
 
 
 def _subquery_in(alias: str, select: exp.Select, negate: bool = False) -> exp.Expr:

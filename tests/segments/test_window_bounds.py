@@ -114,3 +114,21 @@ def test_stored_windows_of_another_day_are_not_used_as_bounds(
     finally:
         monkeypatch.delenv("TELCAMP_AS_OF_DATE")
         reset_settings()
+
+
+def test_windows_past_the_loaded_days_are_pinned_exactly(con: duckdb.DuckDBPyConnection,
+                                                         ctx: CompileContext) -> None:
+    """Usage of the last 30 days only: the 30- and 90-day windows are equal, so every
+    window between them is pinned (no margin, no usage rows summed), and still exact."""
+    from telcamp.segments.catalogue import from_columns, profile_columns
+    from telcamp.segments.synthetic import build_profile
+
+    con.execute("DELETE FROM usage_daily WHERE day <= DATE '2026-10-31' - 30")
+    build_profile(con)
+    trimmed = replace(ctx, catalogue=from_columns(profile_columns(con)))
+    plain = replace(ctx, catalogue=Catalogue(fields=ctx.catalogue.fields))
+    for metric in ("voice_min", "sms_count"):
+        for v in _thresholds(con, metric, 45):
+            for op, value in ((">=", v), ("<", v), ("=", v), ("!=", v), ("between", [0, v])):
+                rule = {"usage": metric, "days": 45, "op": op, "value": value}
+                assert _members(con, rule, trimmed) == _members(con, rule, plain), rule
