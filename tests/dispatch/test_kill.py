@@ -57,6 +57,7 @@ def test_kill_9_mid_wave_loses_none_and_sends_none_twice(db: str) -> None:
     camp = make_campaign(message="Offer for you")
     add_contacts(camp, range(N))
     smsc = peers.NodeSmsc({"dlr": None})
+    first = second = None
     try:
         first = _worker(smsc.port)
         smsc.wait_for(lambda e: e["ev"] == "submit", timeout=60, count=200)
@@ -70,6 +71,10 @@ def test_kill_9_mid_wave_loses_none_and_sends_none_twice(db: str) -> None:
         assert second.returncode == 0, err.decode()[-2000:]
         stats = json.loads(out.decode().strip().splitlines()[-1])
     finally:
+        for proc in (first, second):  # a failed test must not leave a worker running
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
         smsc.stop()
     received = collections.Counter(int(e["dest"]) - FIRST for e in smsc.of("submit"))
     assert max(received.values()) == 1, "a number got the same contact twice"
