@@ -203,7 +203,11 @@ SELECT {sub_cols},
     date_diff('day', s.activation_date, $as_of)::INTEGER AS tenure_days,
     date_diff('day', s.activation_date, $as_of) < $new_days AS is_new,
     {_window_columns(names)},
-    (({charge_90d}) / 3.0 + coalesce(t.monthly_fee, 0))::DOUBLE AS arpu_3m,
+    -- rounded to 6 decimals like the usage windows: the charges are doubles summed in a
+    -- thread-dependent order, and ARPU feeds rules, the value score and its percent ranks
+    -- (a last-bit difference re-ordered ties and moved scores between two builds)
+    (round((({charge_90d}) / 3.0 + coalesce(t.monthly_fee, 0)) * 1000000)
+     / 1000000.0)::DOUBLE AS arpu_3m,
     date_diff('day', {last_day}, $as_of)::INTEGER AS days_since_last_activity,
     (($as_of - DATE '1970-01-01') - pay.last_payment_day)::INTEGER AS days_since_last_payment,
     coalesce(pay.payments_90d, 0)::INTEGER AS payments_90d,

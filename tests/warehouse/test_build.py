@@ -374,3 +374,15 @@ def test_windows_are_right_whichever_segments_have_days(wh: Warehouse, first_bac
         assert (none[f"charge_{w}d"], none[f"active_days_{w}d"]) == (0, 0)
     assert p["days_since_last_activity"] == 0
     assert none["days_since_last_activity"] is None
+
+
+def test_arpu_is_stored_at_six_decimals(wh: Warehouse) -> None:
+    """Sums of doubles depend on the order DuckDB adds them in (threads): ARPU is rounded
+    like the usage windows, so two builds give the same value and the same score ranks."""
+    wh.region_tree()
+    wh.subscriber(1, tariff="PRE")
+    wh.usage(1, AS_OF - timedelta(days=1), charge=0.1)
+    wh.usage(1, AS_OF - timedelta(days=40), charge=0.2)  # another window segment
+    rebuild(wh.con, as_of=AS_OF)
+    arpu = wh.profile(1)["arpu_3m"]
+    assert arpu == round(arpu, 6) and arpu == pytest.approx(0.1)
