@@ -142,17 +142,30 @@ def make_context(session: Session | None, *, principal: Principal,
     cat = catalogue_mod.from_columns(columns)
     built = built_as_of(con)
     as_of = as_of_date(con, built)
+    first_day = None
     if built != as_of:
         # the stored windows end on another day than the rules' (TELCAMP_AS_OF_DATE set
         # since the rebuild): they cannot bound other windows' sums, so those sum usage_daily
         cat = replace(cat, usage_columns=frozenset())
+    else:
+        first_day = first_usage_day(con)
     return CompileContext(
         as_of_date=as_of, now=clock.now(), region_code=principal.region_code,
         resolve_list=_list_resolver(session, principal) if session is not None else None,
         resolve_segment=(_segment_resolver(session, principal, cat, con)
                          if session is not None else None),
-        catalogue=cat,
+        catalogue=cat, usage_first_day=first_day,
     )
+
+
+def first_usage_day(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The first day in usage_daily (DuckDB answers it from the column's statistics, a few
+    ms at 10M), None without usage or without the table."""
+    try:
+        row = con.execute("SELECT min(day) FROM usage_daily").fetchone()
+    except duckdb.CatalogException:
+        return None
+    return row[0] if row and isinstance(row[0], date) else None
 
 
 @dataclass(frozen=True)
@@ -232,7 +245,7 @@ def final_sql(rule: Rule | str, ctx: CompileContext, excl: list[Exclusion]) -> s
 
 def is_heavy(rule: Rule, ctx: CompileContext) -> bool:
     """Does the rule sum usage_daily (a window the profile does not store)?"""
-    return compiler_is_heavy(rule, ctx.catalogue)
+    return compiler_is_heavy(rule, ctx)
 
 
 def materialise_matched(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext

@@ -58,6 +58,10 @@ class CompileContext:
     resolve_list: ListResolver | None = None
     resolve_segment: SegmentResolver | None = None
     catalogue: Catalogue = field(default_factory=Catalogue)
+    # The first day with usage_daily rows, when known and the stored windows end on
+    # as_of_date: a window reaching back to it holds all usage, as a stored one that also
+    # does (with 30 days of usage, a 45-day window is the 90-day column, exactly).
+    usage_first_day: date | None = None
     _segment_stack: tuple[int, ...] = ()
 
 
@@ -225,7 +229,7 @@ class _Compiler:
         raise ValidationFailed(f"unknown rule node {rule!r}")
 
     def usage(self, rule: UsageLeaf) -> exp.Expr:
-        stored = self.ctx.catalogue.stored_window(rule.usage, rule.days)
+        stored = stored_column(rule, self.ctx)
         if stored is not None:
             return _compare(_col(stored, self.alias), rule.op, rule.value, "float")
         bounds = _window_bounds(rule, self.ctx.catalogue)
@@ -395,27 +399,40 @@ def _conjuncts(rule: Rule) -> list[Rule]:
     return [rule]
 
 
-def is_heavy(rule: Rule, catalogue: Catalogue) -> bool:
-    """Does the rule sum usage_daily (a window the profile does not store)?"""
-    return any(isinstance(n, UsageLeaf) and catalogue.stored_window(n.usage, n.days) is None
-               for n in walk(rule))
+def stored_column(leaf: UsageLeaf, ctx: CompileContext) -> str | None:
+    """The profile column holding the leaf's sum exactly: its stored window, or one that
+    like the leaf's window reaches back past the first day of usage (both sum all of it)."""
+    stored = ctx.catalogue.stored_window(leaf.usage, leaf.days)
+    first = ctx.usage_first_day
+    if stored is not None or first is None:
+        return stored
+    def covers(days: int) -> bool:
+        return ctx.as_of_date - timedelta(days=days - 1) <= first
+    if not covers(leaf.days):
+        return None
+    whole = [w for w in ctx.catalogue.stored_days(leaf.usage) if covers(w)]
+    return f"{leaf.usage}_{min(whole)}d" if whole else None
 
 
-def _is_plain(rule: Rule, catalogue: Catalogue) -> bool:
+def is_heavy(rule: Rule, ctx: CompileContext) -> bool:
+    """Does the rule sum usage_daily (a window the profile does not hold)?"""
+    return any(isinstance(n, UsageLeaf) and stored_column(n, ctx) is None for n in walk(rule))
+
+
+def _is_plain(rule: Rule, ctx: CompileContext) -> bool:
     """Only profile columns: no subquery (lists and contacts would be evaluated twice)."""
     return all(isinstance(n, AllOf | AnyOf | NotOf | FieldLeaf)
-               or (isinstance(n, UsageLeaf)
-                   and catalogue.stored_window(n.usage, n.days) is not None)
+               or (isinstance(n, UsageLeaf) and stored_column(n, ctx) is not None)
                for n in walk(rule))
 
 
 def _prefilter(rule: Rule, ctx: CompileContext) -> exp.Expr | None:
     """Conditions on profile columns every member must meet (filter first): a subset of
     the rule's top-level conjuncts, so restricting the usage sums to them is exact."""
-    if not is_heavy(rule, ctx.catalogue):
+    if not is_heavy(rule, ctx):
         return None
     parts = [_Compiler(ctx, "pf", None).node(c) for c in _conjuncts(rule)
-             if _is_plain(c, ctx.catalogue)]
+             if _is_plain(c, ctx)]
     if ctx.region_code is not None:
         parts.append(region_condition(ctx.region_code, "pf"))
     if not parts:

@@ -132,3 +132,34 @@ def test_windows_past_the_loaded_days_are_pinned_exactly(con: duckdb.DuckDBPyCon
             for op, value in ((">=", v), ("<", v), ("=", v), ("!=", v), ("between", [0, v])):
                 rule = {"usage": metric, "days": 45, "op": op, "value": value}
                 assert _members(con, rule, trimmed) == _members(con, rule, plain), rule
+
+
+def test_a_window_past_the_first_usage_day_is_a_stored_column(
+        con: duckdb.DuckDBPyConnection, ctx: CompileContext) -> None:
+    """Usage of the last 30 days only: a 45-day window holds all of it, as the 30-day one
+    does, so it reads that column (no usage_daily) and equals the plain sum."""
+    from telcamp.core.security import system_principal
+    from telcamp.segments import audience
+    from telcamp.segments.catalogue import from_columns, profile_columns
+    from telcamp.segments.synthetic import build_profile
+
+    con.execute("DELETE FROM usage_daily WHERE day <= DATE '2026-10-31' - 30")
+    build_profile(con)
+    made = audience.make_context(None, principal=system_principal(), con=con)
+    assert made.usage_first_day is not None
+    assert made.usage_first_day.isoformat() == "2026-10-02"
+    trimmed = replace(ctx, catalogue=from_columns(profile_columns(con)),
+                      usage_first_day=made.usage_first_day)
+    plain = replace(ctx, catalogue=Catalogue(fields=ctx.catalogue.fields))
+    for days, column in ((45, "voice_min_30d"), (30, "voice_min_30d"), (29, None)):
+        rule = parse_rule({"usage": "voice_min", "days": days, "op": ">=", "value": 60},
+                          catalogue=trimmed.catalogue)
+        sql = audience_query(rule, context=trimmed)
+        if column:
+            assert f'"p"."{column}" >= 60' in sql and "usage_daily" not in sql, sql
+        else:  # 29 days miss the first usage day: bounded and summed as before
+            assert "usage_daily" in sql, sql
+    for v in _thresholds(con, "voice_min", 45):
+        for op, value in ((">=", v), ("<", v), ("=", v), ("between", [0, v])):
+            rule = {"usage": "voice_min", "days": 45, "op": op, "value": value}
+            assert _members(con, rule, trimmed) == _members(con, rule, plain), rule
