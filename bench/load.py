@@ -1,6 +1,7 @@
 """Benchmark of the validating loader against a plain DuckDB read of the same files.
 
     .venv/bin/python bench/load.py --dir DIR [--work DIR] [--repeat N] [--files N] [--no-dir]
+                                   [--stages]
 
 DIR holds files made by `telcamp generate` (CSV or Parquet). The reference files
 (regions, tariffs, subscribers) are loaded once into a base warehouse (not timed as
@@ -10,6 +11,14 @@ detection, no checks), and the validated load (telcamp.load: every check, aggreg
 usage_daily, registry, one transaction), each the best of --repeat runs on a fresh copy
 of the base. Prints rows/s of both and their ratio, wall and CPU seconds, the load
 average, then (unless --no-dir) the whole folder as a user loads it, and the peak RSS.
+
+--stages first prints where a validated usage row's CPU goes, on the first usage file in a
+copy of the base, with one DuckDB thread (CPU seconds of one thread are the steadiest
+figure on a shared box; two threads take about half the wall time): the validated scan
+alone, the aggregation to (msisdn, day) into a temporary table, that plus the append to
+`usage_daily` (what the loader does), and the validated rows appended unaggregated (what
+the load would cost if the daily aggregation moved to the rebuild). Each in a transaction
+that is rolled back.
 """
 
 from __future__ import annotations
@@ -58,6 +67,56 @@ def _plain(path: Path) -> tuple[int, float, float]:
     return (int(row[0]) if row else 0), seconds, cpu
 
 
+def _stages(base: Path, path: Path, work: Path) -> None:
+    """CPU seconds of the stages of a validated usage load (see the module docstring)."""
+    from telcamp.load import mapping, validate, writers
+    from telcamp.load.source import open_source
+    from telcamp.warehouse.contracts import CONTRACTS
+    from telcamp.warehouse.schema import METRICS
+
+    db = work / "stages.duckdb"
+    shutil.copy(base, db)
+    con = duckdb.connect(str(db))
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET threads = 1")
+    con.execute("SET preserve_insertion_order = false")
+    contract = CONTRACTS["usage"]
+    source = open_source(con, path=path, contract=contract,
+                         mapping=mapping.load(None).for_kind("usage"))
+    typed = validate.typed_select(source, contract, numbered=False)
+    bad = validate.any_bad(writers.usage_checks(source, contract, numbered=False))
+    agg = writers._aggregate_sql(typed, bad, by_key=True)
+    cols = ", ".join(["msisdn", "day", *(m.name for m in METRICS), "records"])
+    metrics, _decoded = writers._metrics_packed()
+    key = f"(msisdn::UBIGINT << {writers.KEY_DAY_BITS}) + (day - {writers.KEY_EPOCH})"
+    raw = ("msisdn BIGINT, day DATE, service VARCHAR, direction VARCHAR, long_distance "
+           "INTEGER, roaming INTEGER, duration_s BIGINT, volume_kb DOUBLE, charge DOUBLE")
+    stages = [
+        ("validated scan (checks, key, metrics; nothing kept)",
+         [f"SELECT count_if({bad}), sum({key}), {metrics} FROM ({typed})"]),
+        ("aggregated to (msisdn, day) into a temporary table",
+         [f"CREATE TEMP TABLE _s AS {agg}"]),
+        ("the same, then appended to usage_daily (the loader)",
+         [f"CREATE TEMP TABLE _s AS {agg}",
+          f"INSERT INTO usage_daily ({cols}) SELECT {cols} FROM _s"]),
+        ("validated rows appended unaggregated (no daily sums)",
+         [f"CREATE TABLE _raw({raw})",
+          f"INSERT INTO _raw SELECT {', '.join(r.split()[0] for r in raw.split(', '))} "
+          f"FROM ({typed}) WHERE NOT {bad}"]),
+    ]
+    print(f"stages of {path.name}, 1 DuckDB thread, CPU seconds:")
+    for label, sqls in stages:
+        con.execute("BEGIN TRANSACTION")
+        started, cpu = time.perf_counter(), _cpu()
+        for sql in sqls:
+            con.execute(sql).fetchall()
+        print(f"  {label}: {_cpu() - cpu:.2f} CPU s ({time.perf_counter() - started:.2f} s), "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)
+        con.execute("ROLLBACK")
+    con.close()
+    db.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, required=True, help="folder of generated files")
@@ -67,6 +126,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=None, help="only the first N usage files")
     parser.add_argument("--no-dir", action="store_true",
                         help="skip the whole-folder load (every kind and the rebuild)")
+    parser.add_argument("--stages", action="store_true",
+                        help="first print the CPU of each stage of a usage load (1 thread)")
     args = parser.parse_args()
 
     from telcamp.load import service
@@ -83,6 +144,8 @@ def main() -> None:
     service.load_files(refs, rebuild=False)
     base = work / "base" / "warehouse.duckdb"
     print(f"reference files loaded in {time.perf_counter() - started:.1f} s", flush=True)
+    if args.stages:
+        _stages(base, usage[0], work)
     total_rows = 0
     total_plain = total_valid = cpu_plain = cpu_valid = 0.0
     for path in usage:
