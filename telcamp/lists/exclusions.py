@@ -23,6 +23,7 @@ from telcamp.core.settings import get_settings
 from telcamp.lists.models import DEFAULT_EXCLUDED_TYPES, ListOverride, SpecialList
 from telcamp.lists.scope import scope_of
 from telcamp.lists.service import audit, get_list
+from telcamp.warehouse.schema import NOT_CONTACTED_OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,12 @@ class ExclusionRule:
                 f"AND (lm.expires_at IS NULL OR lm.expires_at > ?))",
                 [self.list_id, self.now],
             )
+        # the same outcomes as the segments' `contacted` rule: only contacts that went out
+        marks = ", ".join("?" for _ in NOT_CONTACTED_OUTCOMES)
         return (
             f"EXISTS (SELECT 1 FROM contact_history ch WHERE ch.msisdn = {msisdn_expr} "
-            f"AND ch.contacted_at >= ?)",
-            [self.since],
+            f"AND ch.contacted_at >= ? AND ch.outcome NOT IN ({marks}))",
+            [self.since, *NOT_CONTACTED_OUTCOMES],
         )
 
 

@@ -36,7 +36,7 @@ from telcamp.segments.rules import (
     UsageLeaf,
     walk,
 )
-from telcamp.warehouse.schema import METRICS
+from telcamp.warehouse.schema import METRICS, NOT_CONTACTED_OUTCOMES
 
 _FLOAT_METRICS = frozenset(m.name for m in METRICS if not m.integer)
 
@@ -346,10 +346,10 @@ class _Compiler:
             .from_(exp.Table(this=exp.to_identifier("contact_history"),
                              alias=exp.TableAlias(this=exp.to_identifier("ch"))))
             .where(exp.GTE(this=_col("contacted_at", "ch"), expression=_ts(since)))
-            # a suppressed or deferred contact did not reach the subscriber (a deferred one
-            # has its own row once it went out)
+            # held back, failed before the provider or refused by the SMSC: never reached
+            # the subscriber (one that went out has its own 'sent' row)
             .where(exp.Not(this=exp.In(this=_col("outcome", "ch"), expressions=[
-                exp.Literal.string("suppressed"), exp.Literal.string("deferred")])))
+                exp.Literal.string(o) for o in NOT_CONTACTED_OUTCOMES])))
         )
         if spec.campaign is not None:
             select = select.where(exp.EQ(this=_col("campaign_id", "ch"),

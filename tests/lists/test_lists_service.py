@@ -220,6 +220,11 @@ def test_default_exclusions_order_expiry_and_override(db, regions, frozen) -> No
         later = default_exclusions(s, principal=C01)
     assert excluded(later[0]) == {79120000001}
     assert excluded(later[3]) == set()  # no contact history yet
+    with warehouse.connect() as con:  # a failed contact never reached them; a sent one did
+        con.execute("INSERT INTO contact_history (msisdn, channel, contacted_at, outcome) "
+                    "VALUES (79120000001, 'sms', ?, 'failed'), (79120000002, 'sms', ?, 'sent')",
+                    [frozen, frozen])
+    assert excluded(later[3]) == {79120000002}
 
     with session_scope() as s:
         with pytest.raises(Forbidden):

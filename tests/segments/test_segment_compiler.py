@@ -152,6 +152,17 @@ def test_contacted_reads_contact_history(con: duckdb.DuckDBPyConnection,
     assert _run(con, {"contacted": {"days": 7, "channel": "sms"}}, ctx) == {BASE_MSISDN + 1}
     assert _run(con, {"contacted": {"days": 30, "campaign": 1}}, ctx) == {
         BASE_MSISDN + 1, BASE_MSISDN + 4}
+    # failed before the provider or rejected by the SMSC: never reached them, not contacted;
+    # unknown (may have gone out) and undelivered after a send count
+    con.execute("INSERT INTO contact_history (msisdn, campaign_id, wave_id, contact_id, channel, "
+                "contacted_at, outcome, reason) VALUES "
+                "(?, 1, 1, 6, 'sms', ?, 'failed', 'render: undefined field'), "
+                "(?, 1, 1, 7, 'sms', ?, 'rejected', 'ESME_RINVDSTADR'), "
+                "(?, 1, 1, 8, 'sms', ?, 'unknown', 'lease expired')",
+                [BASE_MSISDN + 6, NOW - timedelta(days=1), BASE_MSISDN + 7,
+                 NOW - timedelta(days=1), BASE_MSISDN + 8, NOW - timedelta(days=1)])
+    assert _run(con, {"contacted": {"days": 7}}, ctx) == {
+        BASE_MSISDN + 1, BASE_MSISDN + 2, BASE_MSISDN + 8}
 
 
 def test_in_segment_inlines_and_detects_cycles(con: duckdb.DuckDBPyConnection,
