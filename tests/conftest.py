@@ -90,6 +90,20 @@ def pg_url() -> Iterator[str]:
     yield from _pg_database()
 
 
+@pytest.fixture
+def pg(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The operational database on PostgreSQL only, migrated (tests of what only it does:
+    several worker processes, SKIP LOCKED, advisory locks). Returns its URL."""
+    from telcamp.core.db import migrate, reset_engine
+    from telcamp.core.settings import reset_settings
+
+    monkeypatch.setenv("TELCAMP_DATABASE_URL", pg_url)
+    reset_settings()
+    reset_engine()
+    migrate()
+    return pg_url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The operational database, migrated, on SQLite and on PostgreSQL. Yields its URL."""

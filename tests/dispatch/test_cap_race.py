@@ -21,19 +21,6 @@ from telcamp.policy.schemas import PolicyUpdate
 from .world import add_contacts, make_campaign, setup_warehouse, states
 
 
-@pytest.fixture
-def pg(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Migrated PostgreSQL only: on SQLite one process writes at a time, no race."""
-    from telcamp.core.db import migrate, reset_engine
-    from telcamp.core.settings import reset_settings
-
-    monkeypatch.setenv("TELCAMP_DATABASE_URL", pg_url)
-    reset_settings()
-    reset_engine()
-    migrate()
-    return pg_url
-
-
 def test_two_workers_cannot_exceed_a_cap_together(pg: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     setup_warehouse(3)

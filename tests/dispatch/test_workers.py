@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -34,18 +33,6 @@ assert _spec is not None and _spec.loader is not None
 peers = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(peers)
 N = 1200
-
-
-@pytest.fixture
-def pg(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    from telcamp.core.db import migrate, reset_engine
-    from telcamp.core.settings import reset_settings
-
-    monkeypatch.setenv("TELCAMP_DATABASE_URL", pg_url)
-    reset_settings()
-    reset_engine()
-    migrate()
-    return pg_url
 
 
 def test_two_workers_on_postgresql_send_every_contact_once(pg: str) -> None:

@@ -26,18 +26,6 @@ CAPS = PolicyRead(caps={"24h": 1})
 
 
 @pytest.fixture
-def pg(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    from telcamp.core.db import migrate, reset_engine
-    from telcamp.core.settings import reset_settings
-
-    monkeypatch.setenv("TELCAMP_DATABASE_URL", pg_url)
-    reset_settings()
-    reset_engine()
-    migrate()
-    return pg_url
-
-
-@pytest.fixture
 def other(pg: str) -> Iterator[psycopg.Connection[Any]]:
     """A second session, as another worker or any other client of the database."""
     with psycopg.connect(pg.replace("postgresql+psycopg://", "postgresql://"),
