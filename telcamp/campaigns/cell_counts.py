@@ -75,9 +75,12 @@ def count(snapshot_id: int, cells: Sequence[CellIn]) -> dict[str, Any]:
             "unassigned": members - assigned, "cells": out_cells, "warnings": warnings}
 
 
-def random_member(snapshot_id: int, cells: Sequence[CellIn], position: int) -> int | None:
+def random_member(snapshot_id: int, cells: Sequence[CellIn], position: int,
+                  region_code: str | None = None) -> int | None:
     """A subscriber of the snapshot whom cell `position` gets (the first matching cell
-    wins, as at materialisation), drawn at random; None when the cell gets no one."""
+    wins, as at materialisation), drawn at random among those in `region_code` (a region,
+    city or province code; None: anywhere), the only ones the user may look at; None when
+    the cell gets no one there."""
     cell_sql.validate_cells(cells)
     conds = ["TRUE" if c.rule is None else
              cell_sql.condition_sql(c.rule, alias="p", where=f"cells[{i}]")
@@ -87,11 +90,15 @@ def random_member(snapshot_id: int, cells: Sequence[CellIn], position: int) -> i
                           *(f"NOT coalesce(({c}), FALSE)" for c in conds[:position])])
     # reservoir sampling draws one row without sorting the whole snapshot; DuckDB samples
     # a FROM before its WHERE, hence the sample over the filtered subquery
+    params: list[object] = [snapshot_id]
+    if region_code is not None:
+        where += " AND ? IN (p.region_code, p.city_code, p.province_code)"
+        params.append(region_code)
     sql = ("SELECT msisdn FROM (SELECT p.msisdn FROM segment_snapshot_members m JOIN "
            f"profile p ON p.msisdn = m.msisdn WHERE m.snapshot_id = ? AND {where}) "
            "USING SAMPLE reservoir(1 ROWS)")
     with warehouse.connect(read_only=True) as con:
-        row = con.execute(sql, [snapshot_id]).fetchone()
+        row = con.execute(sql, params).fetchone()
     return None if row is None else int(row[0])
 
 

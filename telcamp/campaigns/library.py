@@ -184,7 +184,7 @@ def preview(*, session: Session, actor: Principal, campaign_id: int, preview_in:
                 campaign.cells[0] if campaign.cells else None)
     if cell is None:
         raise ValidationFailed("the campaign has no cells", field="cells")
-    msisdn = preview_in.msisdn or _random_member(campaign, cell)
+    msisdn = preview_in.msisdn or _random_member(campaign, cell, actor)
     with warehouse.connect(read_only=True) as con:
         rel = con.execute("SELECT * FROM profile WHERE msisdn = ?", [int(msisdn)])
         cols = [d[0] for d in rel.description]
@@ -218,14 +218,16 @@ def preview(*, session: Session, actor: Principal, campaign_id: int, preview_in:
     return out
 
 
-def _random_member(campaign: Any, cell: Any) -> str:
-    """A random subscriber the cell gets from the campaign's audience snapshot."""
+def _random_member(campaign: Any, cell: Any, actor: Principal) -> str:
+    """A random subscriber the cell gets from the campaign's audience snapshot, within the
+    actor's region (the preview refuses anyone else)."""
     if campaign.snapshot_id is None:
         raise ValidationFailed("type a subscriber's number, or choose the campaign's audience "
                                "snapshot to preview a random member", field="msisdn")
     cells = cell_counts.saved_cells(campaign)
     position = next(i for i, c in enumerate(campaign.cells) if c.id == cell.id)
-    member = cell_counts.random_member(campaign.snapshot_id, cells, position)
+    member = cell_counts.random_member(campaign.snapshot_id, cells, position,
+                                       region_code=actor.region_code)
     if member is None:
         raise ValidationFailed(f"cell {cell.name} gets no one from the audience snapshot; "
                                "type a subscriber's number to preview", field="msisdn")
