@@ -27,13 +27,18 @@ def saved_cells(campaign: Any) -> list[CellIn]:
             for c in campaign.cells]
 
 
+def _conditions(cells: Sequence[CellIn]) -> list[str]:
+    """Each cell's boolean SQL over `profile AS p` (TRUE for the default cell), checked.
+    Compiled before the warehouse is opened: compiling a segment rule reads it itself."""
+    cell_sql.validate_cells(cells)
+    return ["TRUE" if c.rule is None else
+            cell_sql.condition_sql(c.rule, alias="p", where=f"cells[{i}]")
+            for i, c in enumerate(cells)]
+
+
 def count(snapshot_id: int, cells: Sequence[CellIn]) -> dict[str, Any]:
     """The figures for these cells over snapshot `snapshot_id` (see the module doc)."""
-    cell_sql.validate_cells(cells)
-    # compile before opening the warehouse: compiling a segment rule reads it itself
-    conds = ["TRUE" if c.rule is None else
-             cell_sql.condition_sql(c.rule, alias="p", where=f"cells[{i}]")
-             for i, c in enumerate(cells)]
+    conds = _conditions(cells)
     n = len(cells)
     first = "CASE " + " ".join(f"WHEN {conds[i]} THEN {i}" for i in range(n)) + " END"
     cols = ["count(*)"]
@@ -81,10 +86,7 @@ def random_member(snapshot_id: int, cells: Sequence[CellIn], position: int,
     wins, as at materialisation), drawn at random among those in `region_code` (a region,
     city or province code; None: anywhere), the only ones the user may look at; None when
     the cell gets no one there."""
-    cell_sql.validate_cells(cells)
-    conds = ["TRUE" if c.rule is None else
-             cell_sql.condition_sql(c.rule, alias="p", where=f"cells[{i}]")
-             for i, c in enumerate(cells[:position + 1])]
+    conds = _conditions(cells)[:position + 1]
     # the cell's own condition, and none of the earlier cells' (they would take the member)
     where = " AND ".join([f"({conds[position]})",
                           *(f"NOT coalesce(({c}), FALSE)" for c in conds[:position])])
