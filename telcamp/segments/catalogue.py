@@ -59,6 +59,9 @@ class FieldInfo:
     unit: str | None = None
     values: tuple[str, ...] | None = None  # closed set of allowed values, if any
     group: str = "profile"  # profile | derived | score | usage | extra
+    # the column cannot hold anything else (a DuckDB ENUM): `in` may be compiled as
+    # "none of the other values", which DuckDB filters while scanning (see compiler)
+    closed: bool = False
 
     @property
     def ops(self) -> tuple[str, ...]:
@@ -141,6 +144,16 @@ def _is_usage_column(name: str) -> bool:
     return found is not None and 1 <= int(found.group(2)) <= MAX_WINDOW_DAYS
 
 
+_ENUM_VALUE = re.compile(r"'((?:[^']|'')*)'")
+
+
+def _enum_values(duck_type: str) -> tuple[str, ...] | None:
+    """The values of an ENUM('a', 'b') column type, None for any other type."""
+    if not duck_type.upper().startswith("ENUM("):
+        return None
+    return tuple(v.replace("''", "'") for v in _ENUM_VALUE.findall(duck_type))
+
+
 def _type_of(duck_type: str) -> FieldType:
     t = duck_type.upper()
     if t == "BOOLEAN":
@@ -211,13 +224,14 @@ def from_columns(columns: list[tuple[str, str]]) -> Catalogue:
             usage.add(name)
             continue
         known = KNOWN_FIELDS.get(name)
+        enum = _enum_values(duck_type)
         if known is not None:
             # the table's real type wins (e.g. an INTEGER the static table calls float)
             fields[name] = FieldInfo(known.name, _type_of(duck_type), known.label, known.unit,
-                                     known.values, known.group)
+                                     enum or known.values, known.group, enum is not None)
         else:
             fields[name] = FieldInfo(name, _type_of(duck_type), name.replace("_", " "),
-                                     group="extra")
+                                     values=enum, group="extra", closed=enum is not None)
     return Catalogue(fields=fields, usage_columns=frozenset(usage))
 
 

@@ -41,3 +41,35 @@ def test_a_sum_exactly_on_the_threshold_counts() -> None:
         sql = audience_query(rule, context=ctx)
         got = sorted(r[0] for r in con.execute(sql).fetchall())
         assert got == expected, (op, sql)
+
+
+def test_a_stored_window_plus_the_days_beyond_it_stays_exact() -> None:
+    """A 10-day leaf reads the 7-day column (rounded to 6 decimals) plus the 3 days before
+    it. Subscriber 1's 7 days sum to 0.3333334 (stored 0.333333) and the 3 days to 0.6666666:
+    exactly 1 in all, which that total (0.9999996) would miss. Near a threshold the whole
+    window is summed, so he counts; subscriber 2, clear of it, is decided by the total."""
+    from telcamp.segments.catalogue import Catalogue
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE usage_daily (msisdn BIGINT, day DATE, voice_min DOUBLE)")
+    con.execute("INSERT INTO usage_daily VALUES (1, DATE '2026-11-20', 0.3333334), "
+                "(1, DATE '2026-11-12', 0.6666666), (2, DATE '2026-11-19', 0.5), "
+                "(2, DATE '2026-11-11', 0.75), (3, DATE '2026-11-15', 2.0)")
+    con.execute("""CREATE TABLE profile AS SELECT msisdn,
+        round(sum(voice_min) FILTER (WHERE day > DATE '2026-11-13') * 1e6) / 1e6
+            AS voice_min_7d,
+        round(sum(voice_min) FILTER (WHERE day > DATE '2026-11-06') * 1e6) / 1e6
+            AS voice_min_14d
+        FROM usage_daily GROUP BY msisdn""")
+    cat = Catalogue(usage_columns=frozenset({"voice_min_7d", "voice_min_14d"}))
+    ctx = CompileContext(as_of_date=AS_OF, now=datetime(2026, 11, 21, tzinfo=UTC),
+                         catalogue=cat)
+    for op, expected in ((">=", [1, 2, 3]), ("<", []), ("=", [1]), ("!=", [2, 3]),
+                         ("between", [1])):
+        value: object = [0.9, 1.0] if op == "between" else 1
+        rule = parse_rule({"usage": "voice_min", "days": 10, "op": op, "value": value},
+                          catalogue=cat)
+        sql = audience_query(rule, context=ctx)
+        assert "2026-11-13" in sql and "UNION ALL" in sql, sql  # the 3 days, and the band
+        got = sorted(r[0] for r in con.execute(sql).fetchall())
+        assert got == expected, (op, sql)

@@ -55,10 +55,24 @@ def test_bounds_skip_usage_daily_for_decided_subscribers(ctx: CompileContext) ->
     rule = parse_rule({"usage": "voice_min", "days": 10, "op": ">=", "value": 5},
                       catalogue=ctx.catalogue)
     sql = audience_query(rule, context=ctx)
-    # surely in when the 7 days already reach it, surely out when the 14 days (the nearest
-    # longer stored window, not 30) do not
-    assert '"p"."voice_min_7d" - 1e-05 >= 5' in sql.replace("0.00001", "1e-05"), sql
-    assert '"pf"."voice_min_14d"' in sql and "voice_min_30d" not in sql, sql
+    # surely in when the 7 days already reach it (margin folded into the constant: a scan
+    # filter), surely out when the 14 days (the nearest longer window, not 30) do not
+    assert '"p"."voice_min_7d" >= 5.00001' in sql, sql
+    assert '"pf"."voice_min_14d" >= 4.99999' in sql and "voice_min_30d" not in sql, sql
+    # the undecided add the 3 days before the 7-day window to it (2026-10-31 is as-of);
+    # only those within the rounding margin of 5 are summed over all 10 days
+    assert "BETWEEN CAST('2026-10-22' AS DATE) AND CAST('2026-10-24' AS DATE)" in sql, sql
+    assert '"c"."a" + COALESCE("d"."s", 0)' in sql, sql
+
+
+def test_a_window_nearer_the_longer_one_subtracts_from_it(ctx: CompileContext) -> None:
+    rule = parse_rule({"usage": "sms_count", "days": 12, "op": "<", "value": 4},
+                      catalogue=ctx.catalogue)
+    sql = audience_query(rule, context=ctx)
+    # 12 days = the 14-day column minus its first 2 days; a whole-number metric needs no
+    # band summed over the whole window
+    assert "BETWEEN CAST('2026-10-18' AS DATE) AND CAST('2026-10-19' AS DATE)" in sql, sql
+    assert '"c"."a" - COALESCE("d"."s", 0)' in sql and "UNION" not in sql, sql
 
 
 @pytest.mark.parametrize("days", [14, 30])
