@@ -18,10 +18,12 @@ outcome: those outcomes are final, so it is the reason they were written with.
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from telcamp.core import warehouse
 from telcamp.core.db import session_scope
+from telcamp.dispatch import outbox as outbox_sql
 from telcamp.dispatch.tables import FAILED, UNKNOWN, contact, event
 from telcamp.warehouse.schema import ensure_schema
 
@@ -51,7 +53,10 @@ def sync(*, batch: int = BATCH) -> int:
         with session_scope() as s:
             rows = s.execute(sa.select(
                 event.c.seq, event.c.msisdn, event.c.campaign_id, event.c.wave_id,
-                event.c.contact_id, event.c.channel, event.c.at, event.c.outcome,
+                # the plain type: pyarrow takes aware and naive (UTC) values alike, and
+                # UTCDateTime's per-row conversion was a fifth of the copy's client CPU
+                event.c.contact_id, event.c.channel,
+                sa.type_coerce(event.c.at, sa.DateTime(timezone=True)), event.c.outcome,
                 _reason(),
             ).order_by(event.c.seq).limit(batch)).all()
         if not rows:
@@ -67,10 +72,14 @@ def sync(*, batch: int = BATCH) -> int:
             "outcome": pa.array(cols[7], pa.string()),
             "reason": pa.array(cols[8], pa.string()),
         })
+        times = pc.min_max(table["contacted_at"])
         with warehouse.connect() as con:
             ensure_schema(con)  # a fresh warehouse may not have the table yet
             con.register("new_events", table)
             con.execute("BEGIN")
+            # A copy already there has the same time: only history rows within the batch's
+            # times are compared (zone maps skip the rest, which is most of a history that
+            # grows for months; the sync runs every few seconds during a wave).
             con.execute("""
                 INSERT INTO contact_history (msisdn, campaign_id, wave_id, contact_id,
                                              channel, contacted_at, outcome, reason)
@@ -80,11 +89,17 @@ def sync(*, batch: int = BATCH) -> int:
                 WHERE NOT EXISTS (
                   SELECT 1 FROM contact_history h
                   WHERE h.contact_id = n.contact_id AND h.outcome = n.outcome
-                    AND h.contacted_at = n.contacted_at)""")
+                    AND h.contacted_at = n.contacted_at
+                    AND h.contacted_at BETWEEN $first AND $last)""",
+                {"first": times["min"].as_py(), "last": times["max"].as_py()})
             con.execute("COMMIT")
         seqs = [int(x) for x in cols[0]]
         with session_scope() as s:
-            s.execute(sa.delete(event).where(event.c.seq.in_(seqs)))
+            # PostgreSQL: one array parameter; 50,000 IN parameters cost ~10 µs an event
+            # in SQLAlchemy and psycopg (most of the copy's client CPU)
+            done = (outbox_sql.any_of(event.c.seq, seqs, sa.BigInteger())
+                    if s.get_bind().dialect.name == "postgresql" else event.c.seq.in_(seqs))
+            s.execute(sa.delete(event).where(done))
         total += len(rows)
         if len(rows) < batch:
             return total

@@ -99,7 +99,7 @@ def _arrays(**columns: tuple[Sequence[Any], sa.types.TypeEngine[Any]]) -> sa.Sel
                        for name, (values, type_) in columns.items()])
 
 
-def _any(column: sa.ColumnElement[Any], values: Sequence[Any],
+def any_of(column: sa.ColumnElement[Any], values: Sequence[Any],
          type_: sa.types.TypeEngine[Any]) -> sa.ColumnElement[bool]:
     """`column = ANY(array)` (index lookups whatever the statistics say), the array as
     one text parameter (_array)."""
@@ -289,7 +289,8 @@ def _record_sent(s: Session, batch: Batch, done: list[SendResult],
     # `id = ANY(:ids)` besides the join: primary-key lookups whatever the statistics say
     # (joined on v alone, a small or freshly analysed table got a sequential scan).
     s.execute(sa.update(contact).where(
-        _any(contact.c.id, [r.contact_id for r in done], sa.BigInteger()), contact.c.id == v.c.cid,
+        any_of(contact.c.id, [r.contact_id for r in done], sa.BigInteger()),
+        contact.c.id == v.c.cid,
         contact.c.lease_id == batch.lease,
         sa.or_(state_is(SENDING), state_is(UNKNOWN))).values(
         state=v.c.st, sent_at=now, provider_id=v.c.pid, lease_until=None, reason=None)
@@ -298,7 +299,7 @@ def _record_sent(s: Session, batch: Batch, done: list[SendResult],
         pids = [r["provider_id"] for r in ids]
         s.execute(sa.delete(message_id).where(
             message_id.c.channel == batch.channel,
-            _any(message_id.c.provider_id, pids, sa.String(80))))
+            any_of(message_id.c.provider_id, pids, sa.String(80))))
         s.execute(sa.insert(message_id).from_select(
             ["provider_id", "contact_id", "part", "channel"],
             _arrays(provider_id=(pids, sa.String(80)),
