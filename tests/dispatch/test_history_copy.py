@@ -5,6 +5,7 @@ and a repeated outcome at another time kept. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -57,3 +58,52 @@ def test_a_copy_interrupted_before_the_delete_is_not_duplicated(db: str) -> None
     assert (1, "sent", T0 + timedelta(hours=5)) in got
     assert (2, "delivered", T0 + timedelta(minutes=3)) in got
     assert _pending() == 0
+
+
+def test_syncs_at_once_copy_each_event_once(db: str) -> None:
+    """Two workers of one process syncing at the same moment (a worker per channel): one
+    waits for the other, and every event is copied once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from telcamp.warehouse.schema import ensure_schema
+
+    with warehouse.connect() as con:  # the warehouse exists (threads would race to make it)
+        ensure_schema(con)
+    _add([(i, "sent", T0 + timedelta(seconds=i)) for i in range(1200)])
+    with ThreadPoolExecutor(2) as pool:
+        counts = list(pool.map(lambda _: history.sync(batch=100), range(2)))
+    assert sum(counts) == 1200, counts
+    got = _history()
+    assert len(got) == 1200 and len(set(got)) == 1200
+    assert _pending() == 0
+
+
+def _sync_in_process(start: Any, out: Any) -> None:
+    start.wait()  # imported and connected: both begin together
+    out.put(history.sync(batch=100))
+
+
+def test_worker_processes_share_the_copy(db: str) -> None:
+    """Worker processes syncing at once (PostgreSQL): each takes batches the others have
+    not locked (SKIP LOCKED), so they copy disjoint events, every one once."""
+    import multiprocessing as mp
+
+    if not db.startswith("postgresql"):
+        return  # SQLite runs one dispatch process (several are refused)
+    from telcamp.warehouse.schema import ensure_schema
+
+    with warehouse.connect() as con:
+        ensure_schema(con)
+    _add([(i, "sent", T0 + timedelta(seconds=i)) for i in range(3000)])
+    ctx = mp.get_context("spawn")
+    start, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=_sync_in_process, args=(start, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    counts = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert sum(counts) == 3000, counts  # read by one of them only
+    assert all(c > 0 for c in counts), counts  # both took a share
+    got = _history()
+    assert len(got) == 3000 and len(set(got)) == 3000
