@@ -5,8 +5,9 @@ builder for the target dialect), never text pasted into SQL.
 
 Usage windows: a window the profile stores (`profile.<metric>_<N>d`: 7, 14, 30 and 90 days
 since schema.WINDOWS has them) reads that column; any other N is bounded by the
-stored windows around it and sums `usage_daily` over the N days ending with the as-of
-date only for the subscribers those bounds leave undecided. Those sums are
+stored windows around it; for the subscribers those bounds leave undecided, the nearest
+stored window plus (or minus) the few `usage_daily` days between it and N decides
+(Compiler.usage_delta). Those sums are
 FILTERED FIRST: the aggregate only reads usage rows of subscribers who pass the cheap
 top-level conditions (and the region scope), which is a necessary condition of the
 whole rule, so the answer is unchanged and the work is ~10× smaller (issue 4's figures).
