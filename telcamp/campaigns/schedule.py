@@ -146,7 +146,14 @@ def cancel(*, session: Session, actor: Principal, campaign_id: int, reason: str 
     for wave in campaign.waves:
         if wave.state in ("planned", "materialising"):
             wave.state = "cancelled"
-    # contacts not yet sent are withdrawn in one statement (dispatch skips them)
+    # contacts not yet sent are withdrawn in one statement (dispatch skips them), each
+    # with a `cancelled` event for the contact history
+    from telcamp.dispatch import outbox
+    from telcamp.dispatch.tables import contact
+
+    outbox.withdraw(session, contact.c.campaign_id == campaign.id,
+                    reason="campaign cancelled", now=clock.now())
+    # and the control members, who were never to be contacted (no event)
     session.execute(update(Contact).where(Contact.campaign_id == campaign.id,
                                           Contact.state == "planned")
                     .values(state="cancelled"))

@@ -399,17 +399,33 @@ def reconcile(*, channel: str | None = None, resend_unknown: bool = False,
             done_at=now)))
 
 
+def withdraw(s: Session, where: sa.ColumnElement[bool], *, reason: str, now: datetime) -> int:
+    """Contacts `where` selects will never go: `cancelled` with a history event each (the
+    subscriber lookup and the history then say why nothing came), control members left
+    as they are (they were never to be contacted)."""
+    where = sa.and_(where, contact.c.state == PENDING, contact.c.is_control.is_(False))
+    s.execute(sa.insert(event).from_select(
+        ["contact_id", "msisdn", "campaign_id", "wave_id", "channel", "at", "outcome",
+         "reason"],
+        sa.select(contact.c.id, contact.c.msisdn, contact.c.campaign_id, contact.c.wave_id,
+                  contact.c.channel, sa.literal(now, contact.c.done_at.type),
+                  sa.literal(CANCELLED), sa.literal(reason)).where(where)))
+    return _rowcount(s.execute(sa.update(contact).where(where).values(
+        state=CANCELLED, reason=reason, done_at=now)))
+
+
 def cancel_stopped(*, now: datetime | None = None) -> int:
     """Pending contacts of cancelled or completed campaigns will never go: say so."""
     now = now or clock.now()
     with session_scope() as s:
-        stopped = [int(i) for i in s.scalars(sa.select(Campaign.id).where(
-            Campaign.state.in_(("cancelled", "completed"))))]
-        if not stopped:
-            return 0
-        return _rowcount(s.execute(sa.update(contact).where(
-            contact.c.state == PENDING, contact.c.campaign_id.in_(stopped),
-            contact.c.is_control.is_(False)).values(state=CANCELLED, done_at=now)))
+        total = 0
+        for state in ("cancelled", "completed"):
+            stopped = [int(i) for i in s.scalars(sa.select(Campaign.id).where(
+                Campaign.state == state))]
+            if stopped:
+                total += withdraw(s, contact.c.campaign_id.in_(stopped),
+                                  reason=f"campaign {state}", now=now)
+        return total
 
 
 def prune_send_log(*, keep_days: int = 31, now: datetime | None = None) -> int:

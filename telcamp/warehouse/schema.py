@@ -134,10 +134,12 @@ DDL: tuple[str, ...] = (
 
 
 # contact_history outcomes that say the message never reached the subscriber: held back by
-# the policy (suppressed, deferred), failed before the provider (rendering, no address) or
-# refused by the SMSC (rejected). The `contacted` rule and the recent-contact exclusion count
-# every other outcome; a contact that did go out has its own `sent` row whatever followed.
-NOT_CONTACTED_OUTCOMES: tuple[str, ...] = ("suppressed", "deferred", "failed", "rejected")
+# the policy (suppressed, deferred), failed before the provider (rendering, no address),
+# refused by the SMSC (rejected) or withdrawn with its campaign (cancelled). The `contacted`
+# rule and the recent-contact exclusion count every other outcome; a contact that did go
+# out has its own `sent` row whatever followed.
+NOT_CONTACTED_OUTCOMES: tuple[str, ...] = (
+    "suppressed", "deferred", "failed", "rejected", "cancelled")
 
 
 # Table names of the contract: created by DDL above, plus `profile` (built by build.py).

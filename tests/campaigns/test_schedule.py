@@ -11,6 +11,7 @@ from telcamp.campaigns import approvals, schedule
 from telcamp.campaigns.models import Campaign, Contact, Wave
 from telcamp.core.db import session_scope
 from telcamp.core.errors import IllegalTransition
+from telcamp.dispatch.tables import event
 
 from .conftest import CITY_HEAD, MARKETER, make_campaign, make_program
 
@@ -105,10 +106,17 @@ def test_pause_stops_runs_resume_continues_cancel_withdraws(world: str) -> None:
         schedule.resume(session=s, actor=MARKETER, campaign_id=cid)
     schedule.run_due(START + timedelta(days=1, minutes=2))
     assert _count(cid) == 600
+    planned = _count(cid, state="planned")
     with session_scope() as s:
         schedule.cancel(session=s, actor=MARKETER, campaign_id=cid, reason="stop")
     assert _count(cid, state="planned") == 0
     assert _count(cid, state="control") > 0  # the record of held-out subscribers stays
+    # each withdrawn contact says so in the contact history (via dispatch's event outbox)
+    with session_scope() as s:
+        withdrawn = s.execute(select(event.c.outcome, event.c.reason, func.count()).where(
+            event.c.campaign_id == cid).group_by(event.c.outcome, event.c.reason)).all()
+    assert [tuple(r) for r in withdrawn] == [("cancelled", "campaign cancelled", planned)]
+    assert planned > 0
     with pytest.raises(IllegalTransition), session_scope() as s:
         schedule.resume(session=s, actor=MARKETER, campaign_id=cid)
 

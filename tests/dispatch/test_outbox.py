@@ -59,6 +59,11 @@ def test_paused_cancelled_and_closed_windows_send_nothing(db: str) -> None:
     assert channel.sent == []
     assert {st for st, _ in states(cancelled[1]).values()} == {"cancelled"}
     assert {st for st, _ in states(paused[1]).values()} == {"planned"}
+    with warehouse.connect(read_only=True) as con:  # the history says why nothing came
+        rows = con.execute("SELECT msisdn, outcome, reason FROM contact_history "
+                           "ORDER BY msisdn").fetchall()
+    assert [(int(m) - FIRST, o, r) for m, o, r in rows] == [
+        (i, "cancelled", "campaign cancelled") for i in range(6, 9)]
     with session_scope() as s:  # resume: the next claim takes them
         camp = s.get(Campaign, paused[0])
         assert camp is not None
