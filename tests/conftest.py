@@ -4,6 +4,7 @@ and Debian's Chromium through Playwright."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import socket
@@ -45,6 +46,22 @@ def _reset_caches() -> None:
     readiness.forget()
     reset_engine()
     clock.freeze(None)
+
+
+# PostgreSQL's lock table is one per server, shared by every session. A test that fills
+# most of it on purpose (tests/policy/test_serialise.py) would make any other test's
+# statements fail with "out of shared memory" meanwhile, e.g. a migration in the other
+# xdist worker. Every test holds this file lock shared; a test marked
+# `fills_lock_table` holds it exclusively, so it runs alone.
+_LOCK_TABLE_GATE = Path(os.environ.get("TMPDIR", "/tmp")) / "telcamp-tests-lock-table.gate"
+
+
+@pytest.fixture(autouse=True)
+def _lock_table_gate(request: pytest.FixtureRequest) -> Iterator[None]:
+    exclusive = request.node.get_closest_marker("fills_lock_table") is not None
+    with open(_LOCK_TABLE_GATE, "a+") as gate:
+        fcntl.flock(gate.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield  # released when the file closes
 
 
 @pytest.fixture(autouse=True)

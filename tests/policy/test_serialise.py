@@ -81,6 +81,7 @@ def test_a_claim_over_the_budget_takes_one_exclusive_lock(
         assert not _try(other, "pg_try_advisory_xact_lock_shared", serialise.GLOBAL)
 
 
+@pytest.mark.fills_lock_table
 def test_a_full_lock_table_serialises_instead_of_failing(
         pg: str, other: psycopg.Connection[Any]) -> None:
     """Another session holds most of the table; a claim whose per-subscriber locks do not
@@ -95,6 +96,7 @@ def test_a_full_lock_table_serialises_instead_of_failing(
     other.rollback()
 
 
+@pytest.mark.fills_lock_table
 def test_a_big_claim_beside_a_lock_hungry_session_keeps_the_cap(
         pg: str, other: psycopg.Connection[Any]) -> None:
     """End to end through the outbox: 10,000 contacts (the largest batch allowed) claimed
