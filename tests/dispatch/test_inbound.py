@@ -6,12 +6,11 @@ opt the sender out, other replies make the contact 'responded'), unreadable rece
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from channels.smpp import peers
 
 from telcamp.channels.smpp import BindConfig
 from telcamp.channels.sms import SmsChannel
@@ -23,12 +22,6 @@ from telcamp.dispatch.worker import Worker
 from telcamp.lists.models import ListMember, SpecialList
 
 from .world import FIRST, add_contacts, make_campaign, need_peer, setup_warehouse, states
-
-_spec = importlib.util.spec_from_file_location(
-    "smpp_peers", Path(__file__).parents[1] / "channels" / "smpp" / "peers.py")
-assert _spec is not None and _spec.loader is not None
-peers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(peers)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ the batch in flight when the worker died), never lost silently."""
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
 import os
 import signal
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from channels.smpp import peers
 
 from telcamp.core.db import session_scope
 from telcamp.dispatch.tables import contact
@@ -30,11 +30,6 @@ from .world import (
 )
 
 N = 600
-_spec = importlib.util.spec_from_file_location(
-    "smpp_peers", Path(__file__).parents[1] / "channels" / "smpp" / "peers.py")
-assert _spec is not None and _spec.loader is not None
-peers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(peers)
 BATCH = 50
 
 

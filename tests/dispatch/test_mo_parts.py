@@ -6,14 +6,13 @@ configured time. The store on SQLite and PostgreSQL, and end to end against node
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from channels.smpp import peers
 
 from telcamp.channels.base import InboundMessage
 from telcamp.channels.smpp import BindConfig
@@ -26,12 +25,6 @@ from telcamp.dispatch.worker import Worker
 from telcamp.lists.models import ListMember, SpecialList
 
 from .world import FIRST, add_contacts, make_campaign, need_peer, setup_warehouse, states
-
-_spec = importlib.util.spec_from_file_location(
-    "smpp_peers", Path(__file__).parents[1] / "channels" / "smpp" / "peers.py")
-assert _spec is not None and _spec.loader is not None
-peers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(peers)
 
 
 def _part(source: int, text: str, ref: int, total: int, seq: int,

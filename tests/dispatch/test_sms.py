@@ -4,23 +4,16 @@ states, per-status failures, a rendering failure, SMSC down at start, bind refus
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import pytest
+from channels.smpp import peers
 
 from telcamp.channels.smpp import BindConfig
 from telcamp.channels.sms import SmsChannel
 from telcamp.dispatch.worker import Worker
 
 from .world import FIRST, add_contacts, make_campaign, need_peer, setup_warehouse, states
-
-_spec = importlib.util.spec_from_file_location(
-    "smpp_peers", Path(__file__).parents[1] / "channels" / "smpp" / "peers.py")
-assert _spec is not None and _spec.loader is not None
-peers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(peers)
 
 
 @pytest.fixture

@@ -6,11 +6,10 @@ crash ends 'unknown' with the reason (the at-most-once default, docs/dispatch.md
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from channels.smpp import peers
 
 from telcamp.channels.smpp import BindConfig
 from telcamp.channels.sms import SmsChannel
@@ -20,11 +19,6 @@ from telcamp.dispatch.worker import Worker
 
 from .world import add_contacts, make_campaign, need_peer, setup_warehouse
 
-_spec = importlib.util.spec_from_file_location(
-    "smpp_peers", Path(__file__).parents[1] / "channels" / "smpp" / "peers.py")
-assert _spec is not None and _spec.loader is not None
-peers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(peers)
 N = 300
 
 

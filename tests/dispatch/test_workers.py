@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
 import os
 import re
@@ -13,6 +12,7 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+from channels.smpp import peers
 from typer.testing import CliRunner
 
 from telcamp.core.db import session_scope
@@ -27,11 +27,6 @@ from .world import (
     setup_warehouse,
 )
 
-_spec = importlib.util.spec_from_file_location(
-    "smpp_peers", Path(__file__).parents[1] / "channels" / "smpp" / "peers.py")
-assert _spec is not None and _spec.loader is not None
-peers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(peers)
 N = 1200
 
 

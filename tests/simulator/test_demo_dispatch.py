@@ -5,22 +5,15 @@ running campaign dispatched until their receipts make them delivered / undeliver
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import pytest
+from dispatch import world
 
 from telcamp.dispatch import registry
 from telcamp.dispatch.config import get_dispatch_settings
 from telcamp.dispatch.worker import Worker
 from telcamp.simulator import demo
-
-_spec = importlib.util.spec_from_file_location(
-    "dispatch_world", Path(__file__).parents[1] / "dispatch" / "world.py")
-assert _spec is not None and _spec.loader is not None
-world = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(world)
 
 
 @pytest.fixture
