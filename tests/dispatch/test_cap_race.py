@@ -6,43 +6,35 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from telcamp.core.db import session_scope
-from telcamp.core.security import system_principal
 from telcamp.dispatch import outbox
 from telcamp.dispatch.tables import send_log
-from telcamp.policy import service as policy
-from telcamp.policy.schemas import PolicyUpdate
 
-from .world import add_contacts, make_campaign, setup_warehouse, states
+from .world import (
+    add_contacts,
+    cap_one_a_day,
+    make_campaign,
+    setup_warehouse,
+    slow_policy_in,
+    states,
+)
 
 
 def test_two_workers_cannot_exceed_a_cap_together(pg: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     setup_warehouse(3)
-    with session_scope() as s:
-        policy.update(session=s, actor=system_principal(),
-                      policy_in=PolicyUpdate(caps={"24h": 1}, arbitration_hours=0))
+    cap_one_a_day()
     first = make_campaign(priority=90)
     second = make_campaign(priority=10)
     add_contacts(first, [0, 1], priority=90)
     add_contacts(second, [0, 2], priority=10)  # subscriber 0 is in both
 
-    real = policy.apply_to_batch
-    checked = threading.Event()
-
-    def slow_first(**kw: Any) -> dict[str, int]:
-        out = real(**kw)
-        if threading.current_thread().name == "worker-1":
-            checked.set()
-            time.sleep(1.0)  # checked, not yet committed: the window of the race
-        return out
-
-    monkeypatch.setattr(policy, "apply_to_batch", slow_first)
+    # worker-1 checks, then pauses before committing: the window of the race
+    checked = slow_policy_in("worker-1", monkeypatch)
     batches: dict[str, outbox.Batch] = {}
     took: dict[str, float] = {}
 
@@ -74,24 +66,13 @@ def test_two_workers_cannot_exceed_a_cap_together(pg: str,
 def test_workers_on_other_subscribers_do_not_wait(pg: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     setup_warehouse(4)
-    with session_scope() as s:
-        policy.update(session=s, actor=system_principal(),
-                      policy_in=PolicyUpdate(caps={"24h": 1}, arbitration_hours=0))
+    cap_one_a_day()
     first = make_campaign(priority=90)
     second = make_campaign(priority=10)
     add_contacts(first, [0, 1], priority=90)
     add_contacts(second, [2, 3], priority=10)
-    real = policy.apply_to_batch
-    checked = threading.Event()
-
-    def slow_first(**kw: Any) -> dict[str, int]:
-        out = real(**kw)
-        if threading.current_thread().name == "worker-1":
-            checked.set()
-            time.sleep(1.0)
-        return out
-
-    monkeypatch.setattr(policy, "apply_to_batch", slow_first)
+    # worker-1 checks, then pauses before committing: the window of the race
+    checked = slow_policy_in("worker-1", monkeypatch)
     took: dict[str, float] = {}
 
     def work(name: str) -> None:

@@ -109,3 +109,38 @@ def no_quiet_hours() -> None:
     with session_scope() as s:
         policy.update(session=s, actor=system_principal(),
                       policy_in=PolicyUpdate(quiet_start="00:00", quiet_end="00:00"))
+
+
+def cap_one_a_day() -> None:
+    """An operator policy capping every subscriber at one contact per 24 h, no
+    arbitration window (the cap alone decides between campaigns)."""
+    from telcamp.core.security import system_principal
+    from telcamp.policy import service as policy
+    from telcamp.policy.schemas import PolicyUpdate
+
+    with session_scope() as s:
+        policy.update(session=s, actor=system_principal(),
+                      policy_in=PolicyUpdate(caps={"24h": 1}, arbitration_hours=0))
+
+
+def slow_policy_in(thread_name: str, monkeypatch: Any, pause: float = 1.0) -> Any:
+    """Make the send-time policy pause `pause` s after checking a batch in the thread
+    named `thread_name` (checked, not yet committed: the window a cap race needs).
+    Returns the threading.Event set when that thread has checked."""
+    import threading
+    import time
+
+    from telcamp.policy import service as policy
+
+    real = policy.apply_to_batch
+    checked = threading.Event()
+
+    def slow(**kw: Any) -> dict[str, int]:
+        out = real(**kw)
+        if threading.current_thread().name == thread_name:
+            checked.set()
+            time.sleep(pause)
+        return out
+
+    monkeypatch.setattr(policy, "apply_to_batch", slow)
+    return checked

@@ -12,15 +12,21 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
-from dispatch.world import FIRST, add_contacts, make_campaign, setup_warehouse
+from dispatch.world import (
+    FIRST,
+    add_contacts,
+    cap_one_a_day,
+    make_campaign,
+    setup_warehouse,
+    slow_policy_in,
+)
 
 from telcamp.core.db import session_scope
 from telcamp.core.security import system_principal
 from telcamp.dispatch import outbox
 from telcamp.dispatch.tables import send_log
 from telcamp.policy import serialise
-from telcamp.policy import service as policy
-from telcamp.policy.schemas import PolicyRead, PolicyUpdate
+from telcamp.policy.schemas import PolicyRead
 
 CAPS = PolicyRead(caps={"24h": 1})
 
@@ -103,9 +109,7 @@ def test_a_big_claim_beside_a_lock_hungry_session_keeps_the_cap(
     while another session holds 8,000 locks, with a cap of one a day: the claim works and
     the subscriber in two campaigns is sent once."""
     setup_warehouse(10_000)
-    with session_scope() as s:
-        policy.update(session=s, actor=system_principal(),
-                      policy_in=PolicyUpdate(caps={"24h": 1}, arbitration_hours=0))
+    cap_one_a_day()
     first = make_campaign(priority=90)
     second = make_campaign(priority=10)
     add_contacts(first, range(10_000), priority=90)
@@ -138,29 +142,16 @@ def test_a_call_list_export_and_an_sms_claim_share_the_cap(
     """The SMS worker has checked subscriber 0 and not committed yet when a call list is
     exported with the same subscriber: the export waits and then sees the SMS, so a cap of
     one a day holds across channels."""
-    import time
-
     from telcamp.channels import calllist
 
     setup_warehouse(2)
-    with session_scope() as s:
-        policy.update(session=s, actor=system_principal(),
-                      policy_in=PolicyUpdate(caps={"24h": 1}, arbitration_hours=0))
+    cap_one_a_day()
     sms = make_campaign(priority=90)
     call = make_campaign(channel="call")
     add_contacts(sms, [0], priority=90)
     add_contacts(call, [0, 1], channel="call")
-    real = policy.apply_to_batch
-    checked = threading.Event()
-
-    def slow_sms(**kw: Any) -> dict[str, int]:
-        out = real(**kw)
-        if threading.current_thread().name == "sms-worker":
-            checked.set()
-            time.sleep(1.0)  # checked, not yet committed
-        return out
-
-    monkeypatch.setattr(policy, "apply_to_batch", slow_sms)
+    # the SMS claim checks, then pauses before committing
+    checked = slow_policy_in("sms-worker", monkeypatch)
     claimed: list[outbox.Batch] = []
     worker = threading.Thread(target=lambda: claimed.append(outbox.claim(channel="sms",
                                                                          limit=10)),
