@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -151,12 +151,9 @@ def cancel(*, session: Session, actor: Principal, campaign_id: int, reason: str 
     from telcamp.dispatch import outbox
     from telcamp.dispatch.tables import contact
 
+    # (control members are in state 'control', not 'planned': they stay as they are)
     outbox.withdraw(session, contact.c.campaign_id == campaign.id,
                     reason="campaign cancelled", now=clock.now())
-    # and the control members, who were never to be contacted (no event)
-    session.execute(update(Contact).where(Contact.campaign_id == campaign.id,
-                                          Contact.state == "planned")
-                    .values(state="cancelled"))
     return campaign
 
 

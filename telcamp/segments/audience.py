@@ -29,7 +29,6 @@ from telcamp.segments.compiler import (
     resolve,
     scoped_condition,
 )
-from telcamp.segments.compiler import is_heavy as compiler_is_heavy
 from telcamp.segments.models import Segment, SegmentVersion
 from telcamp.segments.rules import (
     AllOf,
@@ -241,11 +240,6 @@ def final_sql(rule: Rule | str, ctx: CompileContext, excl: list[Exclusion]) -> s
     """Matched and not excluded: what a snapshot stores and a campaign targets."""
     parts = [f"({matched_sql(rule, ctx)})", *[f"NOT ({e})" for e in exclusion_sql(excl, ctx)]]
     return " AND ".join(parts)
-
-
-def is_heavy(rule: Rule, ctx: CompileContext) -> bool:
-    """Does the rule sum usage_daily (a window the profile does not store)?"""
-    return compiler_is_heavy(rule, ctx)
 
 
 def materialise_matched(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: CompileContext

@@ -20,7 +20,7 @@ from telcamp.core.errors import Conflict, NotFound, TelcampError
 from telcamp.core.security import Principal
 from telcamp.segments import audience
 from telcamp.segments.catalogue import Catalogue
-from telcamp.segments.compiler import resolve, scoped_condition, sql_dialect
+from telcamp.segments.compiler import is_heavy, resolve, scoped_condition, sql_dialect
 from telcamp.segments.describe import describe
 from telcamp.segments.models import Segment, SegmentSnapshot, SegmentTemplate, SegmentVersion
 from telcamp.segments.rules import Rule, parse_rule, to_json
@@ -63,7 +63,7 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
             excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id,
                                        gettext=gettext)
         matched: Rule | str = resolved
-        if len(parts) > 1 and audience.is_heavy(resolved, ctx):
+        if len(parts) > 1 and is_heavy(resolved, ctx):
             matched = audience.materialise_matched(c, resolved, ctx)
         if "count" in parts:
             # a materialised match holds one row per member: count it, not the profile
