@@ -140,26 +140,38 @@ async def _submit_part(body: bytes, cfg: BindConfig, pick: Pick,
             await asyncio.sleep(0)
             continue
         sent += 1
-        action = st.action_for(status)
-        if action is st.Action.OK:
+        if st.action_for(status) is st.Action.OK:
             return mid, 0, None, sent, client.name, False
-        name = st.status_name(status)
-        if action is st.Action.BACKOFF:
-            client.throttled()
-            backoffs += 1
-            if backoffs <= cfg.max_backoffs:
-                continue
-            return (None, status, f"{name}: still throttled after {backoffs} tries", sent,
-                    client.name, False)
-        if action in (st.Action.RETRY, st.Action.REBIND):
-            retries += 1
-            if retries >= cfg.max_attempts:
-                return None, status, f"{name} after {retries} attempts", sent, client.name, False
-            if action is st.Action.REBIND:
-                client.reset_session(f"submit_sm answered {name}")
-            await asyncio.sleep(min(0.05 * 2**retries, 5.0))
-            continue
-        return None, status, f"rejected by the SMSC: {name}", sent, client.name, False
+        error, retries, backoffs, delay = _verdict(status, client, cfg, retries, backoffs)
+        if error is not None:
+            return None, status, error, sent, client.name, False
+        if delay:
+            await asyncio.sleep(delay)
+
+
+def _verdict(status: int, client: SmppClient, cfg: BindConfig, retries: int, backoffs: int,
+             ) -> tuple[str | None, int, int, float]:
+    """What a submit_sm_resp other than ESME_ROK means for the message: (the error that
+    ends it, or None to try again; the tries counted so far; the pause before the next).
+    Throttling pauses the bind and resubmits (max_backoffs), transient errors retry
+    (max_attempts in all), a REBIND error resets the session first, anything else
+    rejects. One table for submit_message and the batch path."""
+    action = st.action_for(status)
+    name = st.status_name(status)
+    if action is st.Action.BACKOFF:
+        client.throttled()
+        backoffs += 1
+        if backoffs <= cfg.max_backoffs:
+            return None, retries, backoffs, 0.0
+        return f"{name}: still throttled after {backoffs} tries", retries, backoffs, 0.0
+    if action in (st.Action.RETRY, st.Action.REBIND):
+        retries += 1
+        if retries >= cfg.max_attempts:
+            return f"{name} after {retries} attempts", retries, backoffs, 0.0
+        if action is st.Action.REBIND:
+            client.reset_session(f"submit_sm answered {name}")
+        return None, retries, backoffs, min(0.05 * 2**retries, 5.0)
+    return f"rejected by the SMSC: {name}", retries, backoffs, 0.0
 
 
 async def submit_batch(msgs: Sequence[OutboundSms], cfg: BindConfig,
@@ -175,11 +187,9 @@ async def submit_batch(msgs: Sequence[OutboundSms], cfg: BindConfig,
     SMS channel's CPU per message at 10k+/s). Everything else goes through
     `submit_message` in a task of its own, with its whole policy: multi-part messages,
     binds with a TPS limit or paused by throttling, no bound bind; and an answer other
-    than ESME_ROK carries on with that policy from the first try (`_submit_part` with the
-    try counted): throttling pauses the bind and resubmits (max_backoffs), transient
-    errors retry (max_attempts in all), a REBIND error resets the session first, anything
-    else rejects. A lost answer ends the message UNKNOWN, or with resubmit_unknown
-    resubmits it, exactly as for one message.
+    than ESME_ROK is judged by the same table (`_verdict`) and, unless that ends the
+    message, carries on in `_submit_part` with the try counted. A lost answer ends the
+    message UNKNOWN, or with resubmit_unknown resubmits it, exactly as for one message.
 
     Returns, in the order of `msgs`, a SubmitResult or the SmppError (SmppClosed,
     BindRefused) `submit_message` raised when nothing of that message was written."""
@@ -243,29 +253,19 @@ async def submit_batch(msgs: Sequence[OutboundSms], cfg: BindConfig,
                                           f"outcome unknown: {e.message}", 1, client.name)
         else:
             client.count_answer(status)
-            action = st.action_for(status)
-            if action is st.Action.OK:
+            if st.action_for(status) is st.Action.OK:
                 if rd:
                     matcher.register(mid, msg.ref, 1)
                 results[i] = SubmitResult(msg.ref, MessageState.SUBMITTED, [mid], 1, coding,
                                           0, None, 1, client.name)
-            elif action is st.Action.BACKOFF and cfg.max_backoffs >= 1:
-                client.throttled()
-                carry_on(i, msg, body, coding, rd, backoffs=1)
-            elif action in (st.Action.RETRY, st.Action.REBIND) and cfg.max_attempts > 1:
-                if action is st.Action.REBIND:
-                    client.reset_session(f"submit_sm answered {st.status_name(status)}")
-                carry_on(i, msg, body, coding, rd, delay=min(0.05 * 2, 5.0), retries=1)
-            elif action in (st.Action.BACKOFF, st.Action.RETRY, st.Action.REBIND):
-                name = st.status_name(status)
-                results[i] = SubmitResult(
-                    msg.ref, MessageState.REJECTED, [None], 1, coding, status,
-                    f"{name}: still throttled after 1 tries" if action is st.Action.BACKOFF
-                    else f"{name} after 1 attempts", 1, client.name)
             else:
-                results[i] = SubmitResult(
-                    msg.ref, MessageState.REJECTED, [None], 1, coding, status,
-                    f"rejected by the SMSC: {st.status_name(status)}", 1, client.name)
+                error, retries, backoffs, delay = _verdict(status, client, cfg, 0, 0)
+                if error is None:
+                    carry_on(i, msg, body, coding, rd, delay=delay, retries=retries,
+                             backoffs=backoffs)
+                else:
+                    results[i] = SubmitResult(msg.ref, MessageState.REJECTED, [None], 1,
+                                              coding, status, error, 1, client.name)
         if not outstanding and not looping and not drained.done():
             drained.set_result(None)
 
