@@ -149,16 +149,19 @@ def _holds_for_zero(op: str, value: Any) -> bool:
 _MARGIN = 1e-5
 
 
-def _window_bounds(rule: UsageLeaf, catalogue: Catalogue) -> tuple[str | None, str] | None:
-    """(column of the nearest shorter stored window or None for 0, column of the nearest
+def _window_bounds(rule: UsageLeaf, catalogue: Catalogue) -> tuple[int, int] | None:
+    """(days of the nearest shorter stored window, 0 when none; days of the nearest
     longer one) for the leaf's N days, or None when the profile stores no longer one."""
     stored = catalogue.stored_days(rule.usage)
-    shorter = [w for w in stored if w < rule.days]
     longer = [w for w in stored if w > rule.days]
     if not longer:
         return None
-    low = f"{rule.usage}_{max(shorter)}d" if shorter else None
-    return low, f"{rule.usage}_{min(longer)}d"
+    return max((w for w in stored if w < rule.days), default=0), min(longer)
+
+
+def _window(metric: str, days: int, alias: str) -> exp.Expr:
+    """The stored window's column, or 0 for a window of 0 days."""
+    return _col(f"{metric}_{days}d", alias) if days else exp.Literal.number(0)
 
 
 def _not(e: exp.Expr) -> exp.Expr:
@@ -295,12 +298,12 @@ class _Compiler:
         bounds = _window_bounds(rule, self.ctx.catalogue)
         if bounds is None:
             return self.usage_sum(rule)
-        low, high = (_col(c, self.alias) if c else exp.Literal.number(0) for c in bounds)
+        low, high = (_window(rule.usage, d, self.alias) for d in bounds)
         sure, _ = _decided(rule, low, high)
         return exp.or_(exp.paren(sure, copy=False),
                        _subquery_in(self.alias, self.usage_delta(rule, bounds)))
 
-    def usage_delta(self, rule: UsageLeaf, bounds: tuple[str | None, str]) -> exp.Select:
+    def usage_delta(self, rule: UsageLeaf, bounds: tuple[int, int]) -> exp.Select:
         """The undecided subscribers (bounds neither decide nor pin) for whom the leaf
         holds, from the stored window nearest to N days plus (or minus) the few days
         between them: a 10-day window is the 7-day column plus 3 days of usage_daily, not
@@ -312,9 +315,8 @@ class _Compiler:
         it is further than the margin from a threshold; the few inside that band are
         summed over the whole window, as the stored windows and any plain sum are."""
         as_of = self.ctx.as_of_date
-        lower = int(bounds[0].rsplit("_", 1)[1][:-1]) if bounds[0] else 0
-        upper = int(bounds[1].rsplit("_", 1)[1][:-1])
-        pf_low, pf_high = (_col(c, "pf") if c else exp.Literal.number(0) for c in bounds)
+        lower, upper = bounds
+        pf_low, pf_high = (_window(rule.usage, d, "pf") for d in bounds)
         _, undecided = _decided(rule, pf_low, pf_high)
         if rule.days - lower <= upper - rule.days:  # add the days after the shorter window
             anchor, sign = pf_low, 1
