@@ -40,6 +40,7 @@ from telcamp.segments.rules import (
 from telcamp.warehouse.schema import METRICS, NOT_CONTACTED_OUTCOMES
 
 _FLOAT_METRICS = frozenset(m.name for m in METRICS if not m.integer)
+_SCALES = {m.name: m.scale for m in METRICS if m.scale}
 
 DIALECTS = ("duckdb", "postgres")
 
@@ -239,6 +240,12 @@ def _band(rule: UsageLeaf, total: exp.Expr) -> exp.Expr:
                                  high=exp.Literal.number(v + _MARGIN)) for v in values])
 
 
+def _round6(e: exp.Expr) -> exp.Expr:
+    """round(e * 1e6) / 1e6: PostgreSQL has no round(double, int)."""
+    scaled = exp.Mul(this=exp.paren(e), expression=exp.Literal.number(1000000))
+    return exp.Div(this=exp.Round(this=scaled), expression=exp.Literal.number(1000000.0))
+
+
 def _table(name: str, alias: str) -> exp.Table:
     return exp.Table(this=exp.to_identifier(name),
                      alias=exp.TableAlias(this=exp.to_identifier(alias)))
@@ -310,8 +317,10 @@ class _Compiler:
         10 days summed (the join with usage_daily is most of a count's work).
 
         A subscriber with no usage on those days has exactly the stored window's sum.
-        Whole-number metrics are exact. A decimal total (stored window rounded to 6
-        decimals + the days' sum) is within 1e-6 of the exact sum, so it decides wherever
+        Whole-number metrics are exact, and so are metrics counted in whole 1/scale units
+        (minutes of whole seconds: both parts are recovered as whole seconds). Another
+        decimal total (stored window rounded to 6 decimals + the days' sum) is within
+        1e-6 of the exact sum, so it decides wherever
         it is further than the margin from a threshold; the few inside that band are
         summed over the whole window, as the stored windows and any plain sum are."""
         as_of = self.ctx.as_of_date
@@ -337,8 +346,18 @@ class _Compiler:
                       on=exp.EQ(this=_col("msisdn", "c"), expression=_col("msisdn", "u")))
                 .where(exp.Between(this=_col("day", "u"), low=_date(first), high=_date(last)))
                 .group_by(_col("msisdn", "u")))
-        change = exp.Coalesce(this=_col("s", "d"), expressions=[exp.Literal.number(0)])
-        total = (exp.Add if sign > 0 else exp.Sub)(this=_col("a", "c"), expression=change)
+        scale = _SCALES.get(rule.usage)
+        a: exp.Expr = _col("a", "c")
+        change: exp.Expr = exp.Coalesce(this=_col("s", "d"), expressions=[exp.Literal.number(0)])
+        if scale:
+            # whole 1/scale units (seconds): both parts are recovered exactly, so is the
+            # total, and it is rounded to 6 decimals as any plain sum is (see summed())
+            a, change = (exp.Round(this=exp.Mul(this=e, expression=exp.Literal.number(scale)))
+                         for e in (a, change))
+        total: exp.Expr = (exp.Add if sign > 0 else exp.Sub)(this=a, expression=change)
+        if scale:
+            total = _round6(exp.Div(this=exp.paren(total, copy=False),
+                                    expression=exp.Literal.number(float(scale))))
         totals = (exp.select(_col("msisdn", "c"), _col("a", "c"), _col("s", "d"),
                              exp.alias_(total, "tot"))
                   .from_(_table("cand", "c"))
@@ -346,7 +365,7 @@ class _Compiler:
                         on=exp.EQ(this=_col("msisdn", "d"), expression=_col("msisdn", "c"))))
         no_days = exp.Is(this=_col("s", "t"), expression=exp.Null())
         by_total = _compare(_col("tot", "t"), rule.op, rule.value, "float")
-        exact = rule.usage not in _FLOAT_METRICS
+        exact = rule.usage not in _FLOAT_METRICS or scale is not None
         if not exact:
             by_total = exp.and_(exp.Not(this=exp.paren(_band(rule, _col("tot", "t")))),
                                 exp.paren(by_total, copy=False))
@@ -383,11 +402,7 @@ class _Compiler:
             # Compared at 6 decimals, like the precomputed windows: a sum of doubles depends
             # on the order it is added in, and a subscriber exactly on the threshold must not
             # flip between runs (or between DuckDB and PostgreSQL).
-            # round(x * 1e6) / 1e6: PostgreSQL has no round(double, int).
-            agg = exp.Div(
-                this=exp.Round(this=exp.Mul(this=agg, expression=exp.Literal.number(1000000))),
-                expression=exp.Literal.number(1000000.0),
-            )
+            agg = _round6(agg)
         select = (exp.select(_col("msisdn", "u")).from_(_table("usage_daily", "u"))
                   .where(exp.Between(this=_col("day", "u"), low=_date(start),
                                      high=_date(self.ctx.as_of_date)))

@@ -29,14 +29,19 @@ class Metric:
     unit: str
     label: str
     integer: bool = False
+    # Every daily value is a whole number of 1/scale units: the minute metrics are whole
+    # seconds (duration_s is BIGINT) / 60. A sum of such doubles is recovered exactly as
+    # round(sum * scale) / scale, which lets segment rules add a rounded stored window to
+    # a few days' sum without losing exactness (segments.compiler.usage_delta).
+    scale: int | None = None
 
 
 METRICS: tuple[Metric, ...] = (
     Metric("voice_min", "CASE WHEN service='voice' THEN duration_s/60.0 ELSE 0 END", "sum",
-           "min", "voice minutes, both directions"),
+           "min", "voice minutes, both directions", scale=60),
     Metric("voice_out_min",
            "CASE WHEN service='voice' AND direction='out' THEN duration_s/60.0 ELSE 0 END",
-           "sum", "min", "outgoing voice minutes"),
+           "sum", "min", "outgoing voice minutes", scale=60),
     Metric("sms_count", "CASE WHEN service='sms' AND direction='out' THEN 1 ELSE 0 END", "sum",
            "count", "SMS sent", integer=True),
     Metric("mms_count", "CASE WHEN service='mms' AND direction='out' THEN 1 ELSE 0 END", "sum",
@@ -45,7 +50,7 @@ METRICS: tuple[Metric, ...] = (
            "mobile data"),
     Metric("roaming_min",
            "CASE WHEN service='voice' AND roaming=1 THEN duration_s/60.0 ELSE 0 END", "sum",
-           "min", "voice minutes in roaming"),
+           "min", "voice minutes in roaming", scale=60),
     Metric("long_distance_count",
            "CASE WHEN service='voice' AND long_distance=1 AND direction='out' THEN 1 ELSE 0 END",
            "sum", "count", "long-distance calls made", integer=True),

@@ -59,10 +59,11 @@ def test_bounds_skip_usage_daily_for_decided_subscribers(ctx: CompileContext) ->
     # filter), surely out when the 14 days (the nearest longer window, not 30) do not
     assert '"p"."voice_min_7d" >= 5.00001' in sql, sql
     assert '"pf"."voice_min_14d" >= 4.99999' in sql and "voice_min_30d" not in sql, sql
-    # the undecided add the 3 days before the 7-day window to it (2026-10-31 is as-of);
-    # only those within the rounding margin of 5 are summed over all 10 days
+    # the undecided add the 3 days before the 7-day window to it (2026-10-31 is as-of), in
+    # whole seconds: minutes need no band summed over all 10 days
     assert "BETWEEN CAST('2026-10-22' AS DATE) AND CAST('2026-10-24' AS DATE)" in sql, sql
-    assert '"c"."a" + COALESCE("d"."s", 0)' in sql, sql
+    assert 'ROUND("c"."a" * 60) + ROUND(COALESCE("d"."s", 0) * 60)' in sql, sql
+    assert "UNION" not in sql, sql
 
 
 def test_a_window_nearer_the_longer_one_subtracts_from_it(ctx: CompileContext) -> None:
