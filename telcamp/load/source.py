@@ -29,8 +29,10 @@ DELIMITERS = (",", ";", "\t", "|")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
-# How CSV columns are parsed by the fast read. Anything else stays VARCHAR.
-_CSV_FAST_TYPES = {"int": "BIGINT", "float": "DOUBLE", "flag": "INTEGER"}
+# How CSV columns are parsed by the fast read. Anything else stays VARCHAR. Whole numbers
+# are read as doubles: DuckDB's integer parser rounds "2.7" to 3, which would load a
+# fraction silently; validate.py refuses one.
+_CSV_FAST_TYPES = {"int": "DOUBLE", "float": "DOUBLE", "flag": "INTEGER"}
 
 
 def q(name: str) -> str:

@@ -102,6 +102,26 @@ def test_number_that_is_not_a_number(loaded: Path, tmp_path: Path) -> None:
     assert "got 12s" in e.reason
 
 
+def test_a_fraction_in_a_whole_number_column(loaded: Path, tmp_path: Path) -> None:
+    """DuckDB's cast of '2.7' to an integer rounds it to 3; the loader must refuse it."""
+    rows = [*ROWS["usage"], "79000000001,2026-11-20T10:00:00+03:00,voice,out,0,0,2.7,0,0",
+            "79000000001,2026-11-20T11:00:00+03:00,voice,out,0,0,100.0,0,0"]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    e = _only(err, 6, "duration_s", "not a whole number")
+    assert "got 2.7" in e.reason
+    assert all(x.line != 7 for x in err.errors)  # 100.0 is a whole number
+    table = pa.table({
+        "msisdn": pa.array([79000000001, 79000000001], pa.int64()),
+        "event_time": ["2026-11-20T10:00:00+03:00", "2026-11-20T11:00:00+03:00"],
+        "service": ["voice", "voice"], "direction": ["out", "out"],
+        "long_distance": pa.array([0, 0], pa.int8()), "roaming": pa.array([0, 0], pa.int8()),
+        "duration_s": pa.array([60.0, 0.5]), "volume_kb": [0.0, 0.0], "charge": [0.0, 0.0],
+    })
+    pq.write_table(table, tmp_path / "usage-y.parquet")
+    _only(_rejected("usage", tmp_path / "usage-y.parquet"), 2, "duration_s",
+          "not a whole number")
+
+
 def test_duplicate_msisdn_in_one_subscribers_file(loaded: Path, tmp_path: Path) -> None:
     rows = [*ROWS["subscribers"], ROWS["subscribers"][1].replace(",f,", ",m,")]
     err = _rejected("subscribers", write_csv(tmp_path / "subscribers-2.csv", "subscribers", rows))
