@@ -152,3 +152,29 @@ def test_a_rule_error_greys_the_old_figures_and_marks_the_rule(
     assert page.get_by_test_id("rule-error").inner_text().strip() == ""
     assert "sb-stale" not in (page.get_by_test_id("funnel").get_attribute("class") or "")
     assert page.locator("[aria-invalid=true]").count() == 0
+
+
+def test_an_unfinished_rule_is_left_out_of_the_count_and_stops_the_save(
+        warehouse_file: str, live_server: Any, page: Any, page_as: Any) -> None:
+    """`age >` with no value yet: the count says it is left out, and saving is refused
+    (a segment of the remaining rules, here everyone, would target the whole city)."""
+    base = _count(warehouse_file, "TRUE")
+    page_as("marketer", "C01")
+    page.goto(f"{live_server.url}/segments/builder")
+    _wait_text(page, "count", f"{base:,}")
+    page.get_by_test_id("add-rule").first.click()
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("field").select_option("age")
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("op").select_option(">")
+    page.wait_for_function("document.querySelector('[data-testid=rule-error]')"
+                           ".textContent.includes('1')", timeout=15_000)
+    assert "Unfinished" in page.get_by_test_id("rule-error").inner_text()
+    assert page.get_by_test_id("count").inner_text().strip() == f"{base:,}"
+
+    page.get_by_test_id("segment-name").fill("unfinished")
+    page.get_by_test_id("save").click()
+    page.wait_for_function("document.querySelector('[data-testid=save-result]')"
+                           ".textContent.length > 0", timeout=10_000)
+    assert "Finish or remove" in page.get_by_test_id("save-result").inner_text()
+    assert page.get_by_test_id("leaf").nth(0).get_attribute("aria-invalid") == "true"
+    page.goto(f"{live_server.url}/segments")
+    assert ">unfinished<" not in page.content()  # no segment of that name was saved

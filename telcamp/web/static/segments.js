@@ -110,6 +110,7 @@
   }
 
   var where = {};  // rule path as the server names it (all[0].not) -> tree node
+  var unfinished = [];  // leaves left out of the last rule built: no value, field or list yet
   function join(path, part) { return path ? path + "." + part : part; }
 
   function toRule(node, params, path) {
@@ -128,7 +129,7 @@
     } else {
       // a template parameter needs no value now: marketers fill it in later
       var asParam = !!(params && node.param && node.op && (node.field || node.usage));
-      if (!complete(node) && !asParam) { return null; }
+      if (!complete(node) && !asParam) { unfinished.push(node); return null; }
       if (node.kind === "field" || node.kind === "usage") {
         out = node.kind === "field" ? {field: node.field} : {usage: node.usage, days: node.days};
         out.op = node.op;
@@ -152,7 +153,22 @@
     return node.negate ? {not: out} : out;
   }
 
-  function currentRule(params) { where = {}; return toRule(tree, params, "") || {all: []}; }
+  function currentRule(params) {
+    where = {}; unfinished = [];
+    return toRule(tree, params, "") || {all: []};
+  }
+
+  // An unfinished rule is left out of the live count (the marketer is still typing), but
+  // a segment saved without it would target more people than the rules on screen say:
+  // saving waits until every rule is finished or removed.
+  function flagUnfinished() {
+    var rows = document.querySelectorAll("#sb-tree [data-testid=leaf]");
+    Array.prototype.forEach.call(rows, function (n) {
+      var bad = n.classList.contains("sb-incomplete");
+      n.classList.toggle("sb-bad", bad);
+      if (bad) { n.setAttribute("aria-invalid", "true"); } else { n.removeAttribute("aria-invalid"); }
+    });
+  }
 
   /* ---- rendering the tree ------------------------------------------------------------ */
   function option(value, label, selected) {
@@ -326,7 +342,8 @@
     api("POST", "/api/segments/evaluate", {rule: currentRule(), field: dim, size: 10})
       .then(function (data) {
         if (mine !== seq) { return; }  // a newer edit's answer wins
-        document.getElementById("sb-error").textContent = "";
+        document.getElementById("sb-error").textContent =
+          unfinished.length ? t("unfinished_left_out").replace("{n}", unfinished.length) : "";
         markStale(false);
         document.getElementById("sb-count").textContent = fmt(data.count);
         document.getElementById("sb-words").textContent = data.description || "";
@@ -439,8 +456,14 @@
     if (save) {
       save.addEventListener("click", function () {
         var name = document.getElementById("sb-name").value.trim();
-        var req = segment ? api("PATCH", "/api/segments/" + segment.id, {name: name, rule: currentRule()})
-                          : api("POST", "/api/segments", {name: name, rule: currentRule()});
+        var rule = currentRule();
+        if (unfinished.length) {
+          flagUnfinished();
+          say("sb-save-result", t("unfinished_save").replace("{n}", unfinished.length), true);
+          return;
+        }
+        var req = segment ? api("PATCH", "/api/segments/" + segment.id, {name: name, rule: rule})
+                          : api("POST", "/api/segments", {name: name, rule: rule});
         req.then(function (seg) {
           segment = seg;
           document.getElementById("sb-snapshot").disabled = false;
@@ -457,6 +480,11 @@
       document.getElementById("sb-tpl-save").addEventListener("click", function () {
         var params = {};
         var rule = currentRule(params);
+        if (unfinished.length) {
+          flagUnfinished();
+          say("sb-tpl-result", t("unfinished_save").replace("{n}", unfinished.length), true);
+          return;
+        }
         api("POST", "/api/segments/templates", {name: document.getElementById("sb-tpl-name").value.trim(),
           description: document.getElementById("sb-tpl-desc").value.trim(), params: params, rule: rule})
           .then(function () { say("sb-tpl-result", t("template_saved")); loadTemplates(); })
