@@ -23,7 +23,7 @@ from typing import Any, cast
 import sqlglot
 from sqlglot import exp
 
-from telcamp.core.errors import ValidationFailed
+from telcamp.core.errors import TelcampError, ValidationFailed
 from telcamp.segments.catalogue import Catalogue
 from telcamp.segments.rules import (
     AllOf,
@@ -499,29 +499,50 @@ class _Compiler:
         return _subquery_in(self.alias, select)
 
 
-def expand(rule: Rule, ctx: CompileContext, *, lists: bool = False) -> Rule:
+def _at(path: str, call: Callable[[], Any]) -> Any:
+    """Run a list or segment lookup; its error names the rule's path like any other rule
+    error (`all[1].any[0]: list 'x' not found`), so the builder can mark that row."""
+    try:
+        return call()
+    except TelcampError as e:
+        where = path or "rule"
+        raise type(e)(f"{where}: {e.message}", field=where) from None
+
+
+def expand(rule: Rule, ctx: CompileContext, *, lists: bool = False, path: str = "",
+           inlined: bool = False) -> Rule:
     """Inline every in_segment (the referenced segment's current rule), detecting cycles;
-    with `lists`, also turn every in_list reference into a checked list id."""
+    with `lists`, also turn every in_list reference into a checked list id. Errors name
+    the path of the node; inside an inlined segment, the path of its in_segment leaf."""
+    def sub(part: str) -> str:
+        return path if inlined else (f"{path}.{part}" if path else part)
+
     if isinstance(rule, AllOf):
-        return AllOf(all=[expand(c, ctx, lists=lists) for c in rule.all])
+        return AllOf(all=[expand(c, ctx, lists=lists, path=sub(f"all[{i}]"), inlined=inlined)
+                          for i, c in enumerate(rule.all)])
     if isinstance(rule, AnyOf):
-        return AnyOf(any=[expand(c, ctx, lists=lists) for c in rule.any])
+        return AnyOf(any=[expand(c, ctx, lists=lists, path=sub(f"any[{i}]"), inlined=inlined)
+                          for i, c in enumerate(rule.any)])
     if isinstance(rule, NotOf):
-        return NotOf(not_=expand(rule.not_, ctx, lists=lists))
+        return NotOf(not_=expand(rule.not_, ctx, lists=lists, path=sub("not"),
+                                 inlined=inlined))
     if isinstance(rule, InList) and lists and ctx.resolve_list is not None:
-        return InList(in_list=ctx.resolve_list(rule.in_list))
+        resolve_list = ctx.resolve_list
+        return InList(in_list=_at(path, lambda: resolve_list(rule.in_list)))
     if isinstance(rule, InSegment):
-        if ctx.resolve_segment is None:
+        resolve_segment = ctx.resolve_segment
+        if resolve_segment is None:
             raise ValidationFailed(f"in_segment: segment {rule.in_segment!r} cannot be resolved "
                                    "here")
-        seg_id, inner = ctx.resolve_segment(rule.in_segment)
+        seg_id, inner = _at(path, lambda: resolve_segment(rule.in_segment))
         if seg_id in ctx._segment_stack:
             chain = " → ".join(str(s) for s in (*ctx._segment_stack, seg_id))
+            where = path or "rule"
             raise ValidationFailed(
-                f"in_segment {rule.in_segment!r}: segments refer to each other in a cycle "
-                f"({chain})", field="in_segment")
+                f"{where}: in_segment {rule.in_segment!r}: segments refer to each other in a "
+                f"cycle ({chain})", field=where)
         return expand(inner, replace(ctx, _segment_stack=(*ctx._segment_stack, seg_id)),
-                      lists=lists)
+                      lists=lists, path=path, inlined=True)
     return rule
 
 

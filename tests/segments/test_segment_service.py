@@ -197,6 +197,20 @@ def test_lists_outside_the_region_are_not_found(setup: str) -> None:
         assert service.count(s, rule={"in_list": "c02 vip"}, principal=marketer("C02")) == 0
 
 
+def test_a_missing_list_or_segment_names_its_place_in_the_rule(setup: str) -> None:
+    """Like every other rule error, so the builder can mark the row to fix."""
+    cases = [
+        ({"all": [HIGH, {"any": [{"in_list": "nosuch"}, HIGH]}]}, "all[1].any[0]"),
+        ({"all": [{"not": {"in_segment": "nosuch"}}]}, "all[0].not"),
+        ({"in_list": "nosuch"}, "rule"),
+    ]
+    for rule, where in cases:
+        with pytest.raises(NotFound) as info, session_scope() as s:
+            service.count(s, rule=rule, principal=marketer())
+        assert info.value.field == where
+        assert info.value.message.startswith(f"{where}: ") and "not found" in info.value.message
+
+
 def test_one_builder_refresh_evaluates_a_heavy_rule_once(setup: str) -> None:
     heavy = {"all": [{"field": "gender", "op": "!=", "value": "u"},
                      {"usage": "voice_min", "days": 12, "op": ">=", "value": 60}]}
