@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import pydantic
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -23,6 +24,14 @@ def run(app: typer.Typer) -> None:
     except TelcampError as exc:
         # escape: messages carry "file:line [column]", which Rich would eat as markup
         err_console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+        sys.exit(2)
+    except pydantic.ValidationError as exc:
+        # a command building a schema from its arguments (e.g. an empty segment name):
+        # the same plain reasons the API gives, not pydantic's traceback
+        from telcamp.core.field_errors import describe
+
+        for e in describe(exc.errors(), lambda m: m):
+            err_console.print(f"[bold red]error:[/] {escape(e.message)}", highlight=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -20,12 +20,16 @@ class RuleRequest(BaseModel):
 
 
 class SegmentCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # a blank name is no name
+
     name: str = Field(min_length=1, max_length=120)
     description: str = ""
     rule: dict[str, Any]
 
 
 class SegmentUpdate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # a blank name is no name
+
     name: str | None = Field(None, min_length=1, max_length=120)
     description: str | None = None
     rule: dict[str, Any] | None = None
@@ -89,6 +93,8 @@ class ParamSpec(BaseModel):
 
 
 class TemplateCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)  # a blank name is no name
+
     name: str = Field(min_length=1, max_length=120)
     description: str = Field("", description='e.g. "ARPU above {x} in region {r}"')
     params: dict[str, ParamSpec]

@@ -52,6 +52,13 @@ def test_bad_rule_is_a_422_naming_the_path(api: Any) -> None:
     assert r.json()["code"] == "invalid"
 
 
+def test_a_blank_segment_name_is_refused(api: Any) -> None:
+    client = api("marketer", "C01")
+    r = client.post("/api/segments", json={"name": "   ", "rule": HIGH})
+    assert r.status_code == 422, r.text
+    assert client.get("/api/segments").json() == []
+
+
 def test_catalogue_lists_fields_metrics_and_extra_columns(api: Any) -> None:
     cat = api("analyst", "P01").get("/api/segments/catalogue").json()
     fields = {f["name"]: f for f in cat["fields"]}

@@ -68,3 +68,9 @@ def test_errors_are_clear_and_exit_2(tmp_path: Path, warehouse_file: str) -> Non
         assert proc.returncode == 2, proc.stderr
         assert expected in proc.stderr.replace("\n", "")
         assert "Traceback" not in proc.stderr
+    good = tmp_path / "good.json"
+    good.write_text('{"all": []}')
+    proc = subprocess.run([str(Path(sys.executable).parent / "telcamp"), "segment", "save",
+                           "  ", str(good)], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "name: is required" in proc.stderr and "Traceback" not in proc.stderr
