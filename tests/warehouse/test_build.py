@@ -8,6 +8,7 @@ import pytest
 
 from telcamp.core import clock
 from telcamp.core.settings import reset_settings
+from telcamp.core.warehouse import DuckDBWarehouse
 from telcamp.warehouse import build
 from telcamp.warehouse.build import daily_rows_sql, rebuild
 from telcamp.warehouse.schema import ALL_METRICS, METRICS, WINDOWS, get_meta
@@ -305,6 +306,37 @@ def test_a_failed_rebuild_keeps_the_old_profile(wh: Warehouse) -> None:
     with pytest.raises(Exception, match=r"(?i)conversion|cast|date"):
         rebuild(wh.con, as_of=AS_OF - timedelta(days=1))
     assert wh.con.execute("SELECT count(*) FROM profile").fetchone() == (1,)
+    assert get_meta(wh.con, "as_of_date") == AS_OF.isoformat()
+    tables = {r[0] for r in wh.con.execute("SHOW TABLES").fetchall()}
+    assert "_profile_next" not in tables
+
+
+def test_a_failure_after_the_new_table_is_committed_keeps_the_old_profile(
+        wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new table is committed under its own name before the scores and the swap (a
+    cheaper commit, see rebuild()); a failure there leaves the old profile, its meta and
+    no stray table, and a reader of profile never sees the unscored one."""
+    wh.region_tree()
+    wh.subscriber(MSISDN)
+    rebuild(wh.con, as_of=AS_OF)
+    before = wh.con.execute("SELECT value_score, value_tier FROM profile").fetchall()
+    seen: list[object] = []
+    execute = DuckDBWarehouse.execute
+
+    def spy(self: DuckDBWarehouse, sql: str, params: object = None) -> None:
+        if sql.startswith("UPDATE _profile_next"):  # the second transaction's first step
+            seen.append(self.con.execute("SELECT count(*) FROM profile").fetchone())
+            seen.append(self.con.execute("SELECT count(*) FROM _profile_next").fetchone())
+        execute(self, sql, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DuckDBWarehouse, "execute", spy)
+    monkeypatch.setattr(build, "scores_update_sql",
+                        lambda config: "UPDATE _profile_next SET value_score = 'not a number'")
+    wh.subscriber(MSISDN + 1)
+    with pytest.raises(Exception, match=r"(?i)conversion|cast|double"):
+        rebuild(wh.con, as_of=AS_OF - timedelta(days=1))
+    assert seen == [(1,), (2,)]
+    assert wh.con.execute("SELECT value_score, value_tier FROM profile").fetchall() == before
     assert get_meta(wh.con, "as_of_date") == AS_OF.isoformat()
     tables = {r[0] for r in wh.con.execute("SHOW TABLES").fetchall()}
     assert "_profile_next" not in tables
