@@ -13,9 +13,11 @@ value as `"c"` (see typed_select).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import duckdb
 
+from telcamp.core import clock
 from telcamp.core.errors import FileRejected, RowError
 from telcamp.load import lines
 from telcamp.load.source import REJECTS, REJECTS_SCAN, Source, lit, q
@@ -161,6 +163,7 @@ def column_checks(
                 f"ELSE NOT regexp_full_match({text}, '{TIMESTAMP_RE}') END)",
                 got,
             ))
+        checks.append(_not_in_the_future(name, v, kind))
     elif col.type == "int" and native and _is_float(read_type):
         # a fraction, or beyond the doubles' whole numbers (2^53) and so maybe rounded
         checks.append(Check(name, _TYPE_REASON["int"],
@@ -192,6 +195,22 @@ def column_checks(
             f"{v} < {bound}", f"'got ' || {v}",
         ))
     return checks
+
+
+# How far past the product clock an event may lie: time zones and clocks a little ahead.
+FUTURE_GRACE = timedelta(days=1)
+
+
+def _not_in_the_future(name: str, value: str, kind: str) -> Check:
+    """A record dated after now: one such usage record would move the as-of date (the
+    last usage day) years ahead, and every window and score with it."""
+    limit = clock.now() + FUTURE_GRACE
+    if kind == "usage":  # the written day (typed_select), a date compare per row
+        bad = f"day > DATE '{limit.date().isoformat()}'"
+    else:
+        bad = f"{value} > TIMESTAMPTZ '{limit.isoformat()}'"
+    return Check(name, f"in the future (after {limit:%Y-%m-%d %H:%M} UTC, the product "
+                       "clock + 1 day)", bad, f"'got ' || left(CAST({raw(name)} AS VARCHAR), 40)")
 
 
 def all_column_checks(source: Source, contract: Contract, *, numbered: bool) -> list[Check]:

@@ -76,6 +76,29 @@ def test_unparsable_time_or_time_without_offset(loaded: Path, tmp_path: Path, va
     _only(err, 6, "event_time", "not a timestamp")
 
 
+def test_a_record_dated_in_the_future(loaded: Path, tmp_path: Path) -> None:
+    """One usage record ten years ahead would make that day the as-of date: every window
+    empty, every subscriber churning. A day ahead of the clock is allowed (time zones)."""
+    from datetime import UTC, datetime
+
+    from telcamp.core import clock
+
+    clock.freeze(datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
+    try:
+        before = counts()
+        rows = [*ROWS["usage"], "79000000001,2026-11-22T23:00:00+03:00,voice,out,0,0,1,0,0",
+                "79000000001,2036-11-21T10:00:00+03:00,voice,out,0,0,1,0,0"]
+        err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+        e = _only(err, 7, "event_time", "in the future")
+        assert "2036-11-21" in e.reason and all(x.line != 6 for x in err.errors)
+        pay = write_csv(tmp_path / "payments-x.csv", "payments",
+                        ["79000000001,2026-11-24T10:00:00+03:00,100,recharge"])
+        _only(_rejected("payments", pay), 2, "event_time", "in the future")
+        assert counts() == before
+    finally:
+        clock.freeze(None)
+
+
 def test_msisdn_with_letters(loaded: Path, tmp_path: Path) -> None:
     rows = [*ROWS["usage"], "7900000000A,2026-11-20T10:00:00+03:00,voice,out,0,0,1,0,0"]
     err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
