@@ -59,6 +59,22 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
             swagger_favicon_url="/static/app/favicon.svg",
         )
 
+    @app.get("/health", include_in_schema=False)
+    def _health() -> JSONResponse:
+        """For a load balancer or a monitor, without credentials: 200 while the
+        operational database answers, 503 (and why) when it does not."""
+        from sqlalchemy import text
+
+        from telcamp.core.db import get_engine
+
+        try:
+            with get_engine().connect() as c:
+                c.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure is "down" to a monitor; say which
+            return JSONResponse({"status": "unavailable", "database": type(exc).__name__,
+                                 "version": __version__}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
+
     @app.exception_handler(TelcampError)
     async def _telcamp_error(request: Request, exc: TelcampError) -> JSONResponse:
         from telcamp.core.i18n import translate_message
