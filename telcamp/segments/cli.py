@@ -29,7 +29,13 @@ REGION = typer.Option(None, "--region", help="Act as a user of this region node 
 
 def _principal(region: str | None) -> Principal:
     base = system_principal()
-    return replace(base, username="cli", region_code=region) if region else base
+    if not region:
+        return base
+    from telcamp.lists.scope import known_region
+
+    if not known_region(region):  # a typo must not count (or save for) nobody silently
+        raise NotFound(f"region {region} not found", field="region")
+    return replace(base, username="cli", region_code=region)
 
 
 def read_rule(path: str) -> Any:

@@ -74,3 +74,8 @@ def test_errors_are_clear_and_exit_2(tmp_path: Path, warehouse_file: str) -> Non
                            "  ", str(good)], capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 2, proc.stderr
     assert "name: is required" in proc.stderr and "Traceback" not in proc.stderr
+    for cmd in (["count", str(good)], ["save", "ghost", str(good)]):  # a mistyped region
+        proc = subprocess.run([str(Path(sys.executable).parent / "telcamp"), "segment", *cmd,
+                               "--region", "ZZZ"], capture_output=True, text=True, env=env,
+                              check=False)
+        assert proc.returncode == 2 and "region ZZZ not found" in proc.stderr, proc.stderr
