@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 class TelcampError(Exception):
@@ -83,6 +84,8 @@ class FileRejected(TelcampError):
     file: str
     errors: list[RowError] = field(default_factory=list)
     total: int | None = None
+    # a folder load: its report of the files loaded before this one (telcamp.load)
+    partial: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         lines = [str(e) for e in self.errors]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from telcamp.core.errors import ValidationFailed
+from telcamp.core.errors import FileRejected, ValidationFailed
 from telcamp.warehouse.contracts import CONTRACTS
+
+if TYPE_CHECKING:  # the service (DuckDB and all) is imported when a command runs
+    from telcamp.load.service import LoadReport
 
 console = Console()
 
@@ -35,9 +39,17 @@ def load(
     from telcamp.load import service
 
     if len(target) == 1:
-        report = service.load_dir(
-            Path(target[0]), mapping=mapping, orphans=orphans, progress=not no_progress
-        )
+        try:
+            report = service.load_dir(
+                Path(target[0]), mapping=mapping, orphans=orphans, progress=not no_progress
+            )
+        except FileRejected as exc:
+            partial = exc.partial
+            if partial is not None and partial.files:  # what did go in before the stop
+                _print(partial)
+                console.print("the files above were loaded; the load stopped at the "
+                              "rejected file below, and the files after it were not read")
+            raise
     elif len(target) == 2:
         report = service.load_file(
             target[0], Path(target[1]), mapping=mapping, orphans=orphans,
@@ -45,6 +57,10 @@ def load(
         )
     else:
         raise ValidationFailed("give a folder, or a kind and a file", field="target")
+    _print(report)
+
+
+def _print(report: LoadReport) -> None:
     table = Table("kind", "file", "rows", "orphans", "status", "seconds")
     for f in report.files:
         table.add_row(f.kind, Path(f.file).name, f"{f.rows:,}", f"{f.orphans:,}", f.status,

@@ -245,10 +245,12 @@ def load_files(
                 fr = _load_one(con, kind=kind, path=p, mp=mp, orphans=policy)
             report.files.append(fr)
             tick(fr)
-    except FileRejected:
+    except FileRejected as exc:
         if rebuild and any(not f.duplicate for f in report.files):
             with wh.connect() as con:
-                _rebuild(con)
+                report.rebuilt = _rebuild(con)
+        # the files before the rejected one are loaded: the caller must be able to say so
+        exc.partial = report
         raise
     finally:
         if bar is not None:

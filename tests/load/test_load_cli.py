@@ -47,6 +47,19 @@ def test_cli_bad_file_exits_2_and_names_file_line_column_reason(
     assert counts() == before
 
 
+def test_cli_says_which_files_of_a_folder_went_in_before_a_rejected_one(tmp_path: Path) -> None:
+    from .conftest import make_dir
+
+    d = make_dir(tmp_path / "in")
+    write_csv(d / "tariffs.csv", "tariffs", ["T1,Basic,prepaid,-1"])
+    done = _run(str(d))
+    assert done.returncode == 2
+    out = " ".join(done.stdout.split())
+    assert "regions.csv" in out and "the files above were loaded" in out, done.stdout
+    assert "tariffs.csv rejected, nothing loaded" in " ".join(done.stderr.split())
+    assert counts()["regions"] == 4 and counts()["tariffs"] == 0
+
+
 def test_cli_needs_one_or_two_arguments(tmp_path: Path) -> None:
     done = subprocess.run([TELCAMP, "load", "a", "b", "c"], capture_output=True, text=True,
                           timeout=120)

@@ -238,6 +238,7 @@ def test_a_rejected_file_in_a_folder_stops_the_load_but_keeps_earlier_files(
     with pytest.raises(FileRejected) as info:
         service.load_dir(d)
     _only(info.value, 2, "monthly_fee", "negative value")
+    assert [f.kind for f in info.value.partial.files] == ["regions"]
     c = counts()
     assert c["regions"] == 4 and c["tariffs"] == 0 and c["subscribers"] == 0
 
