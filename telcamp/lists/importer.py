@@ -72,9 +72,8 @@ class ImportNeedsConfirmation(FileRejected):
 
     def __init__(self, report: ImportReport) -> None:
         self.report = report
-        errors = [RowError(report.file, r.line, "msisdn", f"{r.value!r}: {r.reason}")
-                  for r in report.rejected[:20]]
-        super().__init__(file=report.file, errors=errors, total=report.rejected_total)
+        super().__init__(file=report.file, errors=_row_errors(report.file, report.rejected),
+                         total=report.rejected_total)
         TelcampError.__init__(self, self.message + (
             f"\n{report.valid} good rows were NOT imported; confirm the partial import to "
             "import them (API confirm_partial=true, CLI --accept-partial)"
@@ -86,8 +85,31 @@ class ImportNeedsConfirmation(FileRejected):
         return out
 
 
+def _row_errors(file: str, rejected: list[RejectedRow]) -> list[RowError]:
+    """The first rejected rows as file:line [column]: value: reason. The column is the one
+    the reason is about (an expiry in the past is not the number's fault)."""
+    def column(reason: str) -> str | None:
+        if reason.startswith("expiry"):
+            return "expiry"
+        if reason.startswith("reason"):
+            return "reason"
+        return None if reason.startswith("too many columns") else "msisdn"
+
+    return [RowError(file, r.line, column(r.reason), f"{r.value!r}: {r.reason}")
+            for r in rejected[:20]]
+
+
 def _reject_file(file: str, reason: str, line: int | None = None) -> FileRejected:
     return FileRejected(file=file, errors=[RowError(file, line, None, reason)])
+
+
+def _delimiter(text: str) -> str:
+    """`,` unless the first line has more `;` or tabs: a spreadsheet saved as CSV where the
+    decimal separator is a comma (Russia, much of Europe) separates with `;`."""
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
 
 
 def _read_rows(data: bytes, file: str) -> tuple[list[int], list[str], list[str], list[str],
@@ -101,7 +123,7 @@ def _read_rows(data: bytes, file: str) -> tuple[list[int], list[str], list[str],
             file, f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8 CSV",
             line,
         ) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     positions = {"msisdn": 0, "reason": 1, "expiry": 2}
     width = 3
     lines: list[int] = []
@@ -298,10 +320,14 @@ def apply(
                   for r in parsed.rejected],
         rejected_total=parsed.rejected_total, applied=False,
     )
+    if parsed.valid.num_rows == 0:  # nothing to confirm: say why each row was refused
+        refused = FileRejected(file=parsed.file, total=parsed.rejected_total,
+                               errors=_row_errors(parsed.file, report.rejected))
+        TelcampError.__init__(refused, refused.message
+                              + "\nno row of the file is valid; nothing to import")
+        raise refused
     if parsed.rejected_total and not confirm_partial:
         raise ImportNeedsConfirmation(report)
-    if parsed.valid.num_rows == 0:
-        raise _reject_file(parsed.file, "no row of the file is valid; nothing to import")
     table = _staging(session)
     _load_staging(session, table, parsed.valid)
     member: Table = ListMember.__table__  # type: ignore[assignment]

@@ -68,6 +68,9 @@ def test_bad_rows_are_reported_and_nothing_imported_until_confirmed(db, regions,
     assert report.rejected[1].value == "7912****003"  # a marketer has no pii.read
     assert report.rejected[0].value == "7912***000x"  # malformed numbers masked too
     assert "f.csv:3" in err.value.message and "NOT imported" in err.value.message
+    # each error names the column it is about
+    assert "f.csv:6 [expiry]: '7912****003': expiry 2020-01-01" in err.value.message
+    assert "f.csv:3 [msisdn]" in err.value.message
     assert _count(lid) == 0
 
     done = _import(lid, GOOD_AND_BAD, confirm=True)
@@ -132,9 +135,20 @@ def test_not_utf8_names_the_line(regions, frozen):
 
 def test_all_rows_bad_imports_nothing_even_when_confirmed(db, regions, frozen):
     lid = _list()
-    with pytest.raises(FileRejected, match="no row of the file is valid"):
-        _import(lid, b"abc\n12\n", confirm=True)
+    for confirm in (True, False):  # nothing to confirm: no offer of a partial import
+        with pytest.raises(FileRejected, match="no row of the file is valid") as err:
+            _import(lid, b"abc\n12\n", confirm=confirm)
+        assert not isinstance(err.value, ImportNeedsConfirmation)
+        assert "f.csv:1 [msisdn]: 'abc'" in err.value.message
     assert _count(lid) == 0
+
+
+def test_a_semicolon_separated_file_is_read(db, regions, frozen):
+    """What a spreadsheet saves as CSV where the decimal separator is a comma."""
+    lid = _list()
+    done = _import(lid, b"phone;reason;expiry\n79120000101;rude, twice;2027-01-01\n"
+                        b"79120000102;;\n")
+    assert done.added == 2 and _count(lid) == 2
 
 
 def test_too_many_columns_without_header(db, regions, frozen):
