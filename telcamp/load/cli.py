@@ -21,7 +21,8 @@ console = Console()
 def load(
     target: list[str] = typer.Argument(
         ..., metavar="DIR | KIND FILE",
-        help="A folder (every known file in it), or a kind and one file "
+        help="A folder (every known file in it), a file whose name gives its kind "
+        "(usage-0001.csv), or a kind and one file "
         f"(kinds: {', '.join(CONTRACTS)}).",
     ),
     mapping: Path | None = typer.Option(
@@ -38,6 +39,14 @@ def load(
     """Validate and load operator files (CSV or Parquet) into the warehouse."""
     from telcamp.load import service
 
+    one = Path(target[0]) if len(target) == 1 else None
+    if one is not None and one.is_file():  # `telcamp load usage-0001.csv`: kind from the name
+        kind = service.kind_of(one)
+        if kind is None:
+            raise ValidationFailed(
+                f"{one}: the file name does not say its kind (one of {', '.join(CONTRACTS)}, "
+                f"e.g. usage-0001.csv); give it: telcamp load KIND {one}", field="target")
+        target = [kind, str(one)]
     if len(target) == 1:
         try:
             report = service.load_dir(

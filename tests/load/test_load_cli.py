@@ -60,6 +60,19 @@ def test_cli_says_which_files_of_a_folder_went_in_before_a_rejected_one(tmp_path
     assert counts()["regions"] == 4 and counts()["tariffs"] == 0
 
 
+def test_cli_takes_the_kind_from_a_files_name(data_dir: Path, tmp_path: Path) -> None:
+    assert _run(str(data_dir)).returncode == 0
+    pay = write_csv(tmp_path / "payments-extra.csv", "payments",
+                    ["79000000001,2026-11-20T11:00:00+03:00,50,recharge"])
+    before = counts()["payments"]
+    done = _run(str(pay))
+    assert done.returncode == 0, done.stderr
+    assert counts()["payments"] == before + 1
+    odd = write_csv(tmp_path / "export.csv", "payments", ROWS["payments"])
+    done = _run(str(odd))
+    assert done.returncode == 2 and "does not say its kind" in " ".join(done.stderr.split())
+
+
 def test_cli_needs_one_or_two_arguments(tmp_path: Path) -> None:
     done = subprocess.run([TELCAMP, "load", "a", "b", "c"], capture_output=True, text=True,
                           timeout=120)
