@@ -140,7 +140,8 @@ def snapshot_cmd(
     typer.echo(f"snapshot {snap.id}: {snap.count} members (matched {snap.matched}, "
                f"as of {snap.as_of_date})")
     for step in snap.funnel[1:]:
-        typer.echo(f"  - {step['label']}: -{step['removed']} → {step['remaining']}")
+        removed = f"−{step['removed']:,}" if step["removed"] else "none removed"
+        typer.echo(f"  - {step['label']}: {removed} → {step['remaining']:,}")
 
 
 @app.command("list")

@@ -48,6 +48,7 @@ def test_save_versions_snapshot_list_show(rules: Path, tmp_path: Path) -> None:
     assert "version 2" in r.output, r.output
     r = runner.invoke(app, ["segment", "snapshot", "high", "--version", "1"])
     assert r.exit_code == 0 and r.output.startswith("snapshot 1: "), r.output
+    assert "-0" not in r.output and "→" in r.output  # a step that removed no one says so
     r = runner.invoke(app, ["segment", "list", "--json"])
     assert [s["name"] for s in json.loads(r.output)] == ["high"]
     shown = json.loads(runner.invoke(app, ["segment", "show", "high", "--version", "1"]).output)
