@@ -284,6 +284,15 @@ def test_not_utf8_inside_a_number_column(loaded: Path, tmp_path: Path) -> None:
     _only(_rejected("usage", f), 3, "duration_s", "not UTF-8")
 
 
+@pytest.mark.parametrize("duration", ["9007199254740993", "-9007199254740993"])
+def test_a_whole_number_past_the_doubles_is_refused_by_both_passes(
+        loaded: Path, tmp_path: Path, duration: str) -> None:
+    """The fast read (doubles) and the report (text) must agree on which rows are bad."""
+    rows = [*ROWS["usage"], f"79000000001,2026-11-20T10:00:00+03:00,voice,out,0,0,{duration},0,0"]
+    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    _only(err, 6, "duration_s", "not a whole number")
+
+
 def test_numbers_that_are_not_finite_or_too_big(loaded: Path, tmp_path: Path) -> None:
     rows = ["79000000001,2026-11-20T10:00:00+03:00,voice,out,0,0,99999999999999999999,1e400,NaN"]
     err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
