@@ -229,7 +229,12 @@ def test_events_and_payments_of_unknown_subscribers(loaded: Path, tmp_path: Path
 def test_day_is_the_written_date_whatever_the_offset_and_era(loaded: Path, tmp_path: Path) -> None:
     """The day comes from one TIMESTAMP parse of event_time (DuckDB keeps the written local
     time and drops the offset: pinned here, an offset applied would move these days). Days
-    outside the one-integer group key's range (2000-01-01..2044-11-09) load by the pair."""
+    outside the one-integer group key's range (2000-01-01..2044-11-09) load by the pair;
+    the clock stands in 2051 so that the last record is not in the future."""
+    from datetime import UTC, datetime
+
+    from telcamp.core import clock
+
     more = write_csv(tmp_path / "usage-0002.csv", "usage", [
         "79000000003,2026-11-21T23:30:00-05:00,sms,out,0,0,0,0,0",  # 04:30 UTC on the 22nd
         "79000000003,2026-11-22T00:30:00+09:00,sms,out,0,0,0,0,0",  # 15:30 UTC on the 21st
@@ -237,7 +242,11 @@ def test_day_is_the_written_date_whatever_the_offset_and_era(loaded: Path, tmp_p
         "79000000003,1999-12-31T23:00:00+03:00,sms,out,0,0,0,0,0",
         "79000000003,2051-01-01T10:00:00+03:00,sms,out,0,0,0,0,0",
     ])
-    assert service.load_file("usage", more).files[0].rows == 5
+    clock.freeze(datetime(2051, 1, 2, tzinfo=UTC))
+    try:
+        assert service.load_file("usage", more).files[0].rows == 5
+    finally:
+        clock.freeze(None)
     rows = query("SELECT day::VARCHAR, sms_count, records FROM usage_daily "
                  "WHERE msisdn = 79000000003 ORDER BY day")
     assert rows == [("1999-12-31", 1, 1), ("2026-11-21", 1, 1), ("2026-11-22", 2, 2),
