@@ -13,7 +13,7 @@
 // Nth submit_sm is never answered).
 // Stdout: one JSON object per line (events). Stdin: one JSON command per line
 // ({"cmd":"mo",...}, {"cmd":"mo_parts",...}, {"cmd":"deliver_raw",...}, {"cmd":"receipt","id":...,"stat":...},
-// {"cmd":"enquire_link"}, {"cmd":"unbind"}).
+// {"cmd":"enquire_link"}, {"cmd":"unbind"}, {"cmd":"sync","token":N}).
 'use strict';
 const smpp = require('smpp');
 const readline = require('readline');
@@ -206,6 +206,9 @@ readline.createInterface({input: process.stdin}).on('line', function (line) {
     toAll((s) => s.enquire_link());
   } else if (c.cmd === 'unbind') {
     toAll((s) => s.unbind());
+  } else if (c.cmd === 'sync') {
+    // written after every event logged so far: the harness waits for it before reading
+    log({ev: 'sync', token: c.token});
   }
 });
 

@@ -52,6 +52,8 @@ class NodeSmsc:
         self.config["port"] = port
         self.events: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._stdin_lock = threading.Lock()
+        self._syncs = 0
         env = dict(os.environ, NODE_PATH=str(node_modules()))
         self.proc = subprocess.Popen(
             ["node", str(SCRIPT), json.dumps(self.config)],
@@ -71,7 +73,24 @@ class NodeSmsc:
                 with self._lock:
                     self.events.append(json.loads(line))
 
+    def settle(self, timeout: float = 10) -> None:
+        """Wait until every event node has written so far is read: a sync command comes
+        back after them on the same stdout. Without it a test asserting right after the
+        client's last response could read the log one event short (seen on a loaded
+        machine). A dead SMSC has nothing more to say."""
+        if self.proc.poll() is not None:
+            return
+        with self._stdin_lock:
+            self._syncs += 1
+            token = self._syncs
+        try:
+            self.command(cmd="sync", token=token)
+        except (BrokenPipeError, OSError, ValueError):  # exiting, or stdin already closed
+            return
+        self.wait_for(lambda e: e["ev"] == "sync" and e.get("token") == token, timeout)
+
     def of(self, kind: str) -> list[dict[str, Any]]:
+        self.settle()
         with self._lock:
             return [e for e in self.events if e["ev"] == kind]
 
@@ -95,8 +114,9 @@ class NodeSmsc:
 
     def command(self, **cmd: Any) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
+        with self._stdin_lock:
+            self.proc.stdin.write(json.dumps(cmd) + "\n")
+            self.proc.stdin.flush()
 
     def kill(self) -> None:
         if self.proc.poll() is None:
