@@ -44,6 +44,9 @@ _NATIVE: dict[str, set[str]] = {
     "date": {"DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE"},
     "timestamp": {"TIMESTAMP WITH TIME ZONE", "TIMESTAMP"},
 }
+# The largest whole number every double holds exactly: a whole number read as a double
+# beyond it may have been rounded, so it is refused by both passes alike.
+_EXACT_DOUBLE = 2**53 - 1
 _CAST = {"int": "BIGINT", "float": "DOUBLE", "date": "DATE", "timestamp": "TIMESTAMPTZ"}
 _TYPE_REASON = {
     "int": "not a whole number",
@@ -163,11 +166,11 @@ def column_checks(
                 f"ELSE NOT regexp_full_match({text}, '{TIMESTAMP_RE}') END)",
                 got,
             ))
-        checks.append(_not_in_the_future(name, v, kind))
+        checks.append(_not_in_the_future(name, v, kind, got))
     elif col.type == "int" and native and _is_float(read_type):
         # a fraction, or beyond the doubles' whole numbers (2^53) and so maybe rounded
         checks.append(Check(name, _TYPE_REASON["int"],
-                            f"{r} <> trunc({r}) OR abs({r}) > 9007199254740991", got))
+                            f"{r} <> trunc({r}) OR abs({r}) > {_EXACT_DOUBLE}", got))
     elif col.type in _TYPE_REASON and not native:
         bad = f"{v} IS NULL"
         if col.type == "int":
@@ -175,7 +178,7 @@ def column_checks(
             # as the same number (checked only when the reader did not type it integer);
             # beyond 2^53 as the fast read's double check says, so both passes agree
             bad = (f"({bad} OR TRY_CAST({text} AS DOUBLE) <> {v} "
-                   f"OR abs({v}) > 9007199254740991)")
+                   f"OR abs({v}) > {_EXACT_DOUBLE})")
         checks.append(Check(name, _TYPE_REASON[col.type], f"{present} AND {bad}", got))
     if col.values:
         allowed = ", ".join(lit(x) for x in col.values)
@@ -203,7 +206,7 @@ def column_checks(
 FUTURE_GRACE = timedelta(days=1)
 
 
-def _not_in_the_future(name: str, value: str, kind: str) -> Check:
+def _not_in_the_future(name: str, value: str, kind: str, got: str) -> Check:
     """A record dated after now: one such usage record would move the as-of date (the
     last usage day) years ahead, and every window and score with it."""
     limit = clock.now() + FUTURE_GRACE
@@ -212,7 +215,7 @@ def _not_in_the_future(name: str, value: str, kind: str) -> Check:
     else:
         bad = f"{value} > TIMESTAMPTZ '{limit.isoformat()}'"
     return Check(name, f"in the future (after {limit:%Y-%m-%d %H:%M} UTC, the product "
-                       "clock + 1 day)", bad, f"'got ' || left(CAST({raw(name)} AS VARCHAR), 40)")
+                       "clock + 1 day)", bad, got)
 
 
 def all_column_checks(source: Source, contract: Contract, *, numbered: bool) -> list[Check]:

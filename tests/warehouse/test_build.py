@@ -320,13 +320,15 @@ def test_a_failure_after_the_new_table_is_committed_keeps_the_old_profile(
     wh.subscriber(MSISDN)
     rebuild(wh.con, as_of=AS_OF)
     before = wh.con.execute("SELECT value_score, value_tier FROM profile").fetchall()
+    reader = wh.con.cursor()  # another connection to the same database, as a reader has
     seen: list[object] = []
     execute = DuckDBWarehouse.execute
 
     def spy(self: DuckDBWarehouse, sql: str, params: object = None) -> None:
         if sql.startswith("UPDATE _profile_next"):  # the second transaction's first step
-            seen.append(self.con.execute("SELECT count(*) FROM profile").fetchone())
-            seen.append(self.con.execute("SELECT count(*) FROM _profile_next").fetchone())
+            # the reader: still the old profile, and the committed (unscored) next table
+            seen.append(reader.execute("SELECT count(*) FROM profile").fetchone())
+            seen.append(reader.execute("SELECT count(*) FROM _profile_next").fetchone())
         execute(self, sql, params)  # type: ignore[arg-type]
 
     monkeypatch.setattr(DuckDBWarehouse, "execute", spy)

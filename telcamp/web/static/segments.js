@@ -161,13 +161,10 @@
   // An unfinished rule is left out of the live count (the marketer is still typing), but
   // a segment saved without it would target more people than the rules on screen say:
   // saving waits until every rule is finished or removed.
-  function flagUnfinished() {
-    var rows = document.querySelectorAll("#sb-tree [data-testid=leaf]");
-    Array.prototype.forEach.call(rows, function (n) {
-      var bad = n.classList.contains("sb-incomplete");
-      n.classList.toggle("sb-bad", bad);
-      if (bad) { n.setAttribute("aria-invalid", "true"); } else { n.removeAttribute("aria-invalid"); }
-    });
+  function flagUnfinished() { unfinished.forEach(markBad); }
+
+  function markBad(node) {
+    if (node && node.dom) { node.dom.classList.add("sb-bad"); node.dom.setAttribute("aria-invalid", "true"); }
   }
 
   /* ---- rendering the tree ------------------------------------------------------------ */
@@ -378,8 +375,7 @@
     while (stale && p && !(where[p] && where[p].dom)) {  // the nearest node the tree shows
       p = p.indexOf(".") > 0 ? p.slice(0, p.lastIndexOf(".")) : "";
     }
-    var node = stale && p ? where[p] : null;
-    if (node && node.dom) { node.dom.classList.add("sb-bad"); node.dom.setAttribute("aria-invalid", "true"); }
+    markBad(stale && p ? where[p] : null);
   }
 
   function row(cells, tag) {
