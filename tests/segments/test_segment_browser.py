@@ -178,3 +178,31 @@ def test_an_unfinished_rule_is_left_out_of_the_count_and_stops_the_save(
     assert page.get_by_test_id("leaf").nth(0).get_attribute("aria-invalid") == "true"
     page.goto(f"{live_server.url}/segments")
     assert ">unfinished<" not in page.content()  # no segment of that name was saved
+
+
+def test_a_days_box_of_zero_is_named_and_an_empty_one_is_unfinished(
+        warehouse_file: str, live_server: Any, page: Any, page_as: Any) -> None:
+    """0 typed in a usage rule's days box reaches the server, whose message names it
+    ("got 0", not "got None"); an emptied box leaves the rule out as unfinished."""
+    base = _count(warehouse_file, "TRUE")
+    page_as("marketer", "C01")
+    page.goto(f"{live_server.url}/segments/builder")
+    _wait_text(page, "count", f"{base:,}")
+    page.get_by_test_id("add-rule").first.click()
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("leaf-kind").select_option("usage")
+    usage = page.get_by_test_id("leaf").nth(0)
+    usage.get_by_test_id("metric").select_option("data_mb")
+    usage = page.get_by_test_id("leaf").nth(0)
+    usage.get_by_test_id("op").select_option(">=")
+    usage.get_by_test_id("value").fill("1")
+    usage.get_by_test_id("days").fill("0")
+    page.wait_for_function("document.querySelector('[data-testid=rule-error]')"
+                           ".textContent.includes('got 0')", timeout=15_000)
+    error = page.get_by_test_id("rule-error").inner_text()
+    assert "all[0]" in error and "from 1 to 90" in error and "None" not in error
+    _wait_text(page, "count", "—")
+
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("days").fill("")
+    page.wait_for_function("document.querySelector('[data-testid=rule-error]')"
+                           ".textContent.includes('Unfinished')", timeout=15_000)
+    _wait_text(page, "count", f"{base:,}")

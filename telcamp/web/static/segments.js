@@ -25,6 +25,12 @@
   function opWord(op) { return T["op_" + op] || op; }
   function valueWord(v) { return T["v_" + v] || v; }
 
+  // The number typed in a days box, 0 included (the server names an out-of-range one);
+  // undefined while the box is empty, which leaves the rule unfinished.
+  function wholeOrUndefined(text) {
+    var n = parseInt(text, 10);
+    return isNaN(n) ? undefined : n;
+  }
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
@@ -98,14 +104,15 @@
 
   function complete(leaf) {
     if (leaf.kind === "field" || leaf.kind === "usage") {
-      if (!leaf.op || (leaf.kind === "field" && !leaf.field) || (leaf.kind === "usage" && !leaf.usage)) { return false; }
+      if (!leaf.op || (leaf.kind === "field" && !leaf.field) || (leaf.kind === "usage" && (!leaf.usage || leaf.days === undefined))) { return false; }
       if (leaf.op === "is_null") { return true; }
       if (Array.isArray(leaf.value)) {
         return leaf.value.length > 0 && leaf.value.every(function (v) { return v !== undefined && v !== ""; });
       }
       return leaf.value !== undefined && leaf.value !== null && leaf.value !== "";
     }
-    if (leaf.kind === "contacted") { return !!leaf.days; }
+    // A typed 0 is sent as it is, so the server's range message names it.
+    if (leaf.kind === "contacted") { return leaf.days !== undefined; }
     return leaf.ref !== undefined && leaf.ref !== "";
   }
 
@@ -261,8 +268,8 @@
     } else if (leaf.kind === "usage") {
       row.appendChild(select([["", t("choose")]].concat(catalogue.metrics.map(function (m) { return [m.name, m.label + " (" + m.name + ")"]; })),
         leaf.usage || "", function (e) { leaf.usage = e.target.value; render(); changed(); }, {"data-testid": "metric"}));
-      row.appendChild(el("input", {type: "number", min: 1, max: 90, value: leaf.days || 30, size: 4, "data-testid": "days",
-        oninput: function (e) { leaf.days = parseInt(e.target.value, 10) || undefined; changed(); }}));
+      row.appendChild(el("input", {type: "number", min: 1, max: 90, value: leaf.days === undefined ? "" : leaf.days, size: 4, "data-testid": "days",
+        oninput: function (e) { leaf.days = wholeOrUndefined(e.target.value); changed(); }}));
       row.appendChild(document.createTextNode(t("days")));
       var m = metricsByName[leaf.usage];
       if (m) {
@@ -279,8 +286,8 @@
       row.appendChild(select([["", t("choose")]].concat(segments.map(function (s) { return [s.id, s.name]; })),
         leaf.ref === undefined ? "" : leaf.ref, function (e) { leaf.ref = e.target.value; changed(); }));
     } else if (leaf.kind === "contacted") {
-      row.appendChild(el("input", {type: "number", min: 1, value: leaf.days || 7, size: 4,
-        oninput: function (e) { leaf.days = parseInt(e.target.value, 10) || undefined; changed(); }}));
+      row.appendChild(el("input", {type: "number", min: 1, value: leaf.days === undefined ? "" : leaf.days, size: 4,
+        oninput: function (e) { leaf.days = wholeOrUndefined(e.target.value); changed(); }}));
       row.appendChild(document.createTextNode(t("days")));
       row.appendChild(el("input", {type: "text", value: leaf.channel || "", placeholder: t("channel"), size: 8,
         oninput: function (e) { leaf.channel = e.target.value.trim(); changed(); }}));
