@@ -206,3 +206,44 @@ def test_a_days_box_of_zero_is_named_and_an_empty_one_is_unfinished(
     page.wait_for_function("document.querySelector('[data-testid=rule-error]')"
                            ".textContent.includes('Unfinished')", timeout=15_000)
     _wait_text(page, "count", f"{base:,}")
+
+
+def test_a_snapshot_waits_for_unsaved_edits_to_be_saved(
+        warehouse_file: str, live_server: Any, page: Any, page_as: Any) -> None:
+    """A snapshot is taken of the saved version: while the rule on screen differs from it,
+    the button is off and says why, so a marketer cannot snapshot an audience other than
+    the one shown."""
+    high = _count(warehouse_file, "value_tier = 'high'")
+    medium = _count(warehouse_file, "value_tier = 'medium'")
+    page_as("marketer", "C01")
+    page.goto(f"{live_server.url}/segments/builder")
+    page.get_by_test_id("add-rule").first.click()
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("field").select_option("value_tier")
+    leaf.get_by_test_id("value").select_option("high")
+    _wait_text(page, "count", f"{high:,}")
+    page.get_by_test_id("segment-name").fill("tier watch")
+    page.get_by_test_id("save").click()
+    page.wait_for_function("document.querySelector('[data-testid=save-result]')"
+                           ".textContent.includes('1')", timeout=10_000)
+    snapshot = page.get_by_test_id("snapshot")
+    assert snapshot.is_enabled()
+
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("value").select_option("medium")
+    _wait_text(page, "count", f"{medium:,}")
+    assert snapshot.is_disabled()
+    assert "Save the changes first" in page.get_by_test_id("save-result").inner_text()
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("value").select_option("high")
+    page.wait_for_function("!document.querySelector('[data-testid=snapshot]').disabled",
+                           timeout=10_000)  # back to the saved rule: nothing to save
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("value").select_option("medium")
+    assert snapshot.is_disabled()
+
+    page.get_by_test_id("save").click()
+    page.wait_for_function("document.querySelector('[data-testid=save-result]')"
+                           ".textContent.includes('2')", timeout=10_000)
+    assert snapshot.is_enabled()
+    snapshot.click()
+    page.wait_for_function("document.querySelector('[data-testid=save-result]')"
+                           f".textContent.includes('{medium:,}')", timeout=10_000)
+    assert "v2" in page.get_by_test_id("save-result").inner_text()

@@ -335,6 +335,20 @@
   function changed() {
     clearTimeout(timer);
     timer = setTimeout(evaluate, 350);
+    snapshotState();
+  }
+
+  // A snapshot materialises the saved version, so it is offered only while the rule on
+  // screen is that version: with unsaved edits it would not be the audience shown.
+  var savedJson = null;
+  function snapshotState() {
+    var button = document.getElementById("sb-snapshot");
+    if (!button || !segment) { return; }
+    var dirty = JSON.stringify(currentRule()) !== savedJson;
+    if (dirty && !button.disabled) { say("sb-save-result", t("unsaved_snapshot")); }
+    if (!dirty && button.disabled) { say("sb-save-result", ""); }
+    button.disabled = dirty;
+    button.title = dirty ? t("unsaved_snapshot") : "";
   }
 
   function fmt(n) { return (n === null || n === undefined) ? "—" : Number(n).toLocaleString(); }
@@ -467,9 +481,13 @@
         }
         var req = segment ? api("PATCH", "/api/segments/" + segment.id, {name: name, rule: rule})
                           : api("POST", "/api/segments", {name: name, rule: rule});
+        var sent = JSON.stringify(rule);
         req.then(function (seg) {
           segment = seg;
-          document.getElementById("sb-snapshot").disabled = false;
+          savedJson = sent;
+          var button = document.getElementById("sb-snapshot");
+          button.disabled = false;
+          button.title = "";
           say("sb-save-result", t("saved") + " " + seg.current_version + " (#" + seg.id + ")");
           history.replaceState(null, "", "/segments/builder?segment=" + seg.id);
         }).catch(function (e) { say("sb-save-result", e.message, true); });
@@ -548,6 +566,7 @@
       });
       tree = asGroup(fromRule(segment ? segment.rule : {all: []}));
       render();
+      savedJson = JSON.stringify(currentRule());  // the saved version, as the tree writes it
       wire();
       loadTemplates();
       evaluate();
