@@ -510,22 +510,23 @@ def _at(path: str, call: Callable[[], Any]) -> Any:
 
 
 def expand(rule: Rule, ctx: CompileContext, *, lists: bool = False, path: str = "",
-           inlined: bool = False) -> Rule:
+           inlined: bool = False, via: str | int | None = None) -> Rule:
     """Inline every in_segment (the referenced segment's current rule), detecting cycles;
     with `lists`, also turn every in_list reference into a checked list id. Errors name
-    the path of the node; inside an inlined segment, the path of its in_segment leaf."""
+    the path of the node; inside an inlined segment, the path of its in_segment leaf and
+    (`via`) the segment that leaf refers to, the one the user wrote there."""
     def sub(part: str) -> str:
         return path if inlined else (f"{path}.{part}" if path else part)
 
+    def down(child: Rule, part: str) -> Rule:
+        return expand(child, ctx, lists=lists, path=sub(part), inlined=inlined, via=via)
+
     if isinstance(rule, AllOf):
-        return AllOf(all=[expand(c, ctx, lists=lists, path=sub(f"all[{i}]"), inlined=inlined)
-                          for i, c in enumerate(rule.all)])
+        return AllOf(all=[down(c, f"all[{i}]") for i, c in enumerate(rule.all)])
     if isinstance(rule, AnyOf):
-        return AnyOf(any=[expand(c, ctx, lists=lists, path=sub(f"any[{i}]"), inlined=inlined)
-                          for i, c in enumerate(rule.any)])
+        return AnyOf(any=[down(c, f"any[{i}]") for i, c in enumerate(rule.any)])
     if isinstance(rule, NotOf):
-        return NotOf(not_=expand(rule.not_, ctx, lists=lists, path=sub("not"),
-                                 inlined=inlined))
+        return NotOf(not_=down(rule.not_, "not"))
     if isinstance(rule, InList) and lists and ctx.resolve_list is not None:
         resolve_list = ctx.resolve_list
         return InList(in_list=_at(path, lambda: resolve_list(rule.in_list)))
@@ -538,11 +539,13 @@ def expand(rule: Rule, ctx: CompileContext, *, lists: bool = False, path: str = 
         if seg_id in ctx._segment_stack:
             chain = " → ".join(str(s) for s in (*ctx._segment_stack, seg_id))
             where = path or "rule"
+            written = rule.in_segment if via is None else via
             raise ValidationFailed(
-                f"{where}: in_segment {rule.in_segment!r}: segments refer to each other in a "
+                f"{where}: in_segment {written!r}: segments refer to each other in a "
                 f"cycle ({chain})", field=where)
         return expand(inner, replace(ctx, _segment_stack=(*ctx._segment_stack, seg_id)),
-                      lists=lists, path=path, inlined=True)
+                      lists=lists, path=path, inlined=True,
+                      via=rule.in_segment if via is None else via)
     return rule
 
 

@@ -109,9 +109,15 @@ def test_in_segment_cycle_is_refused(setup: str) -> None:
                            principal=marketer())
         b = service.create(s, segment_in=SegmentCreate(name="b", rule={"in_segment": "a"}),
                            principal=marketer())
-    with pytest.raises(ValidationFailed, match="cycle"), session_scope() as s:
+    with pytest.raises(ValidationFailed, match="cycle") as refused, session_scope() as s:
         service.update(s, segment_id=a.id, principal=marketer(),
                        segment_in=SegmentUpdate(rule={"not": {"in_segment": b.id}}))
+    # named as written at that path (b), not as the inner reference back to a
+    assert refused.value.message.startswith(f"not: in_segment {b.id}: ")
+    with pytest.raises(ValidationFailed, match="cycle") as refused, session_scope() as s:
+        service.update(s, segment_id=a.id, principal=marketer(),
+                       segment_in=SegmentUpdate(rule={"all": [HIGH, {"in_segment": "b"}]}))
+    assert refused.value.message.startswith("all[1]: in_segment 'b': ")
     with session_scope() as s:
         assert service.read(s, segment_id=a.id, principal=marketer()).current_version == 1
         n_b = service.count(s, rule={"in_segment": "b"}, principal=marketer())
