@@ -179,6 +179,10 @@ def column_checks(
             # beyond 2^53 as the fast read's double check says, so both passes agree
             bad = (f"({bad} OR TRY_CAST({text} AS DOUBLE) <> {v} "
                    f"OR abs({v}) > {_EXACT_DOUBLE})")
+        elif col.type == "date":
+            # DuckDB's date cast also takes 2023/01/21 and 1990-1-5; the contract's form
+            # is YYYY-MM-DD exactly, so a file in another layout is refused, not guessed
+            bad = f"({bad} OR {text} NOT LIKE '____-__-__')"
         checks.append(Check(name, _TYPE_REASON[col.type], f"{present} AND {bad}", got))
     if col.values:
         allowed = ", ".join(lit(x) for x in col.values)

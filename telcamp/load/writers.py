@@ -214,7 +214,10 @@ def _add_extra_columns(con: duckdb.DuckDBPyConnection, source: Source, contract:
     if clashes:
         raise FileRejected(file=source.name, errors=[
             RowError(source.name, 1 if source.fmt == "csv" else None, c,
-                     "extra column named like a derived profile field; rename it in a mapping")
+                     ("extra column starting with '_' (names starting with '_' are reserved "
+                      "for the warehouse's own columns)" if c.startswith("_") else
+                      "extra column named like a derived profile field")
+                     + "; rename it in a mapping")
             for c in clashes], total=len(clashes))
     for name in extras:
         if name.lower() not in existing:

@@ -276,6 +276,24 @@ def test_extra_subscriber_column_named_like_a_derived_field(loaded: Path, tmp_pa
     _only(_rejected("subscribers", f), 1, "Age", "derived profile field")
 
 
+def test_extra_subscriber_column_starting_with_an_underscore(loaded: Path, tmp_path: Path
+                                                            ) -> None:
+    header = HEADERS["subscribers"] + ",_x"
+    f = write_csv(tmp_path / "subscribers-2.csv", "subscribers",
+                  [ROWS["subscribers"][0] + ",33"], header=header)
+    e = _only(_rejected("subscribers", f), 1, "_x", "names starting with '_' are reserved")
+    assert "derived" not in e.reason
+
+
+@pytest.mark.parametrize("value", ["2023/01/21", "1990-1-5", "2023-01-21T00:00", " 2023-01-21"])
+def test_a_date_not_written_yyyy_mm_dd(loaded: Path, tmp_path: Path, value: str) -> None:
+    """DuckDB's date cast reads 2023/01/21 and 1990-1-5 too; the contract says YYYY-MM-DD."""
+    row = ROWS["subscribers"][0].replace("1990-03-01", value)
+    f = write_csv(tmp_path / "subscribers-2.csv", "subscribers", [row])
+    e = _only(_rejected("subscribers", f), 2, "birth_date", "not a date (YYYY-MM-DD)")
+    assert value.strip() in e.reason
+
+
 def test_not_utf8_inside_a_number_column(loaded: Path, tmp_path: Path) -> None:
     f = tmp_path / "usage-x.csv"
     good = ROWS["usage"][0].encode() + b"\n"
