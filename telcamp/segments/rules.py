@@ -8,11 +8,13 @@ the field's type and the operators it takes, so a marketer can fix the rule.
 from __future__ import annotations
 
 import difflib
+import json
 from datetime import date, datetime
 from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from telcamp.campaigns.schemas import CHANNELS  # a constant module: no import cycle
 from telcamp.core.errors import ValidationFailed
 from telcamp.segments.catalogue import (
     ALL_OPS,
@@ -164,15 +166,23 @@ def check_value(path: str, what: str, ftype: str, ops: tuple[str, ...], op: str,
         items = [value]
     for v in items:
         if not _type_ok(ftype, v):
-            raise _fail(path, f"value {v!r} is not {_TYPE_WORDS[ftype]}: {about}")
+            raise _fail(path, f"value {_js(v)} is not {_TYPE_WORDS[ftype]}: {about}")
         if allowed and v not in allowed:
-            raise _fail(path, f"value {v!r} is not one of {', '.join(allowed)}: {about}")
+            raise _fail(path, f"value {_js(v)} is not one of {', '.join(allowed)}: {about}")
     if op == "between":
         low, high = items
         if (date.fromisoformat(low) if ftype == "date" else low) > (
             date.fromisoformat(high) if ftype == "date" else high
         ):
-            raise _fail(path, f"'between' needs low ≤ high, got {low!r} > {high!r}")
+            raise _fail(path, f"'between' needs low ≤ high, got {_js(low)} > {_js(high)}")
+
+
+def _js(value: Any) -> str:
+    """A value as the user wrote it in the rule's JSON (true, null, "x"), not as Python."""
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):  # not from JSON (a caller's Python object)
+        return repr(value)
 
 
 def _unknown(path: str, kind: str, name: Any, known: dict[str, Any]) -> ValidationFailed:
@@ -240,7 +250,7 @@ def _parse(obj: Any, path: str, cat: Catalogue) -> Rule:
         days = obj.get("days")
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= metric.max_days:
             raise _fail(path, f"'days' must be a whole number from 1 to {metric.max_days}, "
-                              f"got {days!r}")
+                              f"got {_js(days)}")
         op = obj.get("op")
         if op not in ALL_OPS:
             raise _fail(path, f"unknown operator {op!r}: usage '{name}' is a number "
@@ -267,13 +277,15 @@ def _parse(obj: Any, path: str, cat: Catalogue) -> Rule:
     days = spec.get("days")
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_CONTACT_DAYS:
         raise _fail(path, f"'contacted.days' must be a whole number from 1 to "
-                          f"{MAX_CONTACT_DAYS}, got {days!r}")
+                          f"{MAX_CONTACT_DAYS}, got {_js(days)}")
     campaign = spec.get("campaign")
     if campaign is not None and (isinstance(campaign, bool) or not isinstance(campaign, int)):
-        raise _fail(path, f"'contacted.campaign' must be a campaign id, got {campaign!r}")
+        raise _fail(path, f"'contacted.campaign' must be a campaign id, got {_js(campaign)}")
     channel = spec.get("channel")
-    if channel is not None and not isinstance(channel, str):
-        raise _fail(path, f"'contacted.channel' must be a channel name, got {channel!r}")
+    if channel is not None and channel not in CHANNELS:
+        # a typo ("SMS", "pigeon") would otherwise match no one, silently
+        raise _fail(path, f"'contacted.channel' must be one of {', '.join(CHANNELS)}, "
+                          f"got {_js(channel)}")
     return Contacted(contacted=ContactedSpec(days=days, campaign=campaign, channel=channel))
 
 

@@ -46,8 +46,10 @@ def test_unknown_field_names_path_type_and_ops() -> None:
     ({"field": "age", "op": "between", "value": [20]}, "rule: 'between' needs exactly two"),
     ({"field": "age", "op": "between", "value": [40, 20]}, "needs low ≤ high"),
     ({"field": "age", "op": "in", "value": []}, "'in' needs a non-empty list"),
-    ({"field": "age", "op": "=", "value": "forty"}, "value 'forty' is not a whole number"),
-    ({"field": "age", "op": "=", "value": True}, "is not a whole number"),
+    ({"field": "age", "op": "=", "value": "forty"}, 'value "forty" is not a whole number'),
+    ({"field": "age", "op": "=", "value": True}, "value true is not a whole number"),
+    ({"field": "age", "op": "between", "value": [20, None]}, "value null is not a whole number"),
+    ({"usage": "data_mb", "days": None, "op": ">", "value": 1}, "got null"),
     ({"field": "arpu_3m", "op": "in", "value": [1.5]}, "operator 'in' does not apply"),
     ({"field": "value_tier", "op": "=", "value": "hihg"}, "not one of low, medium, high"),
     ({"field": "value_tier", "op": ">", "value": "low"}, "operator '>' does not apply"),
@@ -66,6 +68,9 @@ def test_unknown_field_names_path_type_and_ops() -> None:
     ({"in_list": ""}, "'in_list' takes a list name or id"),
     ({"contacted": {"days": 0}}, "'contacted.days' must be"),
     ({"contacted": {"days": 7, "campaign": "x"}}, "'contacted.campaign' must be"),
+    ({"contacted": {"days": 7, "channel": "pigeon"}},
+     '\'contacted.channel\' must be one of sms, email, ivr, call, push, mms, got "pigeon"'),
+    ({"contacted": {"days": 7, "channel": "SMS"}}, "'contacted.channel' must be one of"),
     ({"hello": 1}, "a rule node needs one of"),
     ([1, 2], "a rule node must be a JSON object"),
 ])
@@ -76,7 +81,7 @@ def test_bad_rules_are_refused_with_reason(rule: Any, expected: str) -> None:
 def test_not_and_nested_paths() -> None:
     msg = _err({"all": [{"not": {"any": [{"field": "age", "op": "=", "value": 1},
                                            {"field": "gender", "op": "=", "value": "x"}]}}]})
-    assert msg.startswith("all[0].not.any[1]: value 'x' is not one of m, f, u")
+    assert msg.startswith('all[0].not.any[1]: value "x" is not one of m, f, u')
 
 
 def test_extra_profile_columns_are_fields() -> None:
@@ -87,7 +92,7 @@ def test_extra_profile_columns_are_fields() -> None:
     # the precomputed usage columns are reached through usage leaves, not as fields
     assert "unknown field 'data_mb_30d'" in _err(
         {"field": "data_mb_30d", "op": ">", "value": 1}, cat)
-    assert "value 'many' is not a whole number" in _err(
+    assert 'value "many" is not a whole number' in _err(
         {"field": "loyalty_points", "op": ">", "value": "many"}, cat)
 
 
