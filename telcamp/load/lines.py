@@ -13,8 +13,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from telcamp.load.source import q
-from telcamp.warehouse.contracts import Contract
 
 _CHUNK = 16 << 20
 
@@ -48,19 +46,17 @@ def blank_lines(path: Path) -> list[int]:
     return found
 
 
-def fix_multiline(con: duckdb.DuckDBPyConnection, table: str, contract: Contract) -> None:
-    """Quoted values spanning lines shift later line numbers: add the newlines above."""
-    nl = " + ".join(
-        f"coalesce(length({q('__r_' + c.name)}) - "
-        f"length(replace({q('__r_' + c.name)}, chr(10), '')), 0)"
-        for c in contract.columns
-    )
-    row = con.execute(f"SELECT sum({nl}) FROM {table}").fetchone()
+def fix_multiline(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Quoted values spanning lines shift later line numbers: add the newlines above.
+
+    `_newlines` is each record's count of line breaks inside its quoted values, over every
+    column of the file (source.Source.relation counts them)."""
+    row = con.execute(f"SELECT sum(_newlines) FROM {table}").fetchone()
     if not row or not row[0]:
         return
     con.execute(
         f"UPDATE {table} SET _line = _line + s.extra FROM (SELECT _line AS l, "
-        f"coalesce(sum({nl}) OVER (ORDER BY _line ROWS BETWEEN UNBOUNDED PRECEDING AND "
+        f"coalesce(sum(_newlines) OVER (ORDER BY _line ROWS BETWEEN UNBOUNDED PRECEDING AND "
         f"1 PRECEDING), 0) AS extra FROM {table}) s WHERE {table}._line = s.l"
     )
 

@@ -104,6 +104,13 @@ class Source:
             src = self._csv(all_varchar=numbered)
             ref = {c.target: q(c.target) for c in picked}
             line = "row_number() OVER () + 1 AS _line, " if numbered else ""
+            if numbered:
+                # line breaks inside quoted values of every column, read or not (an unused
+                # extra column's too): lines.fix_multiline moves later line numbers by them
+                breaks = " + ".join(
+                    f"coalesce(length({q(c.target)}) - "
+                    f"length(replace({q(c.target)}, chr(10), '')), 0)" for c in self.columns)
+                line += f"({breaks}) AS _newlines, "
         cols = ", ".join(f"{self._mapped(c, ref[c.target])} AS {q(c.target)}" for c in picked)
         return f"(SELECT {line}{cols} FROM {src})"
 

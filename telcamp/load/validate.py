@@ -234,6 +234,8 @@ def typed_select(source: Source, contract: Contract, *, numbered: bool) -> str:
     """SELECT with raw (`"__r_c"`) and typed (`"c"`) columns, extras as read."""
     rel = source.relation(numbered=numbered)
     parts = ["_line"] if numbered else []
+    if numbered and source.fmt == "csv":
+        parts.append("_newlines")  # for lines.fix_multiline
     for col in contract.columns:
         t = source.read_type(col.name, numbered=numbered)
         parts.append(f"{q(col.name)} AS {raw(col.name)}")
@@ -333,7 +335,7 @@ def report(
     if structural is not None:
         return structural
     if source.fmt == "csv":
-        lines.fix_multiline(con, "_load_lines", contract)
+        lines.fix_multiline(con, "_load_lines")
         lines.fix_blank_lines(con, "_load_lines", source.path)
     checks = all_column_checks(source, contract, numbered=True) + cross
     flags = ", ".join(

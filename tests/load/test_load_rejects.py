@@ -262,6 +262,26 @@ def test_unknown_kind_and_bad_orphan_policy(tmp_path: Path) -> None:
         service.load_file("usage", f, orphans="ignore")
 
 
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_line_numbers_count_line_breaks_in_extra_columns(
+        loaded: Path, tmp_path: Path, eol: str) -> None:
+    """An extra column's quoted value spanning lines moves later lines too, whether the
+    load reads that column (subscribers keep extras) or not (usage ignores them)."""
+    usage = tmp_path / "usage-x.csv"
+    usage.write_bytes(eol.join([
+        HEADERS["usage"] + ",note",
+        ROWS["usage"][0] + ',"multi' + eol + 'line"',
+        ROWS["usage"][1] + ",plain",
+        "79000000001,2026-11-20T10:00:00+03:00,voice,out,0,0,-1,0,0,x", ""]).encode())
+    _only(_rejected("usage", usage), 5, "duration_s", "negative value")
+    subs = tmp_path / "subscribers-x.csv"
+    subs.write_bytes(eol.join([
+        HEADERS["subscribers"] + ",note",
+        ROWS["subscribers"][0] + ',"two' + eol + 'lines"',
+        ROWS["subscribers"][1].replace(",f,", ",q,") + ",x", ""]).encode())
+    _only(_rejected("subscribers", subs), 4, "gender", "unknown value")
+
+
 def test_two_columns_differing_only_in_case(loaded: Path, tmp_path: Path) -> None:
     f = write_csv(tmp_path / "payments-2.csv", "payments",
                   ["79000000002,2026-11-21T10:00:00+05:00,50,bill,x"],
