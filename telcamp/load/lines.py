@@ -13,7 +13,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-
 _CHUNK = 16 << 20
 
 
