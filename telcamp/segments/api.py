@@ -42,6 +42,9 @@ def get_catalogue(request: Request, principal: Principal = READ) -> dict[str, An
     translate = get_translator(request_locale(request)).gettext  # (not a literal msgid)
     for item in out["fields"]:
         item["label"] = translate(item["label"])
+        item["group_label"] = translate(catalogue_mod.GROUP_LABELS.get(item["group"],
+                                                                       item["group"]))
+    out["ops"] = {op: translate(sentence) for op, sentence in out["ops"].items()}
     for item in out["metrics"]:  # msgids in telcamp.segments.describe (METRIC_WORDS, UNITS)
         item["label"] = translate(item["label"])
         item["unit_label"] = translate(item["unit"])

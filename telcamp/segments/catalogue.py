@@ -51,6 +51,13 @@ OP_SENTENCES: dict[str, str] = {
 }
 
 
+# How the builder heads each group of fields (msgids; the API translates them).
+GROUP_LABELS: dict[str, str] = {
+    "profile": _("subscriber profile"), "derived": _("derived features"),
+    "score": _("scores"), "usage": _("usage"), "extra": _("extra columns"),
+}
+
+
 @dataclass(frozen=True)
 class FieldInfo:
     name: str

@@ -43,6 +43,11 @@ def test_create_import_confirm_search_add_remove(db, regions, frozen, login):
     bad = marketer.post(f"/lists/{lid}/members", data={"msisdn": "12ab"})
     assert bad.status_code == 422 and "digits only" in bad.text
 
+    # counts as "label: n" in every language: no plural form to get wrong
+    ru = marketer.get(f"/lists/{lid}?lang=ru").text
+    assert 'номеров: <span data-testid="member-count">3</span>' in ru
+    assert "истекло: 0" in ru and "истёк" not in ru
+
     hit = marketer.get("/lists/search", params={"msisdn": "79120000003"})
     assert "hotline" in hit.text and "complaints" in hit.text
     none = marketer.get("/lists/search", params={"msisdn": "79129999999"})

@@ -68,6 +68,9 @@ def test_catalogue_lists_fields_metrics_and_extra_columns(api: Any) -> None:
     assert {m["name"] for m in cat["metrics"]} >= {"data_mb", "active_days", "charge"}
     ru = api("analyst", "P01").get("/api/segments/catalogue?lang=ru").json()
     assert {f["name"]: f["label"] for f in ru["fields"]}["age"] == "возраст"
+    groups = {f["group"]: f["group_label"] for f in ru["fields"]}
+    assert groups["profile"] == "профиль абонента" and groups["score"] == "оценки"
+    assert ru["ops"]["="] == "{f}: {v}" and cat["ops"]["="] == "{f} is {v}"
 
 
 def test_segment_crud_versions_snapshot_and_roles(api: Any) -> None:

@@ -132,6 +132,12 @@ def test_a_rule_error_greys_the_old_figures_and_marks_the_rule(
     _wait_text(page, "count", f"{high:,}")
     ops = page.get_by_test_id("leaf").nth(0).get_by_test_id("op").inner_text()
     assert "одно из" in ops and "пусто" in ops and "not_in" not in ops
+    groups = page.get_by_test_id("leaf").nth(0).locator("optgroup").evaluate_all(
+        "gs => gs.map(g => g.label)")
+    assert "профиль абонента" in groups and "score" not in groups
+    page.wait_for_function("document.querySelector('[data-testid=sample]')"
+                           ".textContent.includes('высокая')", timeout=15_000)
+    assert "high" not in page.get_by_test_id("sample").inner_text()  # as the charts say it
     assert "текст" in page.get_by_test_id("leaf").nth(0).inner_text()  # type: str
 
     page.get_by_test_id("add-rule").first.click()

@@ -251,7 +251,7 @@
         leaf.field = e.target.value; leaf.op = undefined; leaf.value = undefined; render(); changed(); }});
       fs.appendChild(option("", t("choose"), !leaf.field));
       Object.keys(groups).forEach(function (g) {
-        var og = el("optgroup", {label: g});
+        var og = el("optgroup", {label: groups[g][0].group_label || g});
         groups[g].forEach(function (f) { og.appendChild(option(f.name, f.label + " (" + f.name + ")", f.name === leaf.field)); });
         fs.appendChild(og);
       });
@@ -458,7 +458,13 @@
     var labels = {};
     catalogue.fields.forEach(function (f) { labels[f.name] = f.label; });
     table.appendChild(row(cols.map(function (c) { return labels[c] || c; }), "th"));
-    rows.forEach(function (r) { table.appendChild(row(cols.map(function (c) { return r[c] === null ? "—" : String(r[c]); }))); });
+    // values of a closed set (value tier) in the reader's words, as the charts show them
+    function cell(c, v) {
+      if (v === null) { return "—"; }
+      var f = fieldsByName[c];
+      return f && f.values ? valueWord(String(v)) : String(v);
+    }
+    rows.forEach(function (r) { table.appendChild(row(cols.map(function (c) { return cell(c, r[c]); }))); });
   }
 
   /* ---- save, snapshot, templates ------------------------------------------------------ */
