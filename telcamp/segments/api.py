@@ -13,7 +13,12 @@ from telcamp.core.errors import Forbidden
 from telcamp.core.i18n import get_translator
 from telcamp.core.security import Principal
 from telcamp.core.web import request_locale
-from telcamp.segments import audience, criteria, service
+from telcamp.segments import (
+    audience,
+    criteria,
+    service,
+    wording,  # noqa: F401  (registers how to say rule errors)
+)
 from telcamp.segments import catalogue as catalogue_mod
 from telcamp.segments.schemas import (
     RuleRequest,

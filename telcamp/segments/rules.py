@@ -200,9 +200,9 @@ def _unknown(path: str, kind: str, name: Any, known: dict[str, Any]) -> Validati
 def _leaf_kind(obj: dict[str, Any], path: str) -> str:
     kinds = [k for k in (*COMBINATORS, *LEAF_KEYS) if k in obj]
     if len(kinds) != 1:
-        expected = "one of all, any, not, field, usage, in_list, in_segment, contacted"
+        expected = "all, any, not, field, usage, in_list, in_segment, contacted"
         if not kinds:
-            raise _fail(path, f"a rule node needs {expected}; got keys {sorted(obj)}")
+            raise _fail(path, f"a rule node needs one of {expected}; got keys {sorted(obj)}")
         raise _fail(path, f"a rule node has exactly one of {expected}; got {kinds}")
     kind = kinds[0]
     allowed = {kind} if kind in COMBINATORS else LEAF_KEYS[kind]

@@ -1,0 +1,143 @@
+"""Segment-rule errors in the reader's language.
+
+The rule checks (rules.py, compiler.expand, the list and segment look-ups) raise English
+messages: they are what logs, the CLI and the audit keep, and tests read them. The API
+error handler says them in the caller's language through core.i18n.say_message, which
+calls `known` below: the rule path (`all[1].any[0]`) stays as written, the sentence after
+it is matched against the patterns here and said through the catalogue, and the closing
+"field 'age' is int (ops: …)" is said too. Values, names and operators stay as the user
+wrote them. A message none of the patterns knows is left to the other domains.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from telcamp.core.i18n import _, register_messages
+
+Gettext = Callable[[str], str]
+
+# `all[1].any[0].not: …`, `rule: …`, `in_segment: …` (a look-up's own prefix)
+_PATH = re.compile(r"^(?P<path>rule|in_segment|in_list|(?:all\[\d+\]|any\[\d+\]|not)"
+                   r"(?:\.(?:all\[\d+\]|any\[\d+\]|not))*): (?P<body>.+)$", re.S)
+# `…: field 'age' is int (ops: =, !=)`: what the leaf compares, its type and operators
+_ABOUT = re.compile(r"^(?P<head>.+): (?P<what>field|usage) '(?P<name>[^']*)' is "
+                    r"(?P<type>[\w ]+?) \(ops: (?P<ops>[^)]*)\)$", re.S)
+_HINT = re.compile(r"^(?P<head>.+); did you mean '(?P<close>[^']+)' \((?P<info>[^)]*)\)\?$",
+                   re.S)
+
+ABOUT = {"field": _("field '{name}' is {type} (ops: {ops})"),
+         "usage": _("usage '{name}' is {type} (ops: {ops})")}
+# type names as rules.py writes them (and the two-word ones of check_value's sentences)
+TYPES = {
+    "str": _("text"), "int": _("whole number"), "float": _("number"), "bool": _("yes/no"),
+    "date": _("date"), "timestamp": _("date and time"), "a number": _("number"),
+    "text": _("text"), "a whole number": _("a whole number"),
+    "true or false": _("true or false"), "an ISO date (YYYY-MM-DD)": _("an ISO date (YYYY-MM-DD)"),
+    "an ISO date-time": _("an ISO date-time"),
+}
+_WORDS = {"type": TYPES, "tw": TYPES}
+
+# English sentence (after the path, before the "about") → msgid with the same fields.
+PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile("^" + p + "$", re.S), m) for p, m in (
+        (r"operator '(?P<op>[^']*)' does not apply", _("operator '{op}' does not apply")),
+        (r"unknown operator (?P<op>.+)", _("unknown operator {op}")),
+        (r"is_null takes true, false or no value", _("is_null takes true, false or no value")),
+        (r"'(?P<op>[^']+)' needs a non-empty list of values",
+         _("'{op}' needs a non-empty list of values")),
+        (r"'between' needs exactly two values \[low, high\]",
+         _("'between' needs exactly two values [low, high]")),
+        (r"'(?P<op>[^']+)' needs one value", _("'{op}' needs one value")),
+        (r"value (?P<v>.+) is not one of (?P<allowed>.+)", _("value {v} is not one of {allowed}")),
+        (r"value (?P<v>.+) is not (?P<tw>text|a whole number|a number|true or false|"
+         r"an ISO date \(YYYY-MM-DD\)|an ISO date-time)", _("value {v} is not {tw}")),
+        (r"'between' needs low ≤ high, got (?P<low>.+) > (?P<high>.+)",
+         _("'between' needs low ≤ high, got {low} > {high}")),
+        (r"unknown field '(?P<name>[^']*)'", _("unknown field '{name}'")),
+        (r"unknown usage metric '(?P<name>[^']*)'", _("unknown usage metric '{name}'")),
+        (r"a rule node needs one of (?P<expected>.+); got keys (?P<keys>.+)",
+         _("a rule node needs one of {expected}; got keys {keys}")),
+        (r"a rule node has exactly one of (?P<expected>.+); got (?P<kinds>.+)",
+         _("a rule node has exactly one of {expected}; got {kinds}")),
+        (r"unexpected key\(s\) (?P<keys>.+) in a '(?P<node>\w+)' rule",
+         _("unexpected key(s) {keys} in a '{node}' rule")),
+        (r"unexpected key\(s\) (?P<keys>.+) in 'contacted'",
+         _("unexpected key(s) {keys} in 'contacted'")),
+        (r"a rule node must be a JSON object, got (?P<got>\w+)",
+         _("a rule node must be a JSON object, got {got}")),
+        (r"'(?P<node>all|any)' takes a list of rules", _("'{node}' takes a list of rules")),
+        (r"'any' needs at least one rule", _("'any' needs at least one rule")),
+        (r"'days' must be a whole number from 1 to (?P<max>\d+), got (?P<got>.+)",
+         _("'days' must be a whole number from 1 to {max}, got {got}")),
+        (r"'in_list' takes a list name or id", _("'in_list' takes a list name or id")),
+        (r"'in_segment' takes a segment name or id", _("'in_segment' takes a segment name or id")),
+        (r"'contacted' takes .+", _("'contacted' takes {\"days\": N, \"campaign\"?: id, "
+                                    "\"channel\"?: name}")),
+        (r"'contacted.days' must be a whole number from 1 to (?P<max>\d+), got (?P<got>.+)",
+         _("'contacted.days' must be a whole number from 1 to {max}, got {got}")),
+        (r"'contacted.campaign' must be a campaign id, got (?P<got>.+)",
+         _("'contacted.campaign' must be a campaign id, got {got}")),
+        (r"'contacted.channel' must be one of (?P<channels>.+), got (?P<got>.+)",
+         _("'contacted.channel' must be one of {channels}, got {got}")),
+        (r"list (?P<ref>.+) not found", _("list {ref} not found")),
+        (r"segment (?P<ref>.+) not found", _("segment {ref} not found")),
+        (r"in_segment (?P<ref>.+): segments refer to each other in a cycle \((?P<chain>.+)\)",
+         _("in_segment {ref}: segments refer to each other in a cycle ({chain})")),
+    )
+)
+
+
+def _sentence(text: str, gettext: Gettext) -> str | None:
+    for pattern, msgid in PATTERNS:
+        found = pattern.match(text)
+        if found:
+            fields = {k: gettext(_WORDS[k].get(v, v)) if k in _WORDS else v
+                      for k, v in found.groupdict().items()}
+            said = gettext(msgid)
+            # format the translation only (a value like "{x}" is data, not a field), and
+            # only with fields: a fixed sentence may show braces of its own ({"days": N})
+            return said.format(**fields) if fields else said
+    return None
+
+
+def _body(text: str, gettext: Gettext) -> str | None:
+    about = _ABOUT.match(text)
+    if about:
+        head = _body(about["head"], gettext)
+        if head is None:
+            return None
+        template, kind = ABOUT[about.group("what")], about.group("type")
+        what = gettext(template).format(name=about.group("name"),
+                                        type=gettext(TYPES.get(kind, kind)),
+                                        ops=about.group("ops"))
+        return f"{head}: {what}"
+    hint = _HINT.match(text)
+    if hint:
+        head = _sentence(hint["head"], gettext)
+        if head is None:
+            return None
+        close = gettext(_("did you mean '{close}' ({info})?")).format(
+            close=hint["close"], info=hint["info"])
+        return f"{head}; {close}"
+    return _sentence(text, gettext)
+
+
+def say(text: str, gettext: Gettext) -> str | None:
+    """`text` through the catalogue, or None when it is not a rule message."""
+    path = _PATH.match(text)
+    if path:
+        body = say(path["body"], gettext)
+        return None if body is None else f"{path['path']}: {body}"
+    return _body(text, gettext)
+
+
+def known(text: str, gettext: Gettext) -> str | None:
+    """For core.i18n.MESSAGE_TRANSLATORS: None when the message is not ours or reads the
+    same (no translation)."""
+    said = say(text, gettext)
+    return said if said is not None and said != text else None
+
+
+register_messages(known)
