@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from telcamp.core.discovery import template_dirs
-from telcamp.core.i18n import LOCALE_NAMES, get_translator, negotiate
+from telcamp.core.i18n import LOCALE_NAMES, get_translator, negotiate, say_message
 
 
 @lru_cache
@@ -45,6 +45,9 @@ def render(
         "_": tr.gettext,
         "gettext": tr.gettext,
         "ngettext": tr.ngettext,
+        # an error or reason a domain wrote in English, in the reader's language (the
+        # domains register their wordings with core.i18n; else the catalogue as is)
+        "say": lambda text: say_message(str(text), tr.gettext),
         "current_user": getattr(request.state, "user", None),
         "nav": nav_items(request),
         # the logo's target: the first page the user may see (the home page for most

@@ -11,7 +11,13 @@ from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
 from telcamp.access.deps import require
 from telcamp.core.db import session_scope
 from telcamp.core.security import Principal
-from telcamp.lists import exclusions, importer, service, sync
+from telcamp.lists import (  # wording: registers how to say list messages
+    exclusions,
+    importer,
+    service,
+    sync,
+    wording,  # noqa: F401
+)
 from telcamp.lists.schemas import (
     ImportReport,
     ListCreate,

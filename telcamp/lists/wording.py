@@ -1,0 +1,126 @@
+"""List messages in the reader's language: why a number, an expiry or an import file was
+refused. The checks (schemas.py, importer.py, service.py) write English, which the CLI,
+logs and the API's stable `code` keep; the console pages (through the `say` template
+function) and the API's `message` (through core.i18n.say_message) say them in the
+reader's language. The number or date the user typed stays as typed.
+
+A file refusal reads "FILE rejected, nothing loaded:" then one "FILE:LINE [COLUMN]:
+'VALUE': REASON" per bad row; each part is said on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from telcamp.core.i18n import _, register_messages
+
+Gettext = Callable[[str], str]
+
+# English (whole message, or the reason of one rejected row) → msgid with the same fields
+PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile("^" + p + "$", re.S), m) for p, m in (
+        (r"empty msisdn", _("empty msisdn")),
+        (r"msisdn (?P<v>.+) has no country code; write it with one first, e\.g\. "
+         r"\+7 \(912\) 000-00-03",
+         _("msisdn {v} has no country code; write it with one first, e.g. "
+           "+7 (912) 000-00-03")),
+        (r"no country code; write it with one first, e\.g\. \+7 \(912\) 000-00-03",
+         _("no country code; write it with one first, e.g. +7 (912) 000-00-03")),
+        (r"msisdn (?P<v>.+) must be digits only \(E\.164; spaces, - \. \( \) and a leading "
+         r"\+ are allowed\)",
+         _("msisdn {v} must be digits only (E.164; spaces, - . ( ) and a leading + are "
+           "allowed)")),
+        (r"must be digits only \(E\.164; spaces, - \. \( \) and a leading \+ are allowed\)",
+         _("must be digits only (E.164; spaces, - . ( ) and a leading + are allowed)")),
+        (r"msisdn (?P<v>.+) must have 8 to 15 digits, not (?P<n>\d+)",
+         _("msisdn {v} must have 8 to 15 digits, not {n}")),
+        (r"must have 8 to 15 digits, not (?P<n>\d+)", _("must have 8 to 15 digits, not {n}")),
+        (r"msisdn (?P<v>.+) must start with the country code, not 0",
+         _("msisdn {v} must start with the country code, not 0")),
+        (r"must start with the country code, not 0",
+         _("must start with the country code, not 0")),
+        (r"expiry (?P<v>.+) is not an ISO date \(2026-12-31\) or datetime "
+         r"\(2026-12-31T18:00:00\+03:00\)",
+         _("expiry {v} is not an ISO date (2026-12-31) or datetime "
+           "(2026-12-31T18:00:00+03:00)")),
+        (r"expiry (?P<v>.+) is not an ISO date \(2026-12-31\) or datetime",
+         _("expiry {v} is not an ISO date (2026-12-31) or datetime")),
+        (r"expiry (?P<v>.+) is in the past", _("expiry {v} is in the past")),
+        (r"too many columns \((?P<n>\d+)\); expected msisdn, reason, expiry",
+         _("too many columns ({n}); expected msisdn, reason, expiry")),
+        (r"reason longer than 500 characters", _("reason longer than 500 characters")),
+        (r"duplicate of line (?P<n>\d+)", _("duplicate of line {n}")),
+        (r"the file has no numbers \(empty, or a header only\)",
+         _("the file has no numbers (empty, or a header only)")),
+        (r"the header has no msisdn column", _("the header has no msisdn column")),
+        (r"the file is empty", _("the file is empty")),
+        (r"no row of the file is valid; nothing to import",
+         _("no row of the file is valid; nothing to import")),
+        (r"unknown column (?P<name>.+); allowed: msisdn, reason, expiry",
+         _("unknown column {name}; allowed: msisdn, reason, expiry")),
+        (r"column (?P<name>.+) appears twice", _("column {name} appears twice")),
+        (r"not UTF-8 \(byte (?P<byte>0x[0-9a-f]{2})\); save the file as UTF-8 CSV",
+         _("not UTF-8 (byte {byte}); save the file as UTF-8 CSV")),
+    )
+)
+_REFUSED = re.compile(r"^(?P<file>.+) rejected, nothing loaded(?: \(and (?P<more>\d+) "
+                      r"more\))?:$")
+# one rejected row: FILE:LINE [COLUMN]: 'VALUE': REASON (value and column optional)
+_ROW = re.compile(r"^(?P<where>\S.*?:\d+(?: \[\w+\])?): (?:(?P<value>'[^']*'): )?"
+                  r"(?P<reason>.+)$")
+_CONFIRM = re.compile(r"^(?P<n>\d+) good rows were NOT imported; confirm the partial "
+                      r"import to import them \(API confirm_partial=true, CLI "
+                      r"--accept-partial\)$")
+
+
+def _reason(text: str, gettext: Gettext) -> str | None:
+    for pattern, msgid in PATTERNS:
+        found = pattern.match(text)
+        if found:
+            said = gettext(msgid)
+            return said.format(**found.groupdict()) if found.groupdict() else said
+    return None
+
+
+def _line(text: str, gettext: Gettext) -> str | None:
+    plain = text.strip()
+    indent = text[:len(text) - len(text.lstrip())]
+    refused = _REFUSED.match(plain)
+    if refused:
+        head = gettext(_("{file} rejected, nothing loaded")).format(file=refused["file"])
+        if refused["more"]:
+            head += " " + gettext(_("(and {n} more)")).format(n=refused["more"])
+        return head + ":"
+    confirm = _CONFIRM.match(plain)
+    if confirm:
+        return gettext(_("{n} good rows were NOT imported; confirm the partial import to "
+                         "import them")).format(n=confirm["n"])
+    said = _reason(plain, gettext)
+    if said is not None:
+        return indent + said
+    row = _ROW.match(plain)
+    if row:
+        reason = _reason(row["reason"], gettext)
+        if reason is not None:
+            value = f"{row['value']}: " if row["value"] else ""
+            return f"{indent}{row['where']}: {value}{reason}"
+    return None
+
+
+def say(text: str, gettext: Gettext) -> str | None:
+    """`text` (one message, or a file refusal line by line) in the language of
+    `gettext`; None when a line is not one of the list messages."""
+    lines = [_line(part, gettext) for part in text.split("\n")]
+    if any(line is None for line in lines):
+        return None
+    return "\n".join(line for line in lines if line is not None)
+
+
+def known(text: str, gettext: Gettext) -> str | None:
+    """For core.i18n.MESSAGE_TRANSLATORS (None: not ours, or reads the same)."""
+    said = say(text, gettext)
+    return said if said is not None and said != text else None
+
+
+register_messages(known)
