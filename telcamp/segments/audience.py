@@ -129,6 +129,26 @@ def _list_resolver(session: Session, principal: Principal) -> Any:
     return resolve
 
 
+def _campaign_resolver(session: Session, principal: Principal,
+                       con: duckdb.DuckDBPyConnection) -> Any:
+    def resolve(campaign_id: int) -> None:
+        # imported here: campaigns build on segments, not the other way round
+        from telcamp.access.regions import in_scope, region_subtree
+        from telcamp.campaigns.models import Campaign
+
+        found = session.get(Campaign, campaign_id)
+        # a campaign of the user's region or below, or of a region above it (a province
+        # campaign contacts a city's subscribers too); any other reads exactly like an
+        # unknown one, as lists and segments do
+        if found is None or not (
+                in_scope(principal, found.region_code, con=con)
+                or (principal.region_code is not None and principal.region_code
+                    in region_subtree(found.region_code, con=con))):
+            raise NotFound(f"campaign {campaign_id} not found", field="contacted.campaign")
+
+    return resolve
+
+
 def make_context(session: Session | None, *, principal: Principal,
                  con: duckdb.DuckDBPyConnection) -> CompileContext:
     """Everything compiling needs for this user: as-of date, now, scope, resolvers.
@@ -153,6 +173,8 @@ def make_context(session: Session | None, *, principal: Principal,
         resolve_list=_list_resolver(session, principal) if session is not None else None,
         resolve_segment=(_segment_resolver(session, principal, cat, con)
                          if session is not None else None),
+        resolve_campaign=(_campaign_resolver(session, principal, con)
+                          if session is not None else None),
         catalogue=cat, usage_first_day=first_day,
     )
 
@@ -206,7 +228,7 @@ def _exclusion_ctx(ctx: CompileContext) -> CompileContext:
     # Default-excluded lists apply whoever owns them (a list of another region shows only
     # its type in the funnel), so they are compiled by id without the scope check. The
     # user's own rule was resolved (and its lists scope-checked) before: see prepare().
-    return replace(ctx, resolve_list=None, resolve_segment=None)
+    return replace(ctx, resolve_list=None, resolve_segment=None, resolve_campaign=None)
 
 
 def prepare(session: Session | None, *, principal: Principal, con: duckdb.DuckDBPyConnection,

@@ -48,6 +48,8 @@ DIALECTS = ("duckdb", "postgres")
 ListResolver = Callable[[str | int], int]
 # (ref) -> (segment id, its current rule); raises NotFound likewise
 SegmentResolver = Callable[[str | int], tuple[int, Rule]]
+# Checks that a campaign id a `contacted` rule names exists for the user (NotFound if not).
+CampaignResolver = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class CompileContext:
     region_code: str | None = None  # the acting user's region node (None: everyone)
     resolve_list: ListResolver | None = None
     resolve_segment: SegmentResolver | None = None
+    resolve_campaign: CampaignResolver | None = None
     catalogue: Catalogue = field(default_factory=Catalogue)
     # The first day with usage_daily rows, when known and the stored windows end on
     # as_of_date: a window reaching back to it holds all usage, as a stored one that also
@@ -530,6 +533,12 @@ def expand(rule: Rule, ctx: CompileContext, *, lists: bool = False, path: str = 
     if isinstance(rule, InList) and lists and ctx.resolve_list is not None:
         resolve_list = ctx.resolve_list
         return InList(in_list=_at(path, lambda: resolve_list(rule.in_list)))
+    if (isinstance(rule, Contacted) and rule.contacted.campaign is not None
+            and ctx.resolve_campaign is not None):
+        # a mistyped campaign id would match no one, silently
+        resolve_campaign, campaign = ctx.resolve_campaign, rule.contacted.campaign
+        _at(path, lambda: resolve_campaign(campaign))
+        return rule
     if isinstance(rule, InSegment):
         resolve_segment = ctx.resolve_segment
         if resolve_segment is None:
@@ -553,7 +562,7 @@ def resolve(rule: Rule, ctx: CompileContext) -> tuple[Rule, CompileContext]:
     """The rule with segments inlined and lists as checked ids, and a context that needs
     no resolvers any more (so exclusions and the rule can be combined freely)."""
     done = expand(rule, ctx, lists=True)
-    return done, replace(ctx, resolve_list=None, resolve_segment=None)
+    return done, replace(ctx, resolve_list=None, resolve_segment=None, resolve_campaign=None)
 
 
 def _conjuncts(rule: Rule) -> list[Rule]:

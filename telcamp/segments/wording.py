@@ -83,6 +83,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          _("'contacted.channel' must be one of {channels}, got {got}")),
         (r"list (?P<ref>.+) not found", _("list {ref} not found")),
         (r"segment (?P<ref>.+) not found", _("segment {ref} not found")),
+        (r"campaign (?P<ref>\d+) not found", _("campaign {ref} not found")),
         (r"in_segment (?P<ref>.+): segments refer to each other in a cycle \((?P<chain>.+)\)",
          _("in_segment {ref}: segments refer to each other in a cycle ({chain})")),
     )
