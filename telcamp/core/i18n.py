@@ -7,6 +7,7 @@ Accept-Language, then English.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -88,6 +89,36 @@ MESSAGE_TRANSLATORS: list[MessageTranslator] = []
 def register_messages(translator: MessageTranslator) -> None:
     if translator not in MESSAGE_TRANSLATORS:
         MESSAGE_TRANSLATORS.append(translator)
+
+
+Pattern = tuple["re.Pattern[str]", str]
+
+
+def say_pattern(text: str, patterns: tuple[Pattern, ...], gettext: Callable[[str], str],
+                words: dict[str, dict[str, str]] | None = None) -> str | None:
+    """`text` through the first (English regex, msgid with the same named fields) pair
+    that matches it, or None. The fields are the user's values as written, except those
+    named in `words` (a field → {English word: msgid}), which are said too."""
+    for pattern, msgid in patterns:
+        found = pattern.match(text)
+        if found:
+            fields = {k: gettext(words[k].get(v, v)) if words and k in words else v
+                      for k, v in found.groupdict().items()}
+            said = gettext(msgid)
+            # format the translation only (a value like "{x}" is data, not a field), and
+            # only with fields: a fixed sentence may show braces of its own ({"days": N})
+            return said.format(**fields) if fields else said
+    return None
+
+
+def known_only(say: MessageTranslator) -> MessageTranslator:
+    """A domain's `say` as a MESSAGE_TRANSLATORS entry: None unless it said the message
+    in other words (not ours, or no translation: the next domain may know it)."""
+    def known(text: str, gettext: Callable[[str], str]) -> str | None:
+        said = say(text, gettext)
+        return said if said is not None and said != text else None
+
+    return known
 
 
 def say_message(text: str, gettext: Callable[[str], str]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from telcamp.core.i18n import _, register_messages
+from telcamp.core.i18n import _, known_only, register_messages, say_pattern
 
 Gettext = Callable[[str], str]
 
@@ -75,12 +75,7 @@ _CONFIRM = re.compile(r"^(?P<n>\d+) good rows were NOT imported; confirm the par
 
 
 def _reason(text: str, gettext: Gettext) -> str | None:
-    for pattern, msgid in PATTERNS:
-        found = pattern.match(text)
-        if found:
-            said = gettext(msgid)
-            return said.format(**found.groupdict()) if found.groupdict() else said
-    return None
+    return say_pattern(text, PATTERNS, gettext)
 
 
 def _line(text: str, gettext: Gettext) -> str | None:
@@ -117,10 +112,5 @@ def say(text: str, gettext: Gettext) -> str | None:
     return "\n".join(line for line in lines if line is not None)
 
 
-def known(text: str, gettext: Gettext) -> str | None:
-    """For core.i18n.MESSAGE_TRANSLATORS (None: not ours, or reads the same)."""
-    said = say(text, gettext)
-    return said if said is not None and said != text else None
-
-
+known = known_only(say)  # for core.i18n.MESSAGE_TRANSLATORS
 register_messages(known)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from telcamp.core.i18n import _, register_messages
+from telcamp.core.i18n import _, known_only, register_messages, say_pattern
 
 Gettext = Callable[[str], str]
 
@@ -91,16 +91,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 
 def _sentence(text: str, gettext: Gettext) -> str | None:
-    for pattern, msgid in PATTERNS:
-        found = pattern.match(text)
-        if found:
-            fields = {k: gettext(_WORDS[k].get(v, v)) if k in _WORDS else v
-                      for k, v in found.groupdict().items()}
-            said = gettext(msgid)
-            # format the translation only (a value like "{x}" is data, not a field), and
-            # only with fields: a fixed sentence may show braces of its own ({"days": N})
-            return said.format(**fields) if fields else said
-    return None
+    return say_pattern(text, PATTERNS, gettext, _WORDS)
 
 
 def _body(text: str, gettext: Gettext) -> str | None:
@@ -134,11 +125,5 @@ def say(text: str, gettext: Gettext) -> str | None:
     return _body(text, gettext)
 
 
-def known(text: str, gettext: Gettext) -> str | None:
-    """For core.i18n.MESSAGE_TRANSLATORS: None when the message is not ours or reads the
-    same (no translation)."""
-    said = say(text, gettext)
-    return said if said is not None and said != text else None
-
-
+known = known_only(say)  # for core.i18n.MESSAGE_TRANSLATORS
 register_messages(known)
