@@ -29,6 +29,15 @@ def _wait_text(page: Any, testid: str, expected: str) -> None:
         arg=[testid, expected], timeout=15_000)
 
 
+def _first_rule_tier_high(page: Any, high: int) -> None:
+    """Add the first rule, value tier is high, and wait for its count."""
+    page.get_by_test_id("add-rule").first.click()
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("field").select_option("value_tier")
+    leaf.get_by_test_id("value").select_option("high")
+    _wait_text(page, "count", f"{high:,}")
+
+
 def test_build_a_segment_and_watch_the_count(warehouse_file: str, live_server: Any,
                                              page: Any, page_as: Any) -> None:
     base = _count(warehouse_file, "TRUE")
@@ -41,11 +50,8 @@ def test_build_a_segment_and_watch_the_count(warehouse_file: str, live_server: A
     page.goto(f"{live_server.url}/segments/builder")
     _wait_text(page, "count", f"{base:,}")  # the empty rule: everyone in the user's city
 
-    page.get_by_test_id("add-rule").first.click()
+    _first_rule_tier_high(page, high)
     leaf = page.get_by_test_id("leaf").nth(0)
-    leaf.get_by_test_id("field").select_option("value_tier")
-    leaf.get_by_test_id("value").select_option("high")
-    _wait_text(page, "count", f"{high:,}")
     assert "value tier" in leaf.inner_text() or "low, medium, high" in leaf.inner_text()
 
     page.get_by_test_id("add-rule").first.click()
@@ -125,11 +131,7 @@ def test_a_rule_error_greys_the_old_figures_and_marks_the_rule(
     high = _count(warehouse_file, "value_tier = 'high'")
     page_as("marketer", "C01")
     page.goto(f"{live_server.url}/segments/builder?lang=ru")
-    page.get_by_test_id("add-rule").first.click()
-    leaf = page.get_by_test_id("leaf").nth(0)
-    leaf.get_by_test_id("field").select_option("value_tier")
-    leaf.get_by_test_id("value").select_option("high")
-    _wait_text(page, "count", f"{high:,}")
+    _first_rule_tier_high(page, high)
     ops = page.get_by_test_id("leaf").nth(0).get_by_test_id("op").inner_text()
     assert "одно из" in ops and "пусто" in ops and "not_in" not in ops
     groups = page.get_by_test_id("leaf").nth(0).locator("optgroup").evaluate_all(
@@ -223,11 +225,7 @@ def test_a_snapshot_waits_for_unsaved_edits_to_be_saved(
     medium = _count(warehouse_file, "value_tier = 'medium'")
     page_as("marketer", "C01")
     page.goto(f"{live_server.url}/segments/builder")
-    page.get_by_test_id("add-rule").first.click()
-    leaf = page.get_by_test_id("leaf").nth(0)
-    leaf.get_by_test_id("field").select_option("value_tier")
-    leaf.get_by_test_id("value").select_option("high")
-    _wait_text(page, "count", f"{high:,}")
+    _first_rule_tier_high(page, high)
     page.get_by_test_id("segment-name").fill("tier watch")
     page.get_by_test_id("save").click()
     page.wait_for_function("document.querySelector('[data-testid=save-result]')"
