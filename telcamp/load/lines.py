@@ -17,16 +17,22 @@ _CHUNK = 16 << 20
 
 
 def blank_lines(path: Path) -> list[int]:
-    """1-based numbers of the empty (or "\\r"-only) lines, scanning the bytes with NumPy."""
+    """1-based numbers of the empty (or "\\r"-only) lines, scanning the bytes with NumPy.
+
+    An empty line inside a quoted value is part of that value, not a skipped line (its
+    newline is counted with the value's, fix_multiline): a newline is inside quotes when
+    an odd number of '"' precede it (an escaped quote is two of them)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     found: list[int] = []
     lines_before = 0  # newlines seen in earlier chunks
     last_nl = -1  # global position of the previous newline (-1: start of file)
     prev_byte = -1  # the byte just before this chunk
+    quotes = 0  # '"' seen in earlier chunks
     offset = 0
     with opener(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
             arr = np.frombuffer(chunk, dtype=np.uint8)
+            quoted = np.cumsum(arr == 34, dtype=np.int64)  # '"' up to each byte
             nl = np.flatnonzero(arr == 10)
             if nl.size:
                 pos = nl + offset
@@ -36,11 +42,13 @@ def blank_lines(path: Path) -> list[int]:
                 before = np.where(nl > 0, arr[np.maximum(nl - 1, 0)], prev_byte)
                 blank = (gap == 1) | ((gap == 2) & (before == 13))
                 blank &= prev >= 0  # the first line (the header) is never a blank line
+                blank &= (quotes + quoted[nl]) % 2 == 0  # not inside a quoted value
                 numbers = np.flatnonzero(blank) + lines_before + 1
                 found.extend(int(n) for n in numbers)
                 lines_before += int(nl.size)
                 last_nl = int(pos[-1])
             prev_byte = int(arr[-1])
+            quotes += int(quoted[-1])
             offset += len(chunk)
     return found
 

@@ -282,6 +282,22 @@ def test_line_numbers_count_line_breaks_in_extra_columns(
     _only(_rejected("subscribers", subs), 4, "gender", "unknown value")
 
 
+def test_line_numbers_with_empty_lines_inside_a_quoted_value(loaded: Path, tmp_path: Path
+                                                            ) -> None:
+    """An empty line inside quotes belongs to the value: counted once, not also as a
+    skipped blank line; a real blank line between records still counts."""
+    subs = tmp_path / "subscribers-x.csv"
+    subs.write_text("\n".join([
+        HEADERS["subscribers"] + ",note",
+        ROWS["subscribers"][0] + ',"a\n\n\n\nb"',  # lines 2-6
+        "",  # line 7: a blank line between records
+        ROWS["subscribers"][1].replace(",f,", ",q,") + ',"say ""hi""\n\nbye"',  # 8-10
+        ROWS["subscribers"][2].replace(",u,", ",q,") + ",x", ""]))  # line 11
+    err = _rejected("subscribers", subs)
+    _only(err, 8, "gender", "unknown value")
+    _only(err, 11, "gender", "unknown value")
+
+
 def test_two_columns_differing_only_in_case(loaded: Path, tmp_path: Path) -> None:
     f = write_csv(tmp_path / "payments-2.csv", "payments",
                   ["79000000002,2026-11-21T10:00:00+05:00,50,bill,x"],
