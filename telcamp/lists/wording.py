@@ -55,6 +55,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          _("the file has no numbers (empty, or a header only)")),
         (r"the header has no msisdn column", _("the header has no msisdn column")),
         (r"the file is empty", _("the file is empty")),
+        (r"a list named (?P<name>.+) already exists in region operator-wide",
+         _("a list named {name} already exists operator-wide")),
+        (r"a list named (?P<name>.+) already exists in region (?P<region>\S+)",
+         _("a list named {name} already exists in region {region}")),
+        (r"(?P<number>\S+) is not on list (?P<name>.+)", _("{number} is not on list {name}")),
         (r"no row of the file is valid; nothing to import",
          _("no row of the file is valid; nothing to import")),
         (r"unknown column (?P<name>.+); allowed: msisdn, reason, expiry",
@@ -67,7 +72,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 _REFUSED = re.compile(r"^(?P<file>.+) rejected, nothing loaded(?: \(and (?P<more>\d+) "
                       r"more\))?:$")
 # one rejected row: FILE:LINE [COLUMN]: 'VALUE': REASON (value and column optional)
-_ROW = re.compile(r"^(?P<where>\S.*?:\d+(?: \[\w+\])?): (?:(?P<value>'[^']*'): )?"
+_ROW = re.compile(r"^(?P<where>\S.*?(?::\d+)?(?: \[\w+\])?): (?:(?P<value>'[^']*'): )?"
                   r"(?P<reason>.+)$")
 _CONFIRM = re.compile(r"^(?P<n>\d+) good rows were NOT imported; confirm the partial "
                       r"import to import them \(API confirm_partial=true, CLI "

@@ -27,6 +27,8 @@ _ABOUT = re.compile(r"^(?P<head>.+): (?P<what>field|usage) '(?P<name>[^']*)' is 
 _HINT = re.compile(r"^(?P<head>.+); did you mean '(?P<close>[^']+)' \((?P<info>[^)]*)\)\?$",
                    re.S)
 
+_INFO = re.compile(r"^(?P<type>[\w ]+), ops: (?P<ops>.*)$", re.S)  # of a "did you mean"
+
 ABOUT = {"field": _("field '{name}' is {type} (ops: {ops})"),
          "usage": _("usage '{name}' is {type} (ops: {ops})")}
 # type names as rules.py writes them (and the two-word ones of check_value's sentences)
@@ -84,6 +86,10 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"list (?P<ref>.+) not found", _("list {ref} not found")),
         (r"segment (?P<ref>.+) not found", _("segment {ref} not found")),
         (r"campaign (?P<ref>\d+) not found", _("campaign {ref} not found")),
+        (r"a segment named (?P<name>.+) already exists in this region",
+         _("a segment named {name} already exists in this region")),
+        (r"a template named (?P<name>.+) already exists in this region",
+         _("a template named {name} already exists in this region")),
         (r"in_segment (?P<ref>.+): segments refer to each other in a cycle \((?P<chain>.+)\)",
          _("in_segment {ref}: segments refer to each other in a cycle ({chain})")),
     )
@@ -110,8 +116,12 @@ def _body(text: str, gettext: Gettext) -> str | None:
         head = _sentence(hint["head"], gettext)
         if head is None:
             return None
+        info = _INFO.match(hint["info"])
+        said_info = gettext(_("{type}, ops: {ops}")).format(
+            type=gettext(TYPES.get(info["type"], info["type"])), ops=info["ops"]
+        ) if info else hint["info"]
         close = gettext(_("did you mean '{close}' ({info})?")).format(
-            close=hint["close"], info=hint["info"])
+            close=hint["close"], info=said_info)
         return f"{head}; {close}"
     return _sentence(text, gettext)
 

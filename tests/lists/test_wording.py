@@ -61,6 +61,12 @@ def test_a_refused_file_is_said_line_by_line() -> None:
     assert "bad.csv:2 [msisdn]: '7912x': только цифры" in said
     assert wording.known("something else entirely", RU) is None
     assert wording.known("empty msisdn", ZH) == "号码为空"
+    assert wording.known("e.csv rejected, nothing loaded:\n  e.csv: the file is empty", RU) == (
+        "e.csv отклонён, ничего не загружено:\n  e.csv: файл пуст")
+    assert wording.known("a list named 'vip' already exists in region C01", ZH) == (
+        "区域 C01 已有名为 'vip' 的名单")
+    assert wording.known("79000324122 is not on list 'vip'", RU) == (
+        "номера 79000324122 нет в списке 'vip'")
 
 
 def test_pages_and_api_say_list_errors_in_the_language(db, regions, frozen, login) -> None:

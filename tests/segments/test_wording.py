@@ -82,6 +82,11 @@ def test_values_stay_as_written_and_other_messages_are_not_ours() -> None:
     assert wording.known("all[1].any[0]: list 'nosuch' not found", ru) == (
         "all[1].any[0]: список 'nosuch' не найден")
     assert wording.known("levels: give the approvers of city campaigns too", ru) is None
+    assert wording.known("a segment named 'young' already exists in this region", ru) == (
+        "сегмент с именем 'young' уже есть в этом регионе")
+    zh = get_translator("zh").gettext
+    said = wording.known(_message({"field": "agee", "op": "=", "value": 1}), zh)
+    assert said is not None and "ops" not in said and "整数，运算符：" in said
     assert wording.known("all[0]: something nobody wrote", ru) is None
     assert wording.known(_message({"any": []}), get_translator("en").gettext) is None
 
