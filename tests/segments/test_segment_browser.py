@@ -251,3 +251,30 @@ def test_a_snapshot_waits_for_unsaved_edits_to_be_saved(
     page.wait_for_function("document.querySelector('[data-testid=save-result]')"
                            f".textContent.includes('{medium:,}')", timeout=10_000)
     assert "v2" in page.get_by_test_id("save-result").inner_text()
+
+
+def test_an_in_list_rule_offers_the_lists_and_greys_only_while_unfinished(
+        warehouse_file: str, live_server: Any, page: Any, page_as: Any) -> None:
+    """The list box suggests the lists the user may name; typing a name finishes the rule
+    in place, and the grey ("left out of the count") follows it."""
+    from telcamp.core.db import session_scope
+    from telcamp.lists import service as list_service
+    from telcamp.lists.schemas import ListCreate
+
+    who = page_as("marketer", "C01")
+    with session_scope() as s:
+        list_service.create_list(s, principal=who,
+                                 list_in=ListCreate(name="complainers", type="blacklist"))
+    page.goto(f"{live_server.url}/segments/builder")
+    page.get_by_test_id("add-rule").first.click()
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("leaf-kind").select_option("in_list")
+    leaf = page.get_by_test_id("leaf").nth(0)
+    assert "sb-incomplete" in (leaf.get_attribute("class") or "")
+    offered = page.locator("#sb-list-names option").evaluate_all("os => os.map(o => o.value)")
+    assert offered == ["complainers"]
+    leaf.get_by_test_id("list-ref").fill("complainers")
+    page.wait_for_function("!document.querySelector('[data-testid=leaf]')"
+                           ".classList.contains('sb-incomplete')", timeout=5_000)
+    leaf.get_by_test_id("list-ref").fill("")
+    page.wait_for_function("document.querySelector('[data-testid=leaf]')"
+                           ".classList.contains('sb-incomplete')", timeout=5_000)

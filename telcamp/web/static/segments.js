@@ -281,7 +281,7 @@
       }
     } else if (leaf.kind === "in_list") {
       row.appendChild(el("input", {type: "text", value: leaf.ref === undefined ? "" : leaf.ref, placeholder: t("list_ref"),
-        "data-testid": "list-ref", oninput: function (e) { leaf.ref = e.target.value.trim(); changed(); }}));
+        "data-testid": "list-ref", list: "sb-list-names", oninput: function (e) { leaf.ref = e.target.value.trim(); changed(); }}));
     } else if (leaf.kind === "in_segment") {
       row.appendChild(select([["", t("choose")]].concat(segments.map(function (s) { return [s.id, s.name]; })),
         leaf.ref === undefined ? "" : leaf.ref, function (e) { leaf.ref = e.target.value; changed(); }));
@@ -336,6 +336,15 @@
     clearTimeout(timer);
     timer = setTimeout(evaluate, 350);
     snapshotState();
+    greyUnfinished(tree);
+  }
+
+  // Grey means "left out of the count": follow each edit, not only the last re-render
+  // (a list name typed in, or the value of the last rule, finishes a rule in place).
+  function greyUnfinished(node) {
+    if (!node) { return; }
+    if (node.kind === "group") { node.children.forEach(greyUnfinished); return; }
+    if (node.dom) { node.dom.classList.toggle("sb-incomplete", !complete(node)); }
   }
 
   // A snapshot materialises the saved version, so it is offered only while the rule on
@@ -559,9 +568,16 @@
     return node.kind === "group" ? node : {kind: "group", mode: "all", negate: false, children: [node]};
   }
 
-  Promise.all([api("GET", "/api/segments/catalogue"), api("GET", "/api/segments")])
+  // the lists this user may name, offered as the in-list box's suggestions (a user
+  // without list rights still types a name or id, which the count then checks)
+  var visibleLists = api("GET", "/api/lists").catch(function () { return []; });
+  Promise.all([api("GET", "/api/segments/catalogue"), api("GET", "/api/segments"), visibleLists])
     .then(function (res) {
       catalogue = res[0];
+      var names = document.createElement("datalist");
+      names.id = "sb-list-names";
+      res[2].forEach(function (l) { names.appendChild(el("option", {value: l.name, label: l.type})); });
+      root.appendChild(names);
       segments = res[1].filter(function (s) { return !segment || s.id !== segment.id; });
       catalogue.fields.forEach(function (f) { fieldsByName[f.name] = f; });
       catalogue.metrics.forEach(function (m) { metricsByName[m.name] = m; });
