@@ -167,6 +167,10 @@ def check_value(path: str, what: str, ftype: str, ops: tuple[str, ...], op: str,
     for v in items:
         if not _type_ok(ftype, v):
             raise _fail(path, f"value {_js(v)} is not {_TYPE_WORDS[ftype]}: {about}")
+        if ftype == "str" and not v.strip():
+            # "" matches no one (an unknown value is is_null): an unfinished rule, as the
+            # builder treats it, not a silent empty audience
+            raise _fail(path, f"an empty value: {about}")
         if allowed and v not in allowed:
             raise _fail(path, f"value {_js(v)} is not one of {', '.join(allowed)}: {about}")
     if op == "between":

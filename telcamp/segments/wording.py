@@ -55,6 +55,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"value (?P<v>.+) is not one of (?P<allowed>.+)", _("value {v} is not one of {allowed}")),
         (r"value (?P<v>.+) is not (?P<tw>text|a whole number|a number|true or false|"
          r"an ISO date \(YYYY-MM-DD\)|an ISO date-time)", _("value {v} is not {tw}")),
+        (r"an empty value", _("an empty value")),
         (r"'between' needs low ≤ high, got (?P<low>.+) > (?P<high>.+)",
          _("'between' needs low ≤ high, got {low} > {high}")),
         (r"unknown field '(?P<name>[^']*)'", _("unknown field '{name}'")),

@@ -52,6 +52,8 @@ def test_unknown_field_names_path_type_and_ops() -> None:
     ({"usage": "data_mb", "days": None, "op": ">", "value": 1}, "got null"),
     ({"field": "arpu_3m", "op": "in", "value": [1.5]}, "operator 'in' does not apply"),
     ({"field": "value_tier", "op": "=", "value": "hihg"}, "not one of low, medium, high"),
+    ({"field": "city_code", "op": "=", "value": ""}, "rule: an empty value: field 'city_code'"),
+    ({"field": "city_code", "op": "in", "value": ["C01", " "]}, "an empty value"),
     ({"field": "value_tier", "op": ">", "value": "low"}, "operator '>' does not apply"),
     ({"field": "activation_date", "op": "<", "value": "2024-13-01"}, "not an ISO date"),
     ({"field": "age", "op": "like", "value": 1}, "unknown operator 'like'"),

@@ -27,6 +27,7 @@ BAD_RULES: list[Any] = [
     {"field": "age", "op": "=", "value": True},
     {"field": "activation_date", "op": "<", "value": "2024-13-01"},
     {"field": "value_tier", "op": "=", "value": "hihg"},
+    {"field": "city_code", "op": "=", "value": ""},
     {"field": "arpu_3m", "op": "in", "value": [1.5]},
     {"field": "age", "op": "is_null", "value": 3},
     {"field": "age", "op": "like", "value": 1},
