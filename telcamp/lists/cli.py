@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from telcamp.core.db import session_scope
-from telcamp.core.errors import ValidationFailed
+from telcamp.core.errors import FileRejected, ValidationFailed
 from telcamp.core.security import Principal, system_principal
 from telcamp.lists import exclusions, importer, service, sync
 from telcamp.lists.schemas import ListCreate, ListType, ListUpdate, parse_msisdn
@@ -159,10 +159,18 @@ def import_(
         raise ValidationFailed(f"{file}: no such file", field="file")
     with session_scope() as s:
         zone = service.list_zone(s, principal=who, list_id=list_id)
-    parsed = importer.parse(file.read_bytes(), file=file.name, tz=zone)
-    with session_scope() as s:
-        report = importer.apply(s, principal=who, list_id=list_id, parsed=parsed,
-                                confirm_partial=accept_partial)
+    try:
+        parsed = importer.parse(file.read_bytes(), file=file.name, tz=zone)
+        with session_scope() as s:
+            report = importer.apply(s, principal=who, list_id=list_id, parsed=parsed,
+                                    confirm_partial=accept_partial)
+    except FileRejected as exc:
+        if not as_json:
+            raise
+        # the refusal as the API gives it (a partial import: with its report of rows),
+        # on stdout for the script that asked for JSON; still exit 2
+        typer.echo(json.dumps(exc.to_dict(), indent=2, default=str))
+        raise typer.Exit(2) from None
     sync.sync_import(list_id, parsed.valid)
     if as_json:
         typer.echo(report.model_dump_json(indent=2))

@@ -35,6 +35,13 @@ def test_create_import_add_search_show_remove(regions, frozen, tmp_path: Path) -
     assert refused.exit_code != 0
     assert "dnd.csv:3" in str(refused.exception) and "NOT imported" in str(refused.exception)
     assert "0 members" in _ok("show", "dnd")
+    # --json: the refusal, with its report, on stdout for a script; still exit 2
+    as_json = runner.invoke(app, ["list", "import", "dnd", str(csv_file), "--json"])
+    assert as_json.exit_code == 2
+    body = json.loads(as_json.stdout)
+    assert body["code"] == "partial_import_unconfirmed"
+    assert body["report"]["rejected"][0]["line"] == 3 and body["report"]["valid"] == 2
+    assert "0 members" in _ok("show", "dnd")
 
     out = _ok("import", "dnd", str(csv_file), "--accept-partial")
     assert "rejected dnd.csv:3 'bad': must be digits only" in out
