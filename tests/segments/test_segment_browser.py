@@ -140,6 +140,10 @@ def test_a_rule_error_greys_the_old_figures_and_marks_the_rule(
     page.wait_for_function("document.querySelector('[data-testid=sample]')"
                            ".textContent.includes('высокая')", timeout=15_000)
     assert "high" not in page.get_by_test_id("sample").inner_text()  # as the charts say it
+    page.locator("#sb-dim").select_option("arpu_3m")  # "also by field": headed by its label
+    page.wait_for_selector("[data-testid='chart-field:arpu_3m']", timeout=15_000)
+    heading = page.locator("xpath=//div[@data-testid='chart-field:arpu_3m']/preceding-sibling::h3")
+    assert heading.inner_text() == "ARPU за 3 месяца"
     assert "текст" in page.get_by_test_id("leaf").nth(0).inner_text()  # type: str
 
     page.get_by_test_id("add-rule").first.click()

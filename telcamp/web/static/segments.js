@@ -427,7 +427,10 @@
       var items = p.dimensions[name];
       var box = document.getElementById("sb-chart-" + name);
       if (!box) {
-        box = el("div", {}, [el("h3", {text: name.indexOf("field:") === 0 ? name.slice(6) : t(name)}),
+        // a chosen field's chart is headed with its label in the reader's language
+        var chosen = name.indexOf("field:") === 0 ? fieldsByName[name.slice(6)] : null;
+        var heading = chosen ? chosen.label : (name.indexOf("field:") === 0 ? name.slice(6) : t(name));
+        box = el("div", {}, [el("h3", {text: heading}),
                              el("div", {"class": "chart", id: "sb-chart-" + name, "data-testid": "chart-" + name})]);
         holder.appendChild(box);
         box = document.getElementById("sb-chart-" + name);
