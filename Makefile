@@ -36,8 +36,12 @@ chromium:
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
+# SUBSCRIBERS=20000 (or DAYS=) sizes a new demo operator; empty: the demo's own default
+SUBSCRIBERS ?=
+DAYS ?=
 demo: setup
-	$(BIN)/telcamp demo --host $(HOST) --port $(PORT)
+	$(BIN)/telcamp demo --host $(HOST) --port $(PORT) \
+	  $(if $(SUBSCRIBERS),--subscribers $(SUBSCRIBERS)) $(if $(DAYS),--days $(DAYS))
 
 # ruff and mypy (strict) are part of the tests: typed, lint-clean code is a standard here.
 test: setup chromium lint
