@@ -37,11 +37,14 @@ def landing(principal: Principal) -> str:
 
 
 def _login_page(request: Request, *, error: str | None = None, status: int = 200,
-                username: str = "") -> Response:
+                username: str = "", next_path: str | None = None) -> Response:
+    """The form; `next_path` is where a refused attempt was going (the posted form's
+    `next`), so a mistyped password does not lose it."""
     cookie, form_token = csrf.new_login_token()
+    target = next_path if next_path is not None else request.query_params.get("next")
     response = render(request, "access/login.html", {
         "login_csrf": form_token, "error": error, "username": username, "nav": [],
-        "next": _safe_next(request.query_params.get("next")) or "",
+        "next": _safe_next(target) or "",
     }, status_code=status)
     response.set_cookie(csrf.LOGIN_COOKIE, cookie, httponly=True, samesite="lax",
                         secure=request.url.scheme == "https", max_age=3600)
@@ -68,7 +71,7 @@ def login_submit(
 ) -> Response:
     if not csrf.check_login_token(request.cookies.get(csrf.LOGIN_COOKIE), csrf_token):
         return _login_page(request, error=_("The form expired; please try again."),
-                           status=403, username=username)
+                           status=403, username=username, next_path=next)
     ip = request.client.host if request.client else "unknown"
     with session_scope() as session:
         result = sessions.attempt_login(session, username=username, password=password, ip=ip)
@@ -77,10 +80,10 @@ def login_submit(
             token, _row = sessions.start(session, user=result.user, ip=ip)
             principal = service.principal_for(result.user)
     if result.error == "throttled":
-        return _login_page(request, status=429, username=username, error=_(
+        return _login_page(request, status=429, username=username, next_path=next, error=_(
             "Too many failed logins. Try again in 15 minutes."))
     if token is None:
-        return _login_page(request, status=401, username=username,
+        return _login_page(request, status=401, username=username, next_path=next,
                            error=_("Wrong username or password."))
     response = RedirectResponse(_safe_next(next) or landing(principal), status_code=303)
     response.set_cookie(

@@ -63,6 +63,22 @@ def test_next_is_followed_only_for_same_site_paths(db: str) -> None:
         assert r.headers["location"] == "/"
 
 
+def test_a_wrong_password_keeps_where_the_user_was_going(db: str) -> None:
+    _user()
+    with TestClient(create_app()) as client:
+        refused = _login(client, "mara", "wrong-password", "/lists")
+        assert refused.status_code == 401
+        assert 'name="next" value="/lists"' in refused.text  # the form posts it again
+        token = re.search(r'name="csrf_token" value="([^"]+)"', refused.text)
+        assert token
+        r = client.post("/login", data={"username": "mara", "password": PASSWORD,
+                                        "csrf_token": token.group(1), "next": "/lists"},
+                        follow_redirects=False)
+        assert r.headers["location"] == "/lists"
+        evil = _login(client, "mara", "wrong-password", "//evil.example/x")
+        assert 'name="next" value=""' in evil.text
+
+
 def test_wrong_password_and_login_form_csrf(db: str) -> None:
     _user()
     with TestClient(create_app()) as client:
