@@ -36,6 +36,22 @@ class Settings(BaseSettings):
         None,
         description="As-of date of derived features; default: the last day of loaded usage.",
     )
+    msisdn_country_code: str | None = Field(
+        None, pattern=r"^[1-9][0-9]{0,2}$",
+        description="The operator's country code (e.g. 7, 86). Set with "
+        "msisdn_national_digits, numbers typed onto lists in the national form (8 912 "
+        "000-00-03, 912 000-00-03; 138 1234 5678) are read as international, and numbers "
+        "of another country are refused: they can never be a subscriber.",
+    )
+    msisdn_national_digits: int | None = Field(
+        None, ge=4, le=14,
+        description="Digits of a national (significant) number: 10 in Russia, 11 in China.",
+    )
+    msisdn_trunk_prefix: str = Field(
+        "", pattern=r"^[0-9]{0,2}$",
+        description="The national trunk prefix written before a national number, if any: "
+        "8 in Russia (8 912 000-00-03); empty in China for mobile numbers.",
+    )
     new_subscriber_days: int = Field(
         30, description="A subscriber is 'new' (is_new) while tenure_days is below this."
     )

@@ -43,8 +43,9 @@ from sqlalchemy.orm import Session
 from telcamp.core import clock
 from telcamp.core.errors import FileRejected, RowError, TelcampError
 from telcamp.core.security import Principal
+from telcamp.core.settings import get_settings
 from telcamp.lists.models import ListDateTime, ListMember
-from telcamp.lists.schemas import ImportReport, RejectedRow
+from telcamp.lists.schemas import ImportReport, RejectedRow, national_to_international
 from telcamp.lists.service import audit, get_list
 
 COLUMN_ALIASES = {
@@ -193,6 +194,8 @@ WITH src AS (
       WHEN length(norm) NOT BETWEEN 8 AND 15 THEN
         'must have 8 to 15 digits, not ' || length(norm)
       WHEN norm[1] = '0' THEN 'must start with the country code, not 0'
+      WHEN $cc <> '' AND NOT starts_with(norm, $cc) THEN
+        'not a number of this operator''s country (+' || $cc || '); write it with the country code'
       WHEN expiry <> '' AND expires_at IS NULL THEN
         'expiry ' || expiry || ' is not an ISO date (2026-12-31) or datetime'
       WHEN expires_at <= $now THEN 'expiry ' || expiry || ' is in the past'
@@ -234,6 +237,9 @@ def parse(data: bytes, *, file: str = "upload.csv", tz: str = "UTC") -> ParsedFi
         raise _reject_file(file, f"the file is larger than {MAX_BYTES // 1_000_000} MB; "
                                  "split it into several imports")
     lines, msisdns, reasons, expiries, cells = _read_rows(data, file)
+    # national forms (8 912 …) as international, by the operator's numbering plan; the
+    # SQL below then reads every number as it reads an international one
+    msisdns = [national_to_international(m) for m in msisdns]
     rows_in = pa.table({
         "line": pa.array(lines, pa.int64()), "msisdn": pa.array(msisdns, pa.string()),
         "reason": pa.array(reasons, pa.string()), "expiry": pa.array(expiries, pa.string()),
@@ -244,7 +250,9 @@ def parse(data: bytes, *, file: str = "upload.csv", tz: str = "UTC") -> ParsedFi
         # Naive datetimes mean UTC; dates are whole days in the list's zone (docs/lists.md).
         con.execute("SET TimeZone = 'UTC'")
         con.register("rows_in", rows_in)
-        bad = con.sql(_VALIDATE, params={"now": clock.now(), "tz": tz}).to_arrow_table()
+        code = get_settings().msisdn_country_code or ""
+        bad = con.sql(_VALIDATE, params={"now": clock.now(), "tz": tz, "cc": code}
+                      ).to_arrow_table()
         con.register("bad", bad)
         valid = con.sql(_VALID, params={"tz": tz}).to_arrow_table()
     finally:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from telcamp.core.errors import ValidationFailed
+from telcamp.core.settings import get_settings
 
 ListType = Literal["blacklist", "greylist", "optout", "test", "custom"]
 MSISDN_RE = re.compile(r"[0-9]{8,15}")
@@ -20,13 +21,36 @@ MSISDN_RE = re.compile(r"[0-9]{8,15}")
 # formats ("+7 912 000-00-03", "7912-000-004", "+7 (912) 000.00.03").
 TYPED_MSISDN_RE = re.compile(r"\+?[0-9][0-9\s().\-]*")
 _SEPARATORS_RE = re.compile(r"[\s().+\-]")
+# a national form may open with the area code in brackets: (912) 000-00-03
+_NATIONAL_RE = re.compile(r"[0-9(][0-9\s().\-]*")
+
+
+def national_to_international(text: str) -> str:
+    """A number typed in the operator's national form (settings msisdn_country_code,
+    msisdn_national_digits, msisdn_trunk_prefix: 8 912 000-00-03 or 912 000-00-03 in
+    Russia) as its international digits (79120000003); anything else as typed. Without a
+    configured plan nothing is national. A '+' or 00 says the number is international."""
+    settings = get_settings()
+    code, digits_n = settings.msisdn_country_code, settings.msisdn_national_digits
+    value = text.strip()
+    if (not code or not digits_n or value.startswith(("+", "00"))
+            or not _NATIONAL_RE.fullmatch(value)):
+        return text
+    digits = _SEPARATORS_RE.sub("", value)
+    trunk = settings.msisdn_trunk_prefix
+    if trunk and digits.startswith(trunk) and len(digits) == len(trunk) + digits_n:
+        return code + digits[len(trunk):]
+    if len(digits) == digits_n:
+        return code + digits
+    return text
 
 
 def normalise_msisdn(text: str) -> str:
     """The digits of a number typed in a common format (E.164 without '+'; a leading 00
-    international prefix dropped); anything else is returned stripped, as typed, for
+    international prefix dropped; a national form read as international when the operator's
+    numbering plan is set); anything else is returned stripped, as typed, for
     msisdn_problem to explain. The importer's SQL (lists.importer) does the same."""
-    value = text.strip()
+    value = national_to_international(text).strip()
     if not TYPED_MSISDN_RE.fullmatch(value):
         return value
     digits = _SEPARATORS_RE.sub("", value)
@@ -49,7 +73,16 @@ def msisdn_problem(text: str) -> str | None:
         return f"msisdn {value!r} must have 8 to 15 digits, not {len(value)}"
     if value.startswith("0"):
         return f"msisdn {value!r} must start with the country code, not 0"
+    code = get_settings().msisdn_country_code
+    if code and not value.startswith(code):
+        return foreign_number(value, code)
     return None
+
+
+def foreign_number(value: str, code: str) -> str:
+    # the importer's SQL writes the same sentence (lists.wording says both)
+    return (f"msisdn {value!r} is not a number of this operator's country (+{code}); "
+            "write it with the country code")
 
 
 def parse_msisdn(text: str, *, field: str = "msisdn") -> int:

@@ -38,6 +38,14 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"must have 8 to 15 digits, not (?P<n>\d+)", _("must have 8 to 15 digits, not {n}")),
         (r"msisdn (?P<v>.+) must start with the country code, not 0",
          _("msisdn {v} must start with the country code, not 0")),
+        (r"msisdn (?P<v>.+) is not a number of this operator's country \(\+(?P<cc>\d+)\); "
+         r"write it with the country code",
+         _("msisdn {v} is not a number of this operator's country (+{cc}); write it with "
+           "the country code")),
+        (r"not a number of this operator's country \(\+(?P<cc>\d+)\); write it with the "
+         r"country code",
+         _("not a number of this operator's country (+{cc}); write it with the country "
+           "code")),
         (r"must start with the country code, not 0",
          _("must start with the country code, not 0")),
         (r"expiry (?P<v>.+) is not an ISO date \(2026-12-31\) or datetime "

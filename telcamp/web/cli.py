@@ -42,11 +42,22 @@ def demo(
     no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the demo and stop."),
 ) -> None:
     """Generate and load a demo operator (once), create demo users, then serve."""
+    import os
+
     from telcamp.core import warehouse
     from telcamp.core.db import migrate
-    from telcamp.core.settings import get_settings
+    from telcamp.core.settings import get_settings, reset_settings
     from telcamp.warehouse import service as warehouse_service
 
+    # The synthetic operator numbers its subscribers as a Russian one does (+7, ten
+    # national digits, trunk prefix 8): a number typed onto a list as 8 912 000-00-03 is
+    # read as +7 912 000-00-03, as it would be at a real operator so configured. A plan
+    # set in the environment wins.
+    if get_settings().msisdn_country_code is None:
+        os.environ.update({"TELCAMP_MSISDN_COUNTRY_CODE": "7",
+                           "TELCAMP_MSISDN_NATIONAL_DIGITS": "10",
+                           "TELCAMP_MSISDN_TRUNK_PREFIX": "8"})
+        reset_settings()
     settings = get_settings()
     migrate()
     with warehouse.connect() as con:
