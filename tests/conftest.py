@@ -72,6 +72,11 @@ def isolated_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("TELCAMP_VAR_DIR", str(var))
     monkeypatch.delenv("TELCAMP_DATABASE_URL", raising=False)
     monkeypatch.delenv("TELCAMP_WAREHOUSE_PATH", raising=False)
+    # no numbering plan unless a test sets one (`telcamp demo` sets its own in-process:
+    # recorded here, so it is undone after the test)
+    for name in ("TELCAMP_MSISDN_COUNTRY_CODE", "TELCAMP_MSISDN_NATIONAL_DIGITS",
+                 "TELCAMP_MSISDN_TRUNK_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(
         "TELCAMP_NODE_MODULES", str(Path(__file__).parent.parent / "node_modules")
     )

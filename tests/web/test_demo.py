@@ -13,11 +13,17 @@ pytestmark = pytest.mark.slow
 
 
 def test_demo_generates_loads_scores_and_creates_users() -> None:
+    from telcamp.core.settings import get_settings
+
     runner = CliRunner()
     result = runner.invoke(
         app, ["demo", "--subscribers", "3000", "--days", "10", "--no-serve"]
     )
     assert result.exit_code == 0, result.output
+    settings = get_settings()  # the synthetic operator's Russian numbering plan (undone by
+    # the isolated_var fixture after the test)
+    assert (settings.msisdn_country_code, settings.msisdn_national_digits,
+            settings.msisdn_trunk_prefix) == ("7", 10, "8")
     # one login per role is printed for the demo
     for role in ("admin", "marketer", "approver", "analyst", "agent"):
         assert role in result.output
