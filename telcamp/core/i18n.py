@@ -14,6 +14,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 LOCALES: tuple[str, ...] = ("en", "ru", "zh")
 LOCALE_NAMES = {"en": "English", "ru": "Русский", "zh": "中文"}
@@ -136,6 +137,15 @@ def translate_message(text: str, locale: str) -> str:
     if locale not in LOCALES or locale == DEFAULT_LOCALE:
         return text
     return say_message(text, get_translator(locale).gettext)
+
+
+def format_number(value: float | int | None, locale: str, digits: int = 0) -> str:
+    """`value` with the locale's grouping and decimal mark, `digits` decimals; "—" for
+    None (an unknown figure)."""
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=locale)
 
 
 def _(message: str) -> str:

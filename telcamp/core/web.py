@@ -10,7 +10,13 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from telcamp.core.discovery import template_dirs
-from telcamp.core.i18n import LOCALE_NAMES, get_translator, negotiate, say_message
+from telcamp.core.i18n import (
+    LOCALE_NAMES,
+    format_number,
+    get_translator,
+    negotiate,
+    say_message,
+)
 
 
 @lru_cache
@@ -48,6 +54,9 @@ def render(
         # an error or reason a domain wrote in English, in the reader's language (the
         # domains register their wordings with core.i18n; else the catalogue as is)
         "say": lambda text: say_message(str(text), tr.gettext),
+        # numbers as the reader's language writes them: 5,112 (en, zh), 5 112 (ru, where
+        # a comma is the decimal mark)
+        "num": lambda value, digits=0: format_number(value, locale, digits),
         "current_user": getattr(request.state, "user", None),
         "nav": nav_items(request),
         # the logo's target: the first page the user may see (the home page for most

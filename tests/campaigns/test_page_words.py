@@ -87,5 +87,5 @@ def test_wizard_region_hint_and_snapshot_choices(world: str, login: Any) -> None
     page = login("marketer", "C1").get("/campaigns/new?lang=ru").text
     assert 'placeholder="K1"' not in page and "напр. C01-01" in page
     options = page.split('data-testid="snapshot-options"')[1].split("</datalist>")[0]
-    assert "High value C1 · 12,345 · 2026-11-22 09:00" in options
+    assert "High value C1 · 12\u00a0345 · 2026-11-22 09:00" in options  # ru: 12 345
     assert "Other city" not in options

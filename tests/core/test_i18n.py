@@ -48,3 +48,13 @@ def test_translator_and_negotiation() -> None:
     assert negotiate(None, None, "de-DE,de;q=0.9") == "en"
     assert negotiate("zh", "ru", "en") == "zh"
     assert negotiate("xx", "ru", "en") == "ru"
+
+
+def test_numbers_are_written_as_the_language_writes_them() -> None:
+    from telcamp.core.i18n import format_number
+
+    assert format_number(5112, "en") == "5,112" and format_number(5112, "zh") == "5,112"
+    assert format_number(5112, "ru") == "5\u00a0112"  # a comma is the Russian decimal mark
+    assert format_number(1234.5, "ru", 2) == "1\u00a0234,50"
+    assert format_number(1234.5, "en", 2) == "1,234.50"
+    assert format_number(None, "ru") == "—"

@@ -360,7 +360,7 @@
     button.title = dirty ? t("unsaved_snapshot") : "";
   }
 
-  function fmt(n) { return (n === null || n === undefined) ? "—" : Number(n).toLocaleString(); }
+  function fmt(n) { return (n === null || n === undefined) ? "—" : Number(n).toLocaleString(document.documentElement.lang || undefined); }
 
   function evaluate() {
     var mine = ++seq;
