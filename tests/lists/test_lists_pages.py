@@ -43,6 +43,8 @@ def test_create_import_confirm_search_add_remove(db, regions, frozen, login):
     bad = marketer.post(f"/lists/{lid}/members", data={"msisdn": "12ab"})
     assert bad.status_code == 422 and "digits only" in bad.text
 
+    # the member's added time says its zone (the expiry beside it is in the list's zone)
+    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>", r.text)
     # counts as "label: n" in every language: no plural form to get wrong
     ru = marketer.get(f"/lists/{lid}?lang=ru").text
     assert 'номеров: <span data-testid="member-count">3</span>' in ru
