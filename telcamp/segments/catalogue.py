@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from telcamp.campaigns.schemas import CHANNELS  # a constant module: no import cycle
 from telcamp.core.i18n import _
 from telcamp.warehouse.schema import ALL_METRICS, MAX_WINDOW_DAYS, WINDOWS
 
@@ -205,6 +206,8 @@ class Catalogue:
             "fields": [f.to_dict() for f in self.fields.values()],
             "metrics": [m.to_dict() for m in self.metrics.values()],
             "ops": {op: OP_SENTENCES[op] for op in ALL_OPS},
+            # the names a `contacted` rule's channel may take (rules.py refuses others)
+            "channels": list(CHANNELS),
         }
 
 

@@ -71,6 +71,7 @@ def test_catalogue_lists_fields_metrics_and_extra_columns(api: Any) -> None:
     groups = {f["group"]: f["group_label"] for f in ru["fields"]}
     assert groups["profile"] == "профиль абонента" and groups["score"] == "оценки"
     assert ru["ops"]["="] == "{f}: {v}" and cat["ops"]["="] == "{f} is {v}"
+    assert cat["channels"] == ["sms", "email", "ivr", "call", "push", "mms"]
 
 
 def test_segment_crud_versions_snapshot_and_roles(api: Any) -> None:

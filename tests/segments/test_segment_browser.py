@@ -282,3 +282,18 @@ def test_an_in_list_rule_offers_the_lists_and_greys_only_while_unfinished(
     leaf.get_by_test_id("list-ref").fill("")
     page.wait_for_function("document.querySelector('[data-testid=leaf]')"
                            ".classList.contains('sb-incomplete')", timeout=5_000)
+
+
+def test_a_contacted_rule_offers_the_channels(
+        warehouse_file: str, live_server: Any, page: Any, page_as: Any) -> None:
+    """The channel is chosen, not typed: a typo would be refused by the rule anyway."""
+    page_as("marketer", "C01")
+    page.goto(f"{live_server.url}/segments/builder")
+    page.get_by_test_id("add-rule").first.click()
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("leaf-kind").select_option("contacted")
+    channel = page.get_by_test_id("leaf").nth(0).get_by_test_id("channel")
+    offered = channel.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert offered == ["", "sms", "email", "ivr", "call", "push", "mms"]
+    channel.select_option("sms")
+    page.wait_for_function("document.querySelector('[data-testid=rule-words]')"
+                           ".textContent.includes('sms')", timeout=15_000)

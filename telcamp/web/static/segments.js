@@ -289,8 +289,9 @@
       row.appendChild(el("input", {type: "number", min: 1, value: leaf.days === undefined ? "" : leaf.days, size: 4,
         oninput: function (e) { leaf.days = wholeOrUndefined(e.target.value); changed(); }}));
       row.appendChild(document.createTextNode(t("days")));
-      row.appendChild(el("input", {type: "text", value: leaf.channel || "", placeholder: t("channel"), size: 8,
-        oninput: function (e) { leaf.channel = e.target.value.trim(); changed(); }}));
+      // the channels a contact can go out on (the rule refuses any other name)
+      row.appendChild(select([["", t("channel")]].concat((catalogue.channels || []).map(function (c) { return [c, c]; })),
+        leaf.channel || "", function (e) { leaf.channel = e.target.value; changed(); }, {"data-testid": "channel"}));
     }
     if (canWrite && (leaf.kind === "field" || leaf.kind === "usage") && leaf.op !== "is_null") {
       row.appendChild(el("label", {"class": "sb-hint"}, [el("input", {type: "checkbox", checked: leaf.param ? "checked" : null,
