@@ -8,6 +8,7 @@ after `warehouse_lock_timeout_s` it gives a clear StoreBusy error.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -19,6 +20,13 @@ import pyarrow as pa
 
 from telcamp.core.errors import StoreBusy
 from telcamp.core.settings import get_settings
+
+# Opening and closing the file are serialised within the process. DuckDB shares one
+# database instance among a process's connections to a file and shuts it down when the
+# last one closes; a request opening the file while another closes the last connection
+# got "Unique file handle conflict: Cannot attach … already attached" (a 500 in about 1
+# of 50 concurrent builder requests). Queries themselves run in parallel as before.
+_OPEN_CLOSE = threading.Lock()
 
 
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -46,7 +54,8 @@ def connect(
     delay = 0.05
     while True:
         try:
-            con = _open(target, read_only)
+            with _OPEN_CLOSE:
+                con = _open(target, read_only)
             break
         except duckdb.IOException as exc:  # lock held by another process
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
@@ -64,7 +73,8 @@ def connect(
             con.execute("SET memory_limit = ?", [settings.warehouse_memory_limit])
         yield con
     finally:
-        con.close()
+        with _OPEN_CLOSE:
+            con.close()
 
 
 # ---- the warehouse interface -----------------------------------------------------------
