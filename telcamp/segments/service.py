@@ -204,6 +204,13 @@ def update(session: Session, *, segment_id: int, segment_in: SegmentUpdate,
     now = clock.now()
     if segment_in.name is not None and segment_in.name != seg.name:
         _name_free(session, Segment, segment_in.name, seg.region_code, seg.id)
+        # rules naming it would stop finding it, or find a later segment given the old
+        # name: refused like a delete, naming them
+        named_by = users_of(session, seg=seg, principal=principal, by_name=True)
+        if named_by:
+            raise Conflict(f"segment {seg.name!r} is referred to by name in: "
+                           f"{'; '.join(named_by)}; refer to it by id ({seg.id}) there "
+                           "first, or keep the name", field="name")
         seg.name = segment_in.name
     if segment_in.description is not None:
         seg.description = segment_in.description
@@ -270,14 +277,16 @@ def _segment_refs(rule: Any) -> set[str]:
     return found
 
 
-def users_of(session: Session, *, seg: Segment, principal: Principal) -> list[str]:
+def users_of(session: Session, *, seg: Segment, principal: Principal,
+             by_name: bool = False) -> list[str]:
     """Who still needs this segment, in words naming each user: campaigns that are not
     finished using one of its snapshots or referring to it in a cell rule, and live
     segments and templates referring to it with in_segment. Things outside the reader's
-    region are counted without their names."""
+    region are counted without their names. `by_name`: only the rules naming it (what a
+    rename would silently repoint)."""
     from telcamp.campaigns.models import Campaign, Cell, Wave
 
-    refs = {str(seg.id), seg.name}
+    refs = {seg.name} if by_name else {str(seg.id), seg.name}
     snaps = set(session.scalars(select(SegmentSnapshot.id).where(
         SegmentSnapshot.segment_id == seg.id)).all())
     out: list[str] = []
@@ -289,10 +298,10 @@ def users_of(session: Session, *, seg: Segment, principal: Principal) -> list[st
             Wave.campaign_id == c.id, Wave.snapshot_id.is_not(None))).all() if i is not None}
         if c.snapshot_id is not None:
             mine.add(int(c.snapshot_id))
-        used = sorted(mine & snaps)
+        used = [] if by_name else sorted(mine & snaps)
         cells = [cell.name for cell in session.scalars(select(Cell).where(
             Cell.campaign_id == c.id)).all() if _segment_refs(cell.rule) & refs]
-        direct = c.segment_id == seg.id  # recurring waves re-take its snapshots
+        direct = not by_name and c.segment_id == seg.id  # recurring waves re-take its snapshots
         if not used and not cells and not direct:
             continue
         if not _visible(principal, c.region_code):

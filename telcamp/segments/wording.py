@@ -87,6 +87,10 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"list (?P<ref>.+) not found", _("list {ref} not found")),
         (r"segment (?P<ref>.+) not found", _("segment {ref} not found")),
         (r"campaign (?P<ref>\d+) not found", _("campaign {ref} not found")),
+        (r"segment (?P<name>.+) is referred to by name in: (?P<users>.+); refer to it by id "
+         r"\((?P<id>\d+)\) there first, or keep the name",
+         _("segment {name} is referred to by name in: {users}; refer to it by id ({id}) "
+           "there first, or keep the name")),
         (r"a segment named (?P<name>.+) already exists in this region",
          _("a segment named {name} already exists in this region")),
         (r"a template named (?P<name>.+) already exists in this region",

@@ -103,6 +103,28 @@ def test_segments_outside_the_region_are_not_found(setup: str) -> None:
             service.count(s, rule={"in_segment": ref}, principal=other)
 
 
+def test_a_segment_named_in_another_rule_keeps_its_name(setup: str) -> None:
+    """A rename would make {"in_segment": "a"} find nothing, or a later segment named
+    "a": refused, naming the rule; a reference by id does not stop it."""
+    with session_scope() as s:
+        a = service.create(s, segment_in=SegmentCreate(name="a", rule=HIGH),
+                           principal=marketer())
+        b = service.create(s, segment_in=SegmentCreate(name="b", rule={"in_segment": "a"}),
+                           principal=marketer())
+    with pytest.raises(Conflict, match=f"referred to by name in: segment {b.id} 'b'"), \
+            session_scope() as s:
+        service.update(s, segment_id=a.id, principal=marketer(),
+                       segment_in=SegmentUpdate(name="a renamed"))
+    with session_scope() as s:
+        service.update(s, segment_id=b.id, principal=marketer(),
+                       segment_in=SegmentUpdate(rule={"in_segment": a.id}))
+        renamed = service.update(s, segment_id=a.id, principal=marketer(),
+                                 segment_in=SegmentUpdate(name="a renamed"))
+        assert renamed.name == "a renamed"
+        n_b = service.count(s, rule={"in_segment": "b"}, principal=marketer())
+        assert n_b == service.count(s, rule=HIGH, principal=marketer())
+
+
 def test_in_segment_cycle_is_refused(setup: str) -> None:
     with session_scope() as s:
         a = service.create(s, segment_in=SegmentCreate(name="a", rule=HIGH),
