@@ -53,11 +53,17 @@ def _check_param(name: str, spec: ParamSpec, value: Any) -> Any:
             raise ValidationFailed(f"{where}: {value!r} is not a whole number", field=name)
     elif spec.type == "float" and (isinstance(value, bool) or not isinstance(value, int | float)):
         try:
+            if isinstance(value, bool):  # float(True) is 1.0: a tick is not a number
+                raise TypeError
             value = float(value)
         except (TypeError, ValueError):
             raise ValidationFailed(f"{where}: {value!r} is not a number", field=name) from None
     elif spec.type == "bool" and not isinstance(value, bool):
-        raise ValidationFailed(f"{where}: {value!r} is not true or false", field=name)
+        # the builder's fill-in form sends text: "true" / "false" as JSON writes them
+        word = value.strip().lower() if isinstance(value, str) else None
+        if word not in {"true", "false"}:
+            raise ValidationFailed(f"{where}: {value!r} is not true or false", field=name)
+        value = word == "true"
     elif spec.type in {"str", "date"} and not isinstance(value, str):
         raise ValidationFailed(f"{where}: {value!r} is not text", field=name)
     if spec.type == "date":
