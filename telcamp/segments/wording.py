@@ -37,7 +37,7 @@ TYPES = {
     "date": _("date"), "timestamp": _("date and time"), "a number": _("number"),
     "text": _("text"), "a whole number": _("a whole number"),
     "true or false": _("true or false"), "an ISO date (YYYY-MM-DD)": _("an ISO date (YYYY-MM-DD)"),
-    "an ISO date-time": _("an ISO date-time"),
+    "an ISO date-time": _("an ISO date-time"), "an ISO date": _("an ISO date"),
 }
 _WORDS = {"type": TYPES, "tw": TYPES}
 
@@ -91,6 +91,19 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\((?P<id>\d+)\) there first, or keep the name",
          _("segment {name} is referred to by name in: {users}; refer to it by id ({id}) "
            "there first, or keep the name")),
+        # template parameters (criteria.py)
+        (r"parameter '(?P<name>[^']+)': (?P<v>.+) is not (?P<tw>a whole number|a number|"
+         r"true or false|text|an ISO date)", _("parameter '{name}': {v} is not {tw}")),
+        (r"parameter '(?P<name>[^']+)': (?P<v>.+) is not one of (?P<allowed>.+)",
+         _("parameter '{name}': {v} is not one of {allowed}")),
+        (r"parameter '(?P<name>[^']+)' is missing", _("parameter '{name}' is missing")),
+        (r"unknown parameter\(s\) (?P<names>\[.*\]); this template takes (?P<takes>\[.*\])",
+         _("unknown parameter(s) {names}; this template takes {takes}")),
+        (r"the rule uses undeclared parameter\(s\) (?P<names>\[.*\])",
+         _("the rule uses undeclared parameter(s) {names}")),
+        (r"parameter\(s\) (?P<names>\[.*\]) are not used in the rule",
+         _("parameter(s) {names} are not used in the rule")),
+        (r"template (?P<ref>\d+) not found", _("template {ref} not found")),
         (r"a segment named (?P<name>.+) already exists in this region",
          _("a segment named {name} already exists in this region")),
         (r"a template named (?P<name>.+) already exists in this region",

@@ -83,6 +83,10 @@ def test_values_stay_as_written_and_other_messages_are_not_ours() -> None:
     assert wording.known("all[1].any[0]: list 'nosuch' not found", ru) == (
         "all[1].any[0]: список 'nosuch' не найден")
     assert wording.known("levels: give the approvers of city campaigns too", ru) is None
+    assert wording.known("parameter 'x': 'abc' is not a whole number", ru) == (
+        "параметр 'x': 'abc' — ожидается целое число")
+    assert wording.known("unknown parameter(s) ['zz']; this template takes ['x']", ru) == (
+        "неизвестные параметры ['zz']; у шаблона есть ['x']")
     assert wording.known("a segment named 'young' already exists in this region", ru) == (
         "сегмент с именем 'young' уже есть в этом регионе")
     zh = get_translator("zh").gettext
