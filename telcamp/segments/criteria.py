@@ -98,6 +98,36 @@ def fill(template: TemplateRead | SegmentTemplate, values: dict[str, Any]) -> di
     return to_json(parse_rule(_fill(template.rule, typed)))
 
 
+# A value of each parameter type, to try a new template's rule with (see _fillable).
+_SAMPLES: dict[str, Any] = {"int": 1, "float": 1.0, "bool": True, "str": "x",
+                            "date": "2000-01-01"}
+
+
+def _fillable(template_in: TemplateCreate) -> None:
+    """Refuse now a template no value could ever fill, not at its first use: a default or
+    allowed value not of its parameter's type, or a rule that refuses any value of the
+    parameters' types (a text parameter on a whole-number field, one placeholder where
+    'between' needs two values, or 'in' a list)."""
+    from telcamp.segments.rules import parse_rule
+
+    sample: dict[str, Any] = {}
+    for name, spec in template_in.params.items():
+        loose = spec.model_copy(update={"values": None})
+        for given in [*([spec.default] if spec.default is not None else []),
+                      *(spec.values or [])]:
+            _check_param(name, loose, given)
+        pick = (spec.default if spec.default is not None
+                else spec.values[0] if spec.values else _SAMPLES[spec.type])
+        sample[name] = _check_param(name, loose, pick)
+    try:
+        parse_rule(_fill(template_in.rule, sample))
+    except ValidationFailed as exc:
+        if "is not one of" in exc.message:  # a closed set: the user's own value decides
+            return
+        raise ValidationFailed(f"no value of the parameters' types fits this rule: "
+                               f"{exc.message}", field="rule") from None
+
+
 def create_template(session: Session, *, template_in: TemplateCreate, principal: Principal
                     ) -> TemplateRead:
     used = placeholders(template_in.rule)
@@ -108,6 +138,7 @@ def create_template(session: Session, *, template_in: TemplateCreate, principal:
     if declared - used:
         raise ValidationFailed(f"parameter(s) {sorted(declared - used)} are not used in the rule",
                                field="params")
+    _fillable(template_in)
     segment_service._name_free(session, SegmentTemplate, template_in.name,
                                principal.region_code)
     tpl = SegmentTemplate(

@@ -144,8 +144,15 @@ def _body(text: str, gettext: Gettext) -> str | None:
     return _sentence(text, gettext)
 
 
+_UNFILLABLE = "no value of the parameters' types fits this rule: "
+
+
 def say(text: str, gettext: Gettext) -> str | None:
     """`text` through the catalogue, or None when it is not a rule message."""
+    if text.startswith(_UNFILLABLE):  # a template refused: the rule error it would give
+        inner = say(text[len(_UNFILLABLE):], gettext)
+        head = gettext(_("no value of the parameters' types fits this rule"))
+        return None if inner is None else f"{head}: {inner}"
     path = _PATH.match(text)
     if path:
         body = say(path["body"], gettext)
