@@ -97,7 +97,10 @@ def describe(rule: Rule, catalogue: Catalogue | None = None, gettext: Gettext | 
             return sentence(node.op, label, node.value, info.unit if info else None, tr)
         if isinstance(node, UsageLeaf):
             metric = cat.metrics.get(node.usage)
-            label = tr(_("{metric} over {days} days")).format(
+            # "over 1 days" is not English: one day has its own sentence
+            over = (_("{metric} over the last day") if node.days == 1
+                    else _("{metric} over {days} days"))
+            label = tr(over).format(
                 metric=tr(metric.label) if metric else node.usage, days=node.days)
             return sentence(node.op, label, node.value, metric.unit if metric else None, tr)
         if isinstance(node, InList):
@@ -106,7 +109,7 @@ def describe(rule: Rule, catalogue: Catalogue | None = None, gettext: Gettext | 
             return tr(_("in segment {name}")).format(name=named(node.in_segment, segment_name))
         if isinstance(node, Contacted):
             spec = node.contacted
-            text = tr(_("contacted in the last {days} days")).format(days=spec.days)
+            text = _contacted_words(spec.days, tr)
             if spec.campaign:
                 text += " " + tr(_("by campaign {campaign}")).format(campaign=spec.campaign)
             if spec.channel:
@@ -117,6 +120,12 @@ def describe(rule: Rule, catalogue: Catalogue | None = None, gettext: Gettext | 
     return words(rule, top=True)
 
 
+def _contacted_words(days: int | None, tr: Gettext) -> str:
+    if days == 1:
+        return tr(_("contacted in the last day"))
+    return tr(_("contacted in the last {days} days")).format(days=days)
+
+
 def exclusion_label(kind: str, *, list_type: str | None, list_name: str | None,
                     days: int | None, gettext: Gettext | None = None) -> str:
     """A funnel step in words: "blacklist: Complaints", "greylist (another region)",
@@ -124,7 +133,7 @@ def exclusion_label(kind: str, *, list_type: str | None, list_name: str | None,
     see (its name is not shown)."""
     tr: Gettext = gettext or (lambda s: s)
     if kind == "recent_contact":
-        return tr(_("contacted in the last {days} days")).format(days=days)
+        return _contacted_words(days, tr)
     kind_word = tr(list_type or "list")
     if list_name is None:
         return tr(_("{type} (another region)")).format(type=kind_word)

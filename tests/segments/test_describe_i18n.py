@@ -91,3 +91,15 @@ def test_catalogue_metric_labels_in_the_readers_language(db: str, warehouse_file
     assert (data["label"], data["unit"], data["unit_label"]) == ("移动数据", "MB", "MB")
     voice = {m["name"]: m for m in cat["metrics"]}["voice_min"]
     assert voice["unit_label"] == "分钟"
+
+
+def test_one_day_reads_as_one_day() -> None:
+    rule = parse_rule({"all": [{"usage": "data_mb", "days": 1, "op": ">", "value": 0},
+                               {"contacted": {"days": 1}}]})
+    words = describe(rule)
+    assert "over the last day" in words and "contacted in the last day" in words
+    assert "1 days" not in words
+    ru = describe(rule, gettext=Translator("ru").gettext)
+    assert "за последний день" in ru
+    assert exclusion_label("recent_contact", list_type=None, list_name=None,
+                           days=1) == "contacted in the last day"
