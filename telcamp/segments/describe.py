@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from telcamp.core.i18n import _
+from telcamp.core.i18n import _, get_translator
 from telcamp.segments.catalogue import OP_SENTENCES, Catalogue
 from telcamp.segments.rules import (
     AllOf,
@@ -130,8 +130,9 @@ def exclusion_label(kind: str, *, list_type: str | None, list_name: str | None,
                     days: int | None, gettext: Gettext | None = None) -> str:
     """A funnel step in words: "blacklist: Complaints", "greylist (another region)",
     "contacted in the last 7 days". `list_name` is None for a list the reader may not
-    see (its name is not shown)."""
-    tr: Gettext = gettext or (lambda s: s)
+    see (its name is not shown). Without `gettext` (a snapshot's stored funnel), the
+    English catalogue's words, as the live English funnel shows them ("opted out")."""
+    tr: Gettext = gettext or get_translator("en").gettext
     if kind == "recent_contact":
         return _contacted_words(days, tr)
     kind_word = tr(list_type or "list")

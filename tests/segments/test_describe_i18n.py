@@ -103,3 +103,6 @@ def test_one_day_reads_as_one_day() -> None:
     assert "за последний день" in ru
     assert exclusion_label("recent_contact", list_type=None, list_name=None,
                            days=1) == "contacted in the last day"
+    # a snapshot's stored funnel (no reader language) in the live English funnel's words
+    assert exclusion_label("list", list_type="optout", list_name="optout",
+                           days=None) == "opted out: optout"
