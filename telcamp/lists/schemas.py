@@ -75,14 +75,9 @@ def msisdn_problem(text: str) -> str | None:
         return f"msisdn {value!r} must start with the country code, not 0"
     code = get_settings().msisdn_country_code
     if code and not value.startswith(code):
-        return foreign_number(value, code)
+        return (f"msisdn {value!r} is not a number of this operator's country (+{code}); "
+                "write it with the country code")
     return None
-
-
-def foreign_number(value: str, code: str) -> str:
-    # the importer's SQL writes the same sentence (lists.wording says both)
-    return (f"msisdn {value!r} is not a number of this operator's country (+{code}); "
-            "write it with the country code")
 
 
 def parse_msisdn(text: str, *, field: str = "msisdn") -> int:

@@ -87,10 +87,6 @@ _CONFIRM = re.compile(r"^(?P<n>\d+) good rows were NOT imported; confirm the par
                       r"--accept-partial\)$")
 
 
-def _reason(text: str, gettext: Gettext) -> str | None:
-    return say_pattern(text, PATTERNS, gettext)
-
-
 def _line(text: str, gettext: Gettext) -> str | None:
     plain = text.strip()
     indent = text[:len(text) - len(text.lstrip())]
@@ -104,12 +100,12 @@ def _line(text: str, gettext: Gettext) -> str | None:
     if confirm:
         return gettext(_("{n} good rows were NOT imported; confirm the partial import to "
                          "import them")).format(n=confirm["n"])
-    said = _reason(plain, gettext)
+    said = say_pattern(plain, PATTERNS, gettext)
     if said is not None:
         return indent + said
     row = _ROW.match(plain)
     if row:
-        reason = _reason(row["reason"], gettext)
+        reason = say_pattern(row["reason"], PATTERNS, gettext)
         if reason is not None:
             value = f"{row['value']}: " if row["value"] else ""
             return f"{indent}{row['where']}: {value}{reason}"

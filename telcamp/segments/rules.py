@@ -104,6 +104,11 @@ def _where(path: str) -> str:
     return path or "rule"
 
 
+class NotAllowedValue(ValidationFailed):
+    """A value of the right type outside the field's closed set (value_tier 'hihg'):
+    a template parameter filled later may still pick an allowed one (criteria._fillable)."""
+
+
 def _fail(path: str, message: str) -> ValidationFailed:
     return ValidationFailed(f"{_where(path)}: {message}", field=_where(path))
 
@@ -172,7 +177,10 @@ def check_value(path: str, what: str, ftype: str, ops: tuple[str, ...], op: str,
             # builder treats it, not a silent empty audience
             raise _fail(path, f"an empty value: {about}")
         if allowed and v not in allowed:
-            raise _fail(path, f"value {_js(v)} is not one of {', '.join(allowed)}: {about}")
+            where = _where(path)
+            raise NotAllowedValue(
+                f"{where}: value {_js(v)} is not one of {', '.join(allowed)}: {about}",
+                field=where)
     if op == "between":
         low, high = items
         if (date.fromisoformat(low) if ftype == "date" else low) > (

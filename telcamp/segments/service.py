@@ -287,18 +287,21 @@ def users_of(session: Session, *, seg: Segment, principal: Principal,
     from telcamp.campaigns.models import Campaign, Cell, Wave
 
     refs = {seg.name} if by_name else {str(seg.id), seg.name}
-    snaps = set(session.scalars(select(SegmentSnapshot.id).where(
+    snaps = set() if by_name else set(session.scalars(select(SegmentSnapshot.id).where(
         SegmentSnapshot.segment_id == seg.id)).all())
     out: list[str] = []
     hidden = 0
     campaigns = session.scalars(select(Campaign).where(
         Campaign.state.in_(LIVE_CAMPAIGN_STATES)).order_by(Campaign.id)).all()
     for c in campaigns:
-        mine = {int(i) for i in session.scalars(select(Wave.snapshot_id).where(
-            Wave.campaign_id == c.id, Wave.snapshot_id.is_not(None))).all() if i is not None}
-        if c.snapshot_id is not None:
-            mine.add(int(c.snapshot_id))
-        used = [] if by_name else sorted(mine & snaps)
+        used: list[int] = []
+        if not by_name:  # snapshots are used by id: a rename leaves them be
+            mine = {int(i) for i in session.scalars(select(Wave.snapshot_id).where(
+                Wave.campaign_id == c.id, Wave.snapshot_id.is_not(None))).all()
+                if i is not None}
+            if c.snapshot_id is not None:
+                mine.add(int(c.snapshot_id))
+            used = sorted(mine & snaps)
         cells = [cell.name for cell in session.scalars(select(Cell).where(
             Cell.campaign_id == c.id)).all() if _segment_refs(cell.rule) & refs]
         direct = not by_name and c.segment_id == seg.id  # recurring waves re-take its snapshots

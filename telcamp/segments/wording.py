@@ -114,10 +114,6 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
-def _sentence(text: str, gettext: Gettext) -> str | None:
-    return say_pattern(text, PATTERNS, gettext, _WORDS)
-
-
 def _body(text: str, gettext: Gettext) -> str | None:
     about = _ABOUT.match(text)
     if about:
@@ -131,7 +127,7 @@ def _body(text: str, gettext: Gettext) -> str | None:
         return f"{head}: {what}"
     hint = _HINT.match(text)
     if hint:
-        head = _sentence(hint["head"], gettext)
+        head = say_pattern(hint["head"], PATTERNS, gettext, _WORDS)
         if head is None:
             return None
         info = _INFO.match(hint["info"])
@@ -141,7 +137,7 @@ def _body(text: str, gettext: Gettext) -> str | None:
         close = gettext(_("did you mean '{close}' ({info})?")).format(
             close=hint["close"], info=said_info)
         return f"{head}; {close}"
-    return _sentence(text, gettext)
+    return say_pattern(text, PATTERNS, gettext, _WORDS)
 
 
 _UNFILLABLE = "no value of the parameters' types fits this rule: "

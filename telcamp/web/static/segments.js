@@ -168,7 +168,13 @@
   // An unfinished rule is left out of the live count (the marketer is still typing), but
   // a segment saved without it would target more people than the rules on screen say:
   // saving waits until every rule is finished or removed.
-  function flagUnfinished() { unfinished.forEach(markBad); }
+  // true (and says why, in the result line `id`) when a rule on screen is unfinished
+  function refuseUnfinished(id) {
+    if (!unfinished.length) { return false; }
+    unfinished.forEach(markBad);
+    say(id, t("unfinished_save").replace("{n}", unfinished.length), true);
+    return true;
+  }
 
   function markBad(node) {
     if (node && node.dom) { node.dom.classList.add("sb-bad"); node.dom.setAttribute("aria-invalid", "true"); }
@@ -493,11 +499,7 @@
       save.addEventListener("click", function () {
         var name = document.getElementById("sb-name").value.trim();
         var rule = currentRule();
-        if (unfinished.length) {
-          flagUnfinished();
-          say("sb-save-result", t("unfinished_save").replace("{n}", unfinished.length), true);
-          return;
-        }
+        if (refuseUnfinished("sb-save-result")) { return; }
         var req = segment ? api("PATCH", "/api/segments/" + segment.id, {name: name, rule: rule})
                           : api("POST", "/api/segments", {name: name, rule: rule});
         var sent = JSON.stringify(rule);
@@ -520,11 +522,7 @@
       document.getElementById("sb-tpl-save").addEventListener("click", function () {
         var params = {};
         var rule = currentRule(params);
-        if (unfinished.length) {
-          flagUnfinished();
-          say("sb-tpl-result", t("unfinished_save").replace("{n}", unfinished.length), true);
-          return;
-        }
+        if (refuseUnfinished("sb-tpl-result")) { return; }
         api("POST", "/api/segments/templates", {name: document.getElementById("sb-tpl-name").value.trim(),
           description: document.getElementById("sb-tpl-desc").value.trim(), params: params, rule: rule})
           .then(function () { say("sb-tpl-result", t("template_saved")); loadTemplates(); })
