@@ -22,6 +22,7 @@ from telcamp.core.errors import NotFound, ValidationFailed
 from telcamp.core.security import Principal
 from telcamp.core.settings import get_settings
 from telcamp.segments import catalogue as catalogue_mod
+from telcamp.segments import grouping
 from telcamp.segments.compiler import (
     CompileContext,
     condition_expression,
@@ -423,34 +424,13 @@ def warehouse_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     return tuple(row)
 
 
-def _grouped(con: duckdb.DuckDBPyConnection, dims: dict[str, str], where: str
-             ) -> dict[tuple[int, str] | None, int]:
-    """count(*) by each dimension alone and in total, over `profile p WHERE where`:
-    {(dimension index, key): n, None: total}."""
-    # no NULL keys: in GROUPING SETS a NULL key marks "not grouped by this column"
-    cols = ", ".join(f"coalesce(CAST({expr} AS VARCHAR), 'unknown') AS d{i}"
-                     for i, expr in enumerate(dims.values()))
-    sets = ", ".join(f"(d{i})" for i in range(len(dims)))
-    keys = ", ".join(f"d{i}" for i in range(len(dims)))
-    rows = con.execute(f"""
-        SELECT {keys}, count(*) FROM (SELECT {cols} FROM profile p WHERE {where}) b
-        GROUP BY GROUPING SETS ({sets}, ())
-    """).fetchall()
-    out: dict[tuple[int, str] | None, int] = {}
-    n = len(dims)
-    for row in rows:
-        non_null = [i for i, v in enumerate(row[:n]) if v is not None]
-        out[(non_null[0], str(row[non_null[0]])) if non_null else None] = int(row[n] or 0)
-    return out
-
-
 def profile(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext,
             excl: list[Exclusion], field: str | None = None) -> dict[str, Any]:
     """The final audience by dimension: count, share and index against the whole base
     (the user's region scope). Index 100 = same share as the base.
 
     Two groupings: the final audience's rows (per request), and the base's (cached per
-    warehouse version, scope and dimensions)."""
+    warehouse version, scope and dimensions); both count cached per-row codes (grouping)."""
     final = final_sql(rule, ctx, excl)
     scope = "TRUE" if ctx.region_code is None else region_condition(ctx.region_code).sql(
         dialect="duckdb")
@@ -459,9 +439,9 @@ def profile(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContex
     key = None if version is None else ("base", *version, scope, tuple(dims.items()))
     base = _cache_get(key)
     if base is None:
-        base = _grouped(con, dims, scope)
+        base = grouping.grouped(con, dims, scope, version)
         _cache_put(key, base)
-    hits = _grouped(con, dims, final)
+    hits = grouping.grouped(con, dims, final, version)
     total_hit, total_base = hits.get(None, 0), base.get(None, 0)
     names = list(dims)
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in dims}
