@@ -18,7 +18,7 @@ from rich.table import Table
 from telcamp.core.db import session_scope
 from telcamp.core.errors import FileRejected, ValidationFailed
 from telcamp.core.security import Principal, system_principal
-from telcamp.lists import exclusions, importer, service, sync
+from telcamp.lists import coverage, exclusions, importer, service, sync
 from telcamp.lists.schemas import ListCreate, ListType, ListUpdate, parse_msisdn
 
 NAME = "list"
@@ -129,6 +129,7 @@ def add(
                            expires_at=expires)
     sync.sync_member(list_id, parse_msisdn(msisdn))
     console.print(f"{parse_msisdn(msisdn)} is on list {list_id}")
+    _say_coverage(coverage.check([parse_msisdn(msisdn)]))
 
 
 @app.command("remove")
@@ -176,10 +177,19 @@ def import_(
         typer.echo(report.model_dump_json(indent=2))
         return
     for row in report.rejected:
-        console.print(f"  rejected {file.name}:{row.line} {row.value!r}: {row.reason}",
-                      highlight=False)
+        column = f" [{row.column}]" if row.column else ""
+        # markup=False: "[expiry]" is text, not a Rich style tag
+        console.print(f"  rejected {file.name}:{row.line}{column} {row.value!r}: {row.reason}",
+                      highlight=False, markup=False)
     console.print(f"{file.name}: {report.rows:,} rows, {report.added:,} added, "
                   f"{report.updated:,} updated, {report.rejected_total:,} rejected")
+    _say_coverage(coverage.Coverage(report.not_subscribers, report.national_like, False)
+                  if report.not_subscribers is not None else None)
+
+
+def _say_coverage(cov: coverage.Coverage | None) -> None:
+    for line in coverage.summary(cov):
+        console.print(f"note: {line}", highlight=False)
 
 
 @app.command("search")
@@ -196,11 +206,12 @@ def search(msisdn: str, as_json: bool = typer.Option(False, "--json"),
         console.print(f"{msisdn.strip()} is on no list")
         return
     for h in hits:
-        until = (f"the end of {h.expires_through} ({h.zone})" if h.expires_through
-                 else f"{h.expires_local} ({h.zone})" if h.expires_at else "no expiry")
+        until = (f"until the end of {h.expires_through} ({h.zone})" if h.expires_through
+                 else f"until {h.expires_local} ({h.zone})" if h.expires_at
+                 else "no expiry")
         state = "EXPIRED " if h.expired else ""
         console.print(f"{state}list {h.list_id} {h.list_name!r} ({h.list_type}): "
-                      f"{h.reason or 'no reason given'}; until {until}", highlight=False)
+                      f"{h.reason or 'no reason given'}; {until}", highlight=False)
 
 
 @app.command("delete")

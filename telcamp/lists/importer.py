@@ -44,6 +44,7 @@ from telcamp.core import clock
 from telcamp.core.errors import FileRejected, RowError, TelcampError
 from telcamp.core.security import Principal
 from telcamp.core.settings import get_settings
+from telcamp.lists import coverage
 from telcamp.lists.models import ListDateTime, ListMember
 from telcamp.lists.schemas import ImportReport, RejectedRow, national_to_international
 from telcamp.lists.service import audit, get_list
@@ -88,15 +89,9 @@ class ImportNeedsConfirmation(FileRejected):
 
 def _row_errors(file: str, rejected: list[RejectedRow]) -> list[RowError]:
     """The first rejected rows as file:line [column]: value: reason. The column is the one
-    the reason is about (an expiry in the past is not the number's fault)."""
-    def column(reason: str) -> str | None:
-        if reason.startswith("expiry"):
-            return "expiry"
-        if reason.startswith("reason"):
-            return "reason"
-        return None if reason.startswith("too many columns") else "msisdn"
-
-    return [RowError(file, r.line, column(r.reason), f"{r.value!r}: {r.reason}")
+    the reason is about (an expiry in the past is not the number's fault), and so is the
+    value."""
+    return [RowError(file, r.line, r.column, f"{r.value!r}: {r.reason}")
             for r in rejected[:20]]
 
 
@@ -206,9 +201,20 @@ WITH src AS (
   SELECT *, min(line) OVER (PARTITION BY norm) AS first_line FROM checked
   WHERE problem IS NULL
 )
-SELECT line, value, problem FROM checked WHERE problem IS NOT NULL
+-- the value shown is the one the problem is about: a past expiry shows the expiry typed,
+-- not the (valid) number beside it
+SELECT line,
+  CASE col WHEN 'expiry' THEN expiry WHEN 'reason' THEN left(reason, 40) || '…'
+           ELSE value END AS value,
+  problem, col
+FROM (SELECT *, CASE WHEN cells > 0 THEN NULL
+                     WHEN starts_with(problem, 'expiry') THEN 'expiry'
+                     WHEN starts_with(problem, 'reason') THEN 'reason'
+                     ELSE 'msisdn' END AS col
+      FROM checked WHERE problem IS NOT NULL)
 UNION ALL
-SELECT line, value, 'duplicate of line ' || first_line FROM numbered WHERE line > first_line
+SELECT line, value, 'duplicate of line ' || first_line, 'msisdn' FROM numbered
+WHERE line > first_line
 ORDER BY line
 """
 
@@ -260,7 +266,8 @@ def parse(data: bytes, *, file: str = "upload.csv", tz: str = "UTC") -> ParsedFi
     valid = valid.cast(pa.schema([("msisdn", pa.int64()), ("reason", pa.string()),
                                   ("expires_at", pa.timestamp("us", tz="UTC"))]))
     head = bad.slice(0, REPORT_LIMIT).to_pylist()
-    rejected = [RejectedRow(line=r["line"], value=r["value"], reason=r["problem"]) for r in head]
+    rejected = [RejectedRow(line=r["line"], value=r["value"], reason=r["problem"],
+                            column=r["col"]) for r in head]
     return ParsedFile(file=file, rows=len(lines), valid=valid, rejected=rejected,
                       rejected_total=bad.num_rows)
 
@@ -323,9 +330,10 @@ def apply(
     lst = get_list(session, principal=principal, list_id=list_id, write=True)
     report = ImportReport(
         list_id=lst.id, file=parsed.file, rows=parsed.rows, valid=parsed.valid.num_rows,
-        # rejected rows masked like valid ones when they look like a number at all
+        # rejected numbers masked like valid ones when they look like a number at all (an
+        # expiry or a reason is no phone number: shown as typed)
         rejected=[r.model_copy(update={"value": mask_typed_number(r.value, principal)})
-                  for r in parsed.rejected],
+                  if r.column in {"msisdn", None} else r for r in parsed.rejected],
         rejected_total=parsed.rejected_total, applied=False,
     )
     if parsed.valid.num_rows == 0:  # nothing to confirm: say why each row was refused
@@ -334,6 +342,10 @@ def apply(
         TelcampError.__init__(refused, refused.message
                               + "\nno row of the file is valid; nothing to import")
         raise refused
+    # said before the confirmation too: whoever confirms should know how many will match
+    cov = coverage.check(parsed.valid.column("msisdn"))
+    if cov is not None:
+        report.not_subscribers, report.national_like = cov.not_subscribers, cov.national_like
     if parsed.rejected_total and not confirm_partial:
         raise ImportNeedsConfirmation(report)
     table = _staging(session)

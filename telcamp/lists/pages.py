@@ -124,8 +124,12 @@ def search(request: Request, msisdn: str = "", principal: Principal = READ) -> H
 
 
 @router.get("/lists/{list_id}", response_class=HTMLResponse)
-def list_page(request: Request, list_id: int, principal: Principal = READ) -> HTMLResponse:
-    return _detail(request, principal, list_id)
+def list_page(request: Request, list_id: str, principal: Principal = READ) -> HTMLResponse:
+    # a hand-edited address (/lists/abc) is a list not found, on the lists page like any
+    # other id, not the API's JSON refusal of a non-integer path parameter
+    if not list_id.isdigit():
+        return _index(request, principal, error=f"list {list_id} not found", status=404)
+    return _detail(request, principal, int(list_id))
 
 
 def _change(request: Request, principal: Principal, list_id: int, action: Any,

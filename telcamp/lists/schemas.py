@@ -211,8 +211,10 @@ class SearchHit(BaseModel):
 
 class RejectedRow(BaseModel):
     line: int
-    value: str
+    value: str = Field(description="what was typed in the column the reason is about")
     reason: str
+    column: str | None = Field(None, description="msisdn, expiry or reason; none for a row "
+                               "with too many columns")
 
 
 class ImportReport(BaseModel):
@@ -225,6 +227,12 @@ class ImportReport(BaseModel):
     applied: bool = Field(description="false: nothing imported (bad rows and no confirmation)")
     added: int = 0
     updated: int = 0
+    not_subscribers: int | None = Field(
+        None, description="valid numbers no subscriber in the warehouse has (kept; null: "
+        "no subscribers loaded to compare with)")
+    national_like: int = Field(
+        0, description="of those, numbers that read as a subscriber's number written the "
+        "national way while no numbering plan is configured: they will never match")
 
 
 class OverrideCreate(BaseModel):

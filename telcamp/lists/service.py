@@ -75,9 +75,13 @@ def get_list(
         raise _not_found(list_id)
     if write and not scope.can_write(lst.region_code):
         # Readable (an ancestor's list) but not theirs: say so, it leaks nothing new.
+        # operator-wide is no region: its users are those without one (operator IT, the
+        # CLI without --region)
         raise Forbidden(
-            f"list {list_id} belongs to region {lst.region_code or 'operator-wide'}; "
-            "only that region's users can change it",
+            f"list {list_id} belongs to region {lst.region_code}; only that region's users "
+            "can change it" if lst.region_code is not None else
+            f"list {list_id} is operator-wide; only users without a region (operator IT, "
+            "the CLI without --region) can change it",
             field="list_id",
         )
     return lst

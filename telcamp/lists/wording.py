@@ -68,6 +68,13 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"a list named (?P<name>.+) already exists in region (?P<region>\S+)",
          _("a list named {name} already exists in region {region}")),
         (r"(?P<number>\S+) is not on list (?P<name>.+)", _("{number} is not on list {name}")),
+        (r"list (?P<id>\d+) belongs to region (?P<region>\S+); only that region's users can "
+         r"change it",
+         _("list {id} belongs to region {region}; only that region's users can change it")),
+        (r"list (?P<id>\d+) is operator-wide; only users without a region \(operator IT, the "
+         r"CLI without --region\) can change it",
+         _("list {id} is operator-wide; only users without a region (operator IT, the CLI "
+           "without --region) can change it")),
         (r"no row of the file is valid; nothing to import",
          _("no row of the file is valid; nothing to import")),
         (r"unknown column (?P<name>.+); allowed: msisdn, reason, expiry",

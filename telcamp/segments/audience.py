@@ -159,7 +159,7 @@ def make_context(session: Session | None, *, principal: Principal,
     if not columns:
         raise ValidationFailed("the warehouse has no profile yet: load subscriber data "
                                "first (telcamp load)")
-    cat = catalogue_mod.from_columns(columns)
+    cat = catalogue_mod.with_regions(catalogue_mod.from_columns(columns), con)
     built = built_as_of(con)
     as_of = as_of_date(con, built)
     first_day = None
@@ -317,6 +317,10 @@ def _band_sql(column: str, bands: tuple[tuple[float | None, float | None, str], 
     return f"CASE WHEN {column} IS NULL THEN 'unknown' {' '.join(whens)} END"
 
 
+# profile dimensions whose keys are region codes -> the catalogue field naming them
+REGION_DIMENSIONS = {"county": "region_code", "city": "city_code"}
+
+
 def _dimensions(field: str | None, cat: catalogue_mod.Catalogue,
                 con: duckdb.DuckDBPyConnection, version: tuple[Any, ...] | None
                 ) -> dict[str, str]:
@@ -464,6 +468,13 @@ def profile(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContex
         else:
             items.sort(key=lambda it: (-it["base"], it["key"]))
         out[name] = items[:30]
+    # region names beside the codes, mapped here over the few groups, not joined into the
+    # grouping (which counts cached per-row codes, see grouping.py)
+    by_region = {**REGION_DIMENSIONS, **{f"field:{f}": f for f in ctx.catalogue.regions}}
+    for name, column in by_region.items():
+        names_of = ctx.catalogue.regions.get(column, {})
+        for item in out.get(name, []):
+            item["name"] = names_of.get(item["key"])
     return {"audience": total_hit, "base": total_base, "dimensions": out}
 
 

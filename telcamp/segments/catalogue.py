@@ -11,7 +11,7 @@ compiler.py) and a sentence ("ARPU over 3 months ≥ 50") used in funnels and th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
@@ -188,6 +188,11 @@ class Catalogue:
     # The precomputed <metric>_<w>d columns this profile has (usage leaves of other windows
     # use them as bounds; empty when the table is not known, e.g. a hand-made test table)
     usage_columns: frozenset[str] = frozenset()
+    # The codes each region field may hold, with the region's name, from the warehouse's
+    # regions table ({"city_code": {"C01": "Москва"}}): a code typed wrong ("c01", the
+    # city's name) would otherwise count no one, silently. Empty before regions are
+    # loaded (nothing to check against).
+    regions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def stored_window(self, metric: str, days: int) -> str | None:
         """The profile column holding `metric` over exactly `days` days, if any: one this
@@ -202,8 +207,15 @@ class Catalogue:
                       if c.startswith(prefix) and c[len(prefix):-1].isdigit())
 
     def to_dict(self) -> dict[str, Any]:
+        fields = []
+        for f in self.fields.values():
+            item = f.to_dict()
+            known = self.regions.get(f.name)
+            if known:  # offered in the builder, code with its name (rules.py checks them)
+                item["regions"] = [{"code": c, "name": n} for c, n in sorted(known.items())]
+            fields.append(item)
         return {
-            "fields": [f.to_dict() for f in self.fields.values()],
+            "fields": fields,
             "metrics": [m.to_dict() for m in self.metrics.values()],
             "ops": {op: OP_SENTENCES[op] for op in ALL_OPS},
             # the names a `contacted` rule's channel may take (rules.py refuses others)
@@ -245,12 +257,48 @@ def from_columns(columns: list[tuple[str, str]]) -> Catalogue:
     return Catalogue(fields=fields, usage_columns=frozenset(usage))
 
 
+# The region fields of the profile and the level of the region tree each holds (None: any
+# level; region_code is the node a subscriber is attached to, a county, a city or the
+# province, see warehouse.build).
+REGION_FIELDS: dict[str, str | None] = {
+    "region_code": None, "city_code": "city", "province_code": "province",
+}
+
+
+def region_codes(con: duckdb.DuckDBPyConnection, fields: dict[str, FieldInfo]
+                 ) -> dict[str, dict[str, str]]:
+    """{region field: {code: name}} from the warehouse's regions table, for the region
+    fields this profile has; {} without a regions table or with an empty one. One small
+    read (a region tree is tens to a few thousand rows)."""
+    present = [f for f in REGION_FIELDS if f in fields]
+    if not present:
+        return {}
+    try:
+        rows = con.execute("SELECT code, name, level FROM regions").fetchall()
+    except duckdb.CatalogException:
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for name in present:
+        level = REGION_FIELDS[name]
+        known = {str(c): str(n) for c, n, lv in rows if level is None or lv == level}
+        if known:
+            out[name] = known
+    return out
+
+
+def with_regions(cat: Catalogue, con: duckdb.DuckDBPyConnection) -> Catalogue:
+    """The catalogue with the region codes its region fields may hold (see region_codes)."""
+    regions = region_codes(con, cat.fields)
+    return replace(cat, regions=regions) if regions else cat
+
+
 def load(con: duckdb.DuckDBPyConnection | None = None) -> Catalogue:
-    """The catalogue of the current warehouse (the static one when no profile is built)."""
+    """The catalogue of the current warehouse (the static one when no profile is built),
+    with its region codes."""
     if con is not None:
-        return from_columns(profile_columns(con))
+        return with_regions(from_columns(profile_columns(con)), con)
     from telcamp.core import warehouse
 
     with warehouse.connect() as own:
-        return from_columns(profile_columns(own))
+        return with_regions(from_columns(profile_columns(own)), own)
 

@@ -109,6 +109,7 @@ def save_cmd(
     rule = read_rule(rules)
     migrate()
     principal = _principal(region)
+    before = None
     with session_scope() as s:
         try:
             seg_id = _find_segment(s, name, principal)
@@ -116,9 +117,17 @@ def save_cmd(
             seg = service.create(s, segment_in=SegmentCreate(
                 name=name, description=description, rule=rule), principal=principal)
         else:
+            before = service.read(s, segment_id=seg_id, principal=principal).current_version
             seg = service.update(s, segment_id=seg_id, principal=principal,
                                  segment_in=SegmentUpdate(rule=rule, note=note,
                                                           description=description or None))
+    if before is not None and seg.current_version == before:
+        # a note belongs to a version: with no new version there is nothing to attach it to,
+        # and rewriting the old version's note would change history; say so, not "version N"
+        dropped = "; the note was not saved (notes belong to new versions)" if note else ""
+        typer.echo(f"segment {seg.id} {seg.name!r}: the rule is unchanged, no new version "
+                   f"was made (still version {seg.current_version}){dropped}")
+        return
     typer.echo(f"segment {seg.id} {seg.name!r} version {seg.current_version}")
 
 

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from telcamp.access.deps import require
 from telcamp.core.db import session_scope
-from telcamp.core.errors import TelcampError
+from telcamp.core.errors import NotFound, TelcampError
 from telcamp.core.i18n import _, get_translator
 from telcamp.core.security import Principal
 from telcamp.core.web import register_nav, render, request_locale
@@ -77,12 +77,20 @@ def delete_template(request: Request, template_id: int,
 
 
 @router.get("/segments/builder", response_class=HTMLResponse)
-def builder_page(request: Request, segment: int | None = None,
+def builder_page(request: Request, segment: str | None = None,
                  principal: Principal = Depends(require("segment.read"))) -> HTMLResponse:
+    """The builder, empty or on a saved segment. A segment the user may not see (another
+    region's, deleted for good, mistyped) is the segments page saying it was not found,
+    in the reader's language, as /lists/N does: never the API's JSON."""
     seg = None
-    if segment is not None:
-        with session_scope() as s:
-            seg = service.read(s, segment_id=segment, principal=principal)
+    if segment is not None and segment.strip():
+        try:
+            if not segment.strip().isdigit():  # a bookmark edited by hand, ?segment=abc
+                raise NotFound(f"segment {segment.strip()} not found", field="segment_id")
+            with session_scope() as s:
+                seg = service.read(s, segment_id=int(segment), principal=principal)
+        except NotFound as exc:
+            return _index(request, principal, error=exc.message, status=404)
     return render(request, "segments/builder.html", {
         "segment": seg.model_dump(mode="json") if seg else None,
         "can_write": principal.can("segment.write"),

@@ -189,6 +189,37 @@ def check_value(path: str, what: str, ftype: str, ops: tuple[str, ...], op: str,
             raise _fail(path, f"'between' needs low ≤ high, got {_js(low)} > {_js(high)}")
 
 
+# What the code of each region field names, as the refusal says it (wording.py matches it)
+REGION_KINDS = {"region_code": "region", "city_code": "city", "province_code": "province"}
+
+
+def region_hint(value: str, known: dict[str, str]) -> str | None:
+    """The code a mistyped region value most likely means: the same code in another case
+    ("c01"), the code of a region of that name ("Москва"), else the closest code or name."""
+    typed = value.strip().casefold()
+    for code, name in known.items():
+        if code.casefold() == typed or name.strip().casefold() == typed:
+            return code
+    by_name = {name: code for code, name in known.items()}
+    close = difflib.get_close_matches(value, [*known, *by_name], n=1)
+    if not close:
+        return None
+    return close[0] if close[0] in known else by_name[close[0]]
+
+
+def check_region(path: str, field: str, value: Any, known: dict[str, str]) -> None:
+    """A region field's value must be a code of the loaded region tree (of the field's
+    level): a city's name or a code in the wrong case matches no one, and the count would
+    say 0 without a word. NotAllowedValue: a template parameter may still pick a code."""
+    if not isinstance(value, str) or value in known:
+        return
+    where = _where(path)
+    close = region_hint(value, known)
+    hint = f"; did you mean '{close}' ({known[close]})?" if close else ""
+    raise NotAllowedValue(f"{where}: value {_js(value)} is not a known "
+                          f"{REGION_KINDS.get(field, 'region')} code{hint}", field=where)
+
+
 def _js(value: Any) -> str:
     """A value as the user wrote it in the rule's JSON (true, null, "x"), not as Python."""
     try:
@@ -253,6 +284,10 @@ def _parse(obj: Any, path: str, cat: Catalogue) -> Rule:
                               f"(ops: {', '.join(info.ops)})")
         value = obj.get("value")
         check_value(path, f"field '{name}'", info.type, info.ops, op, value, info.values)
+        known = cat.regions.get(name)
+        if known and op != "is_null":
+            for v in value if isinstance(value, list) else [value]:
+                check_region(path, name, v, known)
         return FieldLeaf(field=name, op=op, value=value)
     if kind == "usage":
         name = obj["usage"]

@@ -52,6 +52,10 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"'between' needs exactly two values \[low, high\]",
          _("'between' needs exactly two values [low, high]")),
         (r"'(?P<op>[^']+)' needs one value", _("'{op}' needs one value")),
+        (r"value (?P<v>.+) is not a known region code", _("value {v} is not a known region code")),
+        (r"value (?P<v>.+) is not a known city code", _("value {v} is not a known city code")),
+        (r"value (?P<v>.+) is not a known province code",
+         _("value {v} is not a known province code")),
         (r"value (?P<v>.+) is not one of (?P<allowed>.+)", _("value {v} is not one of {allowed}")),
         (r"value (?P<v>.+) is not (?P<tw>text|a whole number|a number|true or false|"
          r"an ISO date \(YYYY-MM-DD\)|an ISO date-time)", _("value {v} is not {tw}")),

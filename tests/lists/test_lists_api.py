@@ -25,7 +25,8 @@ def test_crud_import_search_flow(db, regions, frozen, login):
     assert body["code"] == "partial_import_unconfirmed"
     assert body["report"]["rejected"] == [
         {"line": 3, "value": "7912x", "reason": "must be digits only (E.164; spaces, "
-                                                "- . ( ) and a leading + are allowed)"}
+                                                "- . ( ) and a leading + are allowed)",
+         "column": "msisdn"}
     ]
     assert marketer.get(f"/api/lists/{lst['id']}").json()["members"] == 0
 

@@ -44,7 +44,7 @@ def test_create_import_add_search_show_remove(regions, frozen, tmp_path: Path) -
     assert "0 members" in _ok("show", "dnd")
 
     out = _ok("import", "dnd", str(csv_file), "--accept-partial")
-    assert "rejected dnd.csv:3 'bad': must be digits only" in out
+    assert "rejected dnd.csv:3 [msisdn] 'bad': must be digits only" in out
     assert "3 rows, 2 added, 0 updated, 1 rejected" in out
 
     _ok("add", "dnd", "79120000003", "--reason", "called the hotline", "--expires",
@@ -94,3 +94,47 @@ def test_bad_input_exits_2_with_a_clear_message(regions, tmp_path: Path) -> None
     assert result.returncode == 2, result.stderr
     assert "latin1.csv:1: not UTF-8" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_rejected_rows_name_their_column_and_show_its_value(regions, frozen,
+                                                           tmp_path: Path) -> None:
+    migrate()
+    _ok("create", "dnd", "--type", "optout")
+    csv_file = tmp_path / "dnd.csv"
+    csv_file.write_text("msisdn,reason,expiry\n79000344943,,2020-01-01\n7900x,,\n"
+                        "79000344944,,\n", encoding="utf-8")
+    refused = runner.invoke(app, ["list", "import", "dnd", str(csv_file), "--json"])
+    rows = json.loads(refused.stdout)["report"]["rejected"]
+    assert [(r["line"], r["column"], r["value"]) for r in rows] == [
+        (2, "expiry", "2020-01-01"), (3, "msisdn", "7900x")]
+    # the error lines too: the expiry is the value, not the (valid) number beside it
+    assert "dnd.csv:2 [expiry]: '2020-01-01': expiry 2020-01-01 is in the past" in str(
+        runner.invoke(app, ["list", "import", "dnd", str(csv_file)]).exception)
+    out = _ok("import", "dnd", str(csv_file), "--accept-partial")
+    assert "rejected dnd.csv:2 [expiry] '2020-01-01': expiry 2020-01-01 is in the past" in out
+    report = json.loads(_ok("import", "dnd", str(csv_file), "--accept-partial", "--json"))
+    assert [r["column"] for r in report["rejected"]] == ["expiry", "msisdn"]
+
+
+def test_search_says_no_expiry_plainly(regions, frozen) -> None:
+    migrate()
+    _ok("create", "dnd", "--type", "optout")
+    _ok("add", "dnd", "79120000005", "--reason", "STOP")
+    out = " ".join(_ok("search", "79120000005").split())
+    assert "(optout): STOP; no expiry" in out and "until no expiry" not in out
+
+
+def test_a_region_user_changing_an_operator_wide_list_is_told_who_can(regions,
+                                                                       frozen) -> None:
+    migrate()
+    _ok("create", "blacklist", "--type", "blacklist")  # operator-wide: no --region
+    result = runner.invoke(app, ["list", "add", "blacklist", "79120000001", "--region", "C01"])
+    assert result.exit_code != 0
+    message = str(result.exception)
+    assert "list 1 is operator-wide; only users without a region" in message
+    assert "region operator-wide" not in message
+    _ok("create", "c01 black", "--type", "blacklist", "--region", "C01")
+    result = runner.invoke(app, ["list", "add", "c01 black", "79120000001", "--region",
+                                 "C01-01"])
+    assert "list 2 belongs to region C01; only that region's users can change it" in str(
+        result.exception)

@@ -117,3 +117,20 @@ def test_a_date_only_expiry_is_shown_as_the_date_typed(db, regions, login) -> No
     assert {h["expires_through"] for h in hits} == {"2027-06-30"}
     ru = marketer.get("/lists/search", params={"msisdn": "79120000002", "lang": "ru"})
     assert "до конца дня 2027-06-30" in ru.text
+
+
+def test_a_list_address_that_is_no_id_is_the_not_found_page(db, regions, frozen, login):
+    marketer = login("marketer", "C01")
+    for path in ("/lists/abc", "/lists/999"):
+        r = marketer.get(path + "?lang=ru")
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+        assert 'data-testid="error"' in r.text and "не найден" in r.text
+
+
+def test_an_operator_wide_list_says_who_may_change_it(db, regions, frozen, login):
+    admin = login("admin", None)
+    lid = _create(admin, name="black")
+    r = login("marketer", "C01").post(f"/lists/{lid}/members?lang=ru",
+                                      data={"msisdn": "79120000001"})
+    assert r.status_code == 403
+    assert f"список {lid} общий для всего оператора" in r.text

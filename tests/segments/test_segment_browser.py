@@ -297,3 +297,65 @@ def test_a_contacted_rule_offers_the_channels(
     channel.select_option("sms")
     page.wait_for_function("document.querySelector('[data-testid=rule-words]')"
                            ".textContent.includes('sms')", timeout=15_000)
+
+
+def _wait_error(page: Any, words: str) -> None:
+    page.wait_for_function(
+        "w => document.querySelector('[data-testid=rule-error]').textContent.includes(w)",
+        arg=words, timeout=15_000)
+
+
+def test_a_decimal_on_a_whole_number_field_is_refused_as_typed(
+        warehouse_file: str, live_server: Any, page: Any, page_as: Any) -> None:
+    base = _count(warehouse_file, "TRUE")
+    page_as("marketer", "C01")
+    page.goto(f"{live_server.url}/segments/builder")
+    _wait_text(page, "count", f"{base:,}")
+    page.get_by_test_id("add-rule").first.click()
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("field").select_option("age")
+    leaf = page.get_by_test_id("leaf").nth(0)
+    # the operator is_null reads as docs/segments.md says it: "is unknown"
+    assert "is unknown" in leaf.get_by_test_id("op").inner_text()
+    leaf.get_by_test_id("op").select_option(">=")
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("value").fill("30.5")
+    # the API's own refusal, the rule outlined, no count: never counted as "at least 30"
+    _wait_error(page, "value 30.5 is not a whole number")
+    _wait_text(page, "count", "—")
+    assert "sb-bad" in (leaf.get_attribute("class") or "")
+    assert leaf.get_by_test_id("value").input_value() == "30.5"
+    assert "30 years" not in page.get_by_test_id("rule-words").inner_text()
+    leaf.get_by_test_id("value").fill("30")
+    _wait_text(page, "count", f"{_count(warehouse_file, 'age >= 30'):,}")
+    assert page.get_by_test_id("rule-error").inner_text() == ""
+    # a decimal number of days is refused the same way, not cut to whole days
+    page.get_by_test_id("add-rule").first.click()
+    usage = page.get_by_test_id("leaf").nth(1)
+    usage.get_by_test_id("leaf-kind").select_option("usage")
+    page.get_by_test_id("leaf").nth(1).get_by_test_id("metric").select_option("data_mb")
+    usage = page.get_by_test_id("leaf").nth(1)
+    usage.get_by_test_id("value").fill("10")
+    usage.get_by_test_id("days").fill("14.5")
+    _wait_error(page, "'days' must be a whole number from 1 to 90, got 14.5")
+
+
+def test_region_fields_offer_the_known_codes_and_refuse_a_name(
+        warehouse_file: str, live_server: Any, page: Any, page_as: Any) -> None:
+    page_as("analyst", "P01")
+    page.goto(f"{live_server.url}/segments/builder")
+    both = _count(warehouse_file, "TRUE") + _count(warehouse_file, "TRUE", city="C02")
+    _wait_text(page, "count", f"{both:,}")
+    page.get_by_test_id("add-rule").first.click()
+    page.get_by_test_id("leaf").nth(0).get_by_test_id("field").select_option("city_code")
+    leaf = page.get_by_test_id("leaf").nth(0)
+    box = leaf.get_by_test_id("value")
+    assert box.get_attribute("list") == "sb-regions-city_code"
+    offered = page.locator("#sb-regions-city_code option")
+    assert [(offered.nth(i).get_attribute("value"), offered.nth(i).get_attribute("label"))
+            for i in range(offered.count())] == [("C01", "City One"), ("C02", "City Two")]
+    box.fill("City Two")
+    _wait_error(page, "value \"City Two\" is not a known city code; did you mean 'C02' "
+                      "(City Two)?")
+    _wait_text(page, "count", "—")
+    box.fill("C02")
+    _wait_text(page, "count", f"{_count(warehouse_file, 'TRUE', city='C02'):,}")

@@ -80,3 +80,16 @@ def test_errors_are_clear_and_exit_2(tmp_path: Path, warehouse_file: str) -> Non
                                "--region", "ZZZ"], capture_output=True, text=True, env=env,
                               check=False)
         assert proc.returncode == 2 and "region ZZZ not found" in proc.stderr, proc.stderr
+
+
+def test_saving_an_unchanged_rule_says_no_version_was_made(rules: Path) -> None:
+    runner = CliRunner()
+    assert "version 1" in runner.invoke(app, ["segment", "save", "high", str(rules)]).output
+    r = runner.invoke(app, ["segment", "save", "high", str(rules), "--note", "retry"])
+    assert r.exit_code == 0, r.output
+    assert "the rule is unchanged, no new version was made (still version 1)" in r.output
+    assert "the note was not saved" in r.output
+    quiet = runner.invoke(app, ["segment", "save", "high", str(rules)]).output
+    assert "no new version" in quiet and "note" not in quiet
+    shown = json.loads(runner.invoke(app, ["segment", "show", "high"]).output)
+    assert [(v["version"], v["note"]) for v in shown["versions"]] == [(1, "created")]

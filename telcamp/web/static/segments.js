@@ -25,11 +25,15 @@
   function opWord(op) { return T["op_" + op] || op; }
   function valueWord(v) { return T["v_" + v] || v; }
 
-  // The number typed in a days box, 0 included (the server names an out-of-range one);
-  // undefined while the box is empty, which leaves the rule unfinished.
-  function wholeOrUndefined(text) {
-    var n = parseInt(text, 10);
-    return isNaN(n) ? undefined : n;
+  // The number typed in a number box, as typed: 0 or 14.5 days, 30.5 years on a
+  // whole-number field go to the server, which names what is wrong with them ("value 30.5
+  // is not a whole number", the API's own words); rounding here would count a rule the
+  // user did not write. undefined while the box is empty: the rule is unfinished.
+  function numberOrUndefined(text) {
+    var shown = String(text).trim();
+    if (shown === "") { return undefined; }
+    var n = Number(shown);
+    return isFinite(n) ? n : shown;
   }
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -96,8 +100,7 @@
 
   function convert(raw, type) {
     if (raw === "" || raw === null || raw === undefined) { return undefined; }
-    if (type === "int") { var i = parseInt(raw, 10); return isNaN(i) ? raw : i; }
-    if (type === "float") { var x = parseFloat(raw); return isNaN(x) ? raw : x; }
+    if (type === "int" || type === "float") { return numberOrUndefined(raw); }
     if (type === "bool") { return raw === "true" || raw === true; }
     return String(raw).trim();
   }
@@ -195,6 +198,8 @@
     var type = typeOf(leaf);
     var f = leaf.kind === "field" ? fieldsByName[leaf.field] : null;
     var allowed = f && f.values;
+    // region fields: the loaded codes offered with their names (any other is refused)
+    var suggest = f && f.regions ? "sb-regions-" + f.name : null;
     function input(val, onset, testid) {
       if (allowed && leaf.op !== "in" && leaf.op !== "not_in") {
         return select([["", t("choose")]].concat(allowed.map(function (v) { return [v, v]; })),
@@ -209,7 +214,7 @@
       }
       return el("input", {type: type === "date" ? "date" : (type === "int" || type === "float") ? "number" : "text",
                           step: type === "float" ? "any" : null, value: val === undefined ? "" : val,
-                          "data-testid": testid, size: 10,
+                          "data-testid": testid, size: 10, list: suggest,
                           oninput: function (e) { onset(convert(e.target.value, type)); changed(); }});
     }
     if (leaf.op === "is_null") { return []; }
@@ -222,7 +227,7 @@
     if (leaf.op === "in" || leaf.op === "not_in") {
       var shown = Array.isArray(leaf.value) ? leaf.value.join(", ") : "";
       return [el("input", {type: "text", value: shown, "data-testid": "value", size: 18,
-                           placeholder: allowed ? allowed.join(", ") : "",
+                           placeholder: allowed ? allowed.join(", ") : "", list: suggest,
                            oninput: function (e) {
                              leaf.value = e.target.value.split(",").map(function (s) { return convert(s.trim(), type); })
                                .filter(function (s) { return s !== undefined; });
@@ -275,7 +280,7 @@
       row.appendChild(select([["", t("choose")]].concat(catalogue.metrics.map(function (m) { return [m.name, m.label + " (" + m.name + ")"]; })),
         leaf.usage || "", function (e) { leaf.usage = e.target.value; render(); changed(); }, {"data-testid": "metric"}));
       row.appendChild(el("input", {type: "number", min: 1, max: 90, value: leaf.days === undefined ? "" : leaf.days, size: 4, "data-testid": "days",
-        oninput: function (e) { leaf.days = wholeOrUndefined(e.target.value); changed(); }}));
+        oninput: function (e) { leaf.days = numberOrUndefined(e.target.value); changed(); }}));
       row.appendChild(document.createTextNode(t("days")));
       var m = metricsByName[leaf.usage];
       if (m) {
@@ -293,7 +298,7 @@
         leaf.ref === undefined ? "" : leaf.ref, function (e) { leaf.ref = e.target.value; changed(); }));
     } else if (leaf.kind === "contacted") {
       row.appendChild(el("input", {type: "number", min: 1, value: leaf.days === undefined ? "" : leaf.days, size: 4,
-        oninput: function (e) { leaf.days = wholeOrUndefined(e.target.value); changed(); }}));
+        oninput: function (e) { leaf.days = numberOrUndefined(e.target.value); changed(); }}));
       row.appendChild(document.createTextNode(t("days")));
       // the channels a contact can go out on (the rule refuses any other name)
       row.appendChild(select([["", t("channel")]].concat((catalogue.channels || []).map(function (c) { return [c, c]; })),
@@ -367,6 +372,13 @@
     button.title = dirty ? t("unsaved_snapshot") : "";
   }
 
+  // the tooltip is HTML: codes and region names are loaded data, shown as text
+  function esc(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"}[c];
+    });
+  }
+
   function fmt(n) { return (n === null || n === undefined) ? "—" : Number(n).toLocaleString(document.documentElement.lang || undefined); }
 
   function evaluate() {
@@ -432,6 +444,8 @@
     var holder = document.getElementById("sb-charts");
     Object.keys(p.dimensions).forEach(function (name) {
       var items = p.dimensions[name];
+      // a region's name beside its code (the profile maps them: county, city)
+      function keyWord(it) { return it.name ? it.key + " " + it.name : valueWord(it.key); }
       var box = document.getElementById("sb-chart-" + name);
       if (!box) {
         // a chosen field's chart is headed with its label in the reader's language
@@ -448,11 +462,11 @@
         animation: false, legend: {top: 0}, grid: {left: 40, right: 10, top: 30, bottom: 40},
         tooltip: {trigger: "axis", formatter: function (ps) {
           var it = items[ps[0].dataIndex];
-          return valueWord(it.key) + "<br>" + t("audience_share") + ": " + (100 * it.share).toFixed(1) +
+          return esc(keyWord(it)) + "<br>" + t("audience_share") + ": " + (100 * it.share).toFixed(1) +
                  "<br>" + t("base_share") + ": " + (100 * it.base_share).toFixed(1) +
                  "<br>" + t("index") + ": " + (it.index === null ? "—" : it.index);
         }},
-        xAxis: {type: "category", data: items.map(function (i) { return valueWord(i.key); }), axisLabel: {interval: 0, rotate: items.length > 6 ? 30 : 0}},
+        xAxis: {type: "category", data: items.map(keyWord), axisLabel: {interval: 0, rotate: items.length > 6 ? 30 : 0}},
         yAxis: {type: "value", axisLabel: {formatter: "{value}%"}},
         series: [{name: t("audience_share"), type: "bar", data: items.map(function (i) { return +(100 * i.share).toFixed(1); }), itemStyle: {color: "#2f6db5"}},
                  {name: t("base_share"), type: "bar", data: items.map(function (i) { return +(100 * i.base_share).toFixed(1); }), itemStyle: {color: "#b8c4d3"}}]
@@ -581,7 +595,14 @@
       res[2].forEach(function (l) { names.appendChild(el("option", {value: l.name, label: l.type})); });
       root.appendChild(names);
       segments = res[1].filter(function (s) { return !segment || s.id !== segment.id; });
-      catalogue.fields.forEach(function (f) { fieldsByName[f.name] = f; });
+      catalogue.fields.forEach(function (f) {
+        fieldsByName[f.name] = f;
+        if (f.regions) {  // suggestions of a region field's value box: code, then name
+          var known = el("datalist", {id: "sb-regions-" + f.name, "data-testid": "regions-" + f.name});
+          f.regions.forEach(function (r) { known.appendChild(el("option", {value: r.code, label: r.name})); });
+          root.appendChild(known);
+        }
+      });
       catalogue.metrics.forEach(function (m) { metricsByName[m.name] = m; });
       var dim = document.getElementById("sb-dim");
       dim.appendChild(option("", t("choose"), true));

@@ -1,0 +1,102 @@
+"""Numbers of a list that are no subscribers: counted in the import and add reports, and,
+without a numbering plan, national forms of subscribers' numbers are pointed out (they
+would never match). Nothing is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from telcamp.cli import app
+from telcamp.core import warehouse
+from telcamp.core.db import migrate
+from telcamp.lists import coverage
+
+runner = CliRunner()
+SUBSCRIBERS = (79123456789, 79120000001, 79120000002)
+
+
+@pytest.fixture
+def subscribers(regions: None) -> None:
+    with warehouse.connect() as con:
+        for n in SUBSCRIBERS:
+            con.execute("INSERT INTO subscribers (msisdn, region_code, tariff_code, "
+                        "activation_date, status, gender) VALUES (?, 'C01-01', 'T1', "
+                        "DATE '2020-01-01', 'active', 'u')", [n])
+
+
+def test_nothing_to_compare_with_before_subscribers_are_loaded(regions: None) -> None:
+    assert coverage.check([79123456789]) is None
+    assert coverage.summary(None) == []
+
+
+def test_not_subscribers_and_national_forms_are_counted(subscribers: None) -> None:
+    cov = coverage.check([79123456789, 89123456789, 89120000002, 79990000000, 79990000000])
+    assert cov == coverage.Coverage(not_subscribers=3, national_like=2, plan_configured=False)
+    lines = coverage.summary(cov)
+    assert lines[0].startswith("3 of the numbers are not subscribers in the warehouse")
+    assert "2 of them look like subscribers' numbers written the national way" in lines[1]
+    assert "TELCAMP_MSISDN_COUNTRY_CODE" in lines[1]
+    assert coverage.check(list(SUBSCRIBERS)) == coverage.Coverage(0, 0, False)
+    assert coverage.summary(coverage.check(list(SUBSCRIBERS))) == []
+
+
+def test_a_national_number_without_trunk_prefix_is_seen_too(regions: None) -> None:
+    # China: 138 1234 5678 is 86 138 1234 5678, no trunk prefix
+    with warehouse.connect() as con:
+        con.execute("INSERT INTO subscribers (msisdn, region_code, tariff_code, "
+                    "activation_date, status, gender) VALUES (8613812345678, 'C01-01', 'T1', "
+                    "DATE '2020-01-01', 'active', 'u')")
+    assert coverage.check([13812345678]) == coverage.Coverage(1, 1, False)
+
+
+def test_with_a_numbering_plan_national_forms_are_not_looked_for(
+        subscribers: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from telcamp.core.settings import get_settings
+
+    monkeypatch.setenv("TELCAMP_MSISDN_COUNTRY_CODE", "7")
+    get_settings.cache_clear()
+    try:
+        assert coverage.check([79990000000]) == coverage.Coverage(1, 0, True)
+    finally:
+        monkeypatch.delenv("TELCAMP_MSISDN_COUNTRY_CODE")
+        get_settings.cache_clear()
+
+
+def test_the_import_and_add_reports_say_it(subscribers: None, frozen: object,
+                                           tmp_path: Path) -> None:
+    migrate()
+    runner.invoke(app, ["list", "create", "dnd", "--type", "optout"])
+    csv_file = tmp_path / "dnd.csv"
+    csv_file.write_text("8 912 3456789\n79120000001\n79990000000\n", encoding="utf-8")
+    out = runner.invoke(app, ["list", "import", "dnd", str(csv_file)])
+    assert out.exit_code == 0, out.output
+    assert "3 rows, 3 added" in out.output  # kept: a list may name numbers not loaded yet
+    flat = " ".join(out.output.split())
+    assert "note: 2 of the numbers are not subscribers in the warehouse" in flat
+    assert "note: 1 of them look like subscribers' numbers written the national way" in flat
+    report = json.loads(runner.invoke(app, ["list", "import", "dnd", str(csv_file),
+                                            "--json"]).output)
+    assert (report["not_subscribers"], report["national_like"]) == (2, 1)
+    added = runner.invoke(app, ["list", "add", "dnd", "8 912 000-00-02"])
+    assert added.exit_code == 0, added.output
+    assert "national way" in " ".join(added.output.split())
+    quiet = runner.invoke(app, ["list", "add", "dnd", "79120000002"])
+    assert "note:" not in quiet.output
+
+
+def test_the_import_page_says_it_in_the_readers_language(subscribers: None, frozen: object,
+                                                         db: str, login: Any) -> None:
+    admin = login("admin", None)
+    created = admin.post("/lists", data={"name": "dnd", "type": "optout"},
+                         follow_redirects=False)
+    lid = int(created.headers["location"].rsplit("/", 1)[1])
+    r = admin.post(f"/lists/{lid}/import?lang=ru",
+                   files={"file": ("c.csv", b"89123456789\n79120000001\n", "text/csv")})
+    assert r.status_code == 200, r.text
+    assert 'data-testid="not-subscribers"' in r.text and "Не абоненты" in r.text
+    assert 'data-testid="national-like"' in r.text and "TELCAMP_MSISDN_TRUNK_PREFIX" in r.text

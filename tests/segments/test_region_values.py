@@ -1,0 +1,121 @@
+"""Region fields (region_code, city_code, province_code) take the codes of the loaded
+region tree: a city's name or a code in another case is refused with a suggestion, not
+counted as nobody."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pytest
+
+from telcamp.core import clock
+from telcamp.core.errors import ValidationFailed
+from telcamp.segments.catalogue import Catalogue, load
+from telcamp.segments.rules import NotAllowedValue, parse_rule
+from telcamp.segments.synthetic import NOW
+
+
+@pytest.fixture
+def full(con: duckdb.DuckDBPyConnection) -> Catalogue:
+    return load(con)
+
+
+def _refusal(rule: dict[str, Any], cat: Catalogue) -> str:
+    with pytest.raises(NotAllowedValue) as caught:
+        parse_rule(rule, catalogue=cat)
+    return caught.value.message
+
+
+def test_the_catalogue_knows_each_region_fields_codes_with_names(full: Catalogue) -> None:
+    assert full.regions["city_code"] == {"C01": "City One", "C02": "City Two"}
+    assert full.regions["province_code"] == {"P01": "Province One"}
+    # region_code is the node a subscriber is attached to: any level
+    assert set(full.regions["region_code"]) == {"P01", "C01", "C02", "C01-01", "C01-02",
+                                                "C02-01"}
+    city = next(f for f in full.to_dict()["fields"] if f["name"] == "city_code")
+    assert city["regions"] == [{"code": "C01", "name": "City One"},
+                               {"code": "C02", "name": "City Two"}]
+
+
+def test_a_known_code_passes_and_an_unknown_one_is_refused_with_its_path(
+        full: Catalogue) -> None:
+    parse_rule({"field": "city_code", "op": "in", "value": ["C01", "C02"]}, catalogue=full)
+    parse_rule({"field": "region_code", "op": "=", "value": "C01-02"}, catalogue=full)
+    message = _refusal({"all": [{"field": "age", "op": ">", "value": 20},
+                                {"field": "city_code", "op": "in", "value": ["C02", "c01"]}]},
+                       full)
+    assert message == ("all[1]: value \"c01\" is not a known city code; "
+                       "did you mean 'C01' (City One)?")
+
+
+def test_a_regions_name_suggests_its_code(full: Catalogue) -> None:
+    assert _refusal({"field": "city_code", "op": "=", "value": "city two"}, full).endswith(
+        "did you mean 'C02' (City Two)?")
+    assert _refusal({"field": "province_code", "op": "!=", "value": "Province One"},
+                    full) == ("rule: value \"Province One\" is not a known province code; "
+                              "did you mean 'P01' (Province One)?")
+
+
+def test_a_county_code_is_not_a_city_code(full: Catalogue) -> None:
+    assert "is not a known city code" in _refusal(
+        {"field": "city_code", "op": "=", "value": "C01-01"}, full)
+
+
+def test_nothing_is_checked_before_regions_are_loaded() -> None:
+    parse_rule({"field": "city_code", "op": "=", "value": "anything"}, catalogue=Catalogue())
+
+
+@pytest.fixture
+def api(db: str, warehouse_file: str, login: Any) -> Any:
+    clock.freeze(NOW)
+    return login
+
+
+def test_the_api_refuses_a_city_name_in_the_readers_language(api: Any) -> None:
+    client = api("analyst", "P01")
+    rule = {"all": [{"field": "city_code", "op": "in", "value": ["City One"]}]}
+    r = client.post("/api/segments/count", json={"rule": rule})
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "all[0]"
+    assert r.json()["message"] == ("all[0]: value \"City One\" is not a known city code; "
+                                   "did you mean 'C01' (City One)?")
+    ru = client.post("/api/segments/count?lang=ru", json={"rule": rule}).json()["message"]
+    assert ru.startswith("all[0]: ") and "C01" in ru and "is not" not in ru
+    fixed = client.post("/api/segments/count", json={"rule": {"all": [
+        {"field": "city_code", "op": "in", "value": ["C01"]}]}})
+    assert fixed.status_code == 200 and fixed.json()["count"] > 0
+    catalogue = client.get("/api/segments/catalogue").json()
+    county = next(f for f in catalogue["fields"] if f["name"] == "region_code")
+    assert {"code": "C01-01", "name": "County 1-1"} in county["regions"]
+
+
+def test_a_template_parameter_on_a_region_field_is_checked_when_filled(api: Any) -> None:
+    client = api("marketer", "C01")
+    made = client.post("/api/segments/templates", json={
+        "name": "In city", "params": {"c": {"type": "str"}},
+        "rule": {"field": "city_code", "op": "=", "value": "{c}"}})
+    assert made.status_code == 201, made.text
+    tid = made.json()["id"]
+    bad = client.post(f"/api/segments/templates/{tid}/fill", json={"values": {"c": "c01"}})
+    assert bad.status_code == 422
+    assert "did you mean 'C01' (City One)?" in bad.json()["message"]
+    ok = client.post(f"/api/segments/templates/{tid}/fill", json={"values": {"c": "C01"}})
+    assert ok.status_code == 200, ok.text
+
+
+def test_the_profile_names_the_regions_beside_their_codes(api: Any) -> None:
+    client = api("analyst", None)
+    body = client.post("/api/segments/profile", json={
+        "rule": {"all": []}, "field": "province_code"}).json()
+    dims = body["profile"]["dimensions"]
+    assert {(i["key"], i["name"]) for i in dims["city"]} == {("C01", "City One"),
+                                                             ("C02", "City Two")}
+    assert ("C01-02", "County 1-2") in {(i["key"], i["name"]) for i in dims["county"]}
+    assert [(i["key"], i["name"]) for i in dims["field:province_code"]] == [
+        ("P01", "Province One")]
+
+
+def test_validation_failed_is_the_base_of_the_refusal() -> None:
+    # the edges (API 422, CLI exit 2) catch ValidationFailed
+    assert issubclass(NotAllowedValue, ValidationFailed)
