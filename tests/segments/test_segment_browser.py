@@ -133,7 +133,9 @@ def test_a_rule_error_greys_the_old_figures_and_marks_the_rule(
     page.goto(f"{live_server.url}/segments/builder?lang=ru")
     _first_rule_tier_high(page, high)
     ops = page.get_by_test_id("leaf").nth(0).get_by_test_id("op").inner_text()
-    assert "одно из" in ops and "пусто" in ops and "not_in" not in ops
+    # is_null in the words of docs/segments.md ("is unknown"), not "is empty"
+    assert "одно из" in ops and "неизвестно" in ops and "пусто" not in ops
+    assert "not_in" not in ops
     groups = page.get_by_test_id("leaf").nth(0).locator("optgroup").evaluate_all(
         "gs => gs.map(g => g.label)")
     assert "профиль абонента" in groups and "score" not in groups
