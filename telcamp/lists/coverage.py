@@ -30,13 +30,17 @@ class Coverage:
     plan_configured: bool
 
 
-# One statement: the numbers no subscriber has, then, for those, a national reading of
-# each compared with the subscribers' numbers by their last digits. A national form is
-# the subscriber's number with its country code (1 to 3 digits) replaced by a trunk
-# prefix (one digit: 8 912 … for 7 912 …) or dropped (138 … for 86 138 …): so either
-# the number without its first digit, or the number itself, equals a subscriber's number
-# modulo 10^digits. Only the few distinct lengths of the batch are tried.
-_SQL = """
+# The numbers no subscriber has, then, for those, a national reading of each compared
+# with the subscribers' numbers. A national form is the subscriber's number with its
+# country code (1 to 3 digits) replaced by a trunk prefix (one digit: 8 912 … for
+# 7 912 …) or dropped (138 … for 86 138 …): so either the number without its first
+# digit, or the number itself, is a subscriber's number without its country code. The
+# country codes the subscribers' numbers carry (one or two per operator) are read first,
+# one scan per length with the power of ten bound as a constant; each reading is then
+# completed with them and looked up like any number. (Comparing the last digits of every
+# subscriber instead took 5.6 s at 10M for 100k numbers; this 0.76 s, both with other
+# work running.)
+_MISSING = """
 WITH n AS (SELECT DISTINCT msisdn FROM batch),
 missing AS (
   SELECT msisdn, length(CAST(msisdn AS VARCHAR)) AS len FROM n
@@ -44,21 +48,19 @@ missing AS (
 ),
 cand AS (
   SELECT msisdn, msisdn % CAST(10 ** (len - 1) AS BIGINT) AS national, len - 1 AS digits
-  FROM missing WHERE $national AND len > 7
+  FROM missing WHERE len > 7
   UNION ALL
-  SELECT msisdn, msisdn, len FROM missing WHERE $national AND len > 6
-),
-lengths AS (SELECT DISTINCT digits FROM cand),
-keyed AS (
-  SELECT DISTINCT s.msisdn % CAST(10 ** l.digits AS BIGINT) AS national, l.digits
-  FROM subscribers s, lengths l
-  WHERE s.msisdn >= CAST(10 ** l.digits AS BIGINT)
-    AND s.msisdn < CAST(10 ** (l.digits + 3) AS BIGINT)
+  SELECT msisdn, msisdn, len FROM missing WHERE len > 6
+)"""
+_CODES = ("SELECT DISTINCT msisdn // $p FROM subscribers "
+          "WHERE msisdn >= $p AND msisdn < $p * 1000")
+_NATIONAL = _MISSING + """,
+readings AS (
+  SELECT c.msisdn, k.cc * CAST(10 ** c.digits AS BIGINT) + c.national AS number
+  FROM cand c JOIN codes k ON k.digits = c.digits
 )
-SELECT (SELECT count(*) FROM missing),
-       (SELECT count(DISTINCT c.msisdn) FROM cand c
-        JOIN keyed k ON k.national = c.national AND k.digits = c.digits)
-"""
+SELECT count(DISTINCT r.msisdn) FROM readings r
+WHERE EXISTS (SELECT 1 FROM subscribers s WHERE s.msisdn = r.number)"""
 
 
 def check(numbers: pa.Array | pa.ChunkedArray | list[int]) -> Coverage | None:
@@ -77,14 +79,31 @@ def check(numbers: pa.Array | pa.ChunkedArray | list[int]) -> Coverage | None:
                 return None
             con.register("batch", batch)
             try:
-                rows = con.execute(_SQL, {"national": not plan}).fetchall()
+                return _coverage(con, plan)
             finally:
                 con.unregister("batch")
     except StoreBusy:
         return None
-    if not rows:
-        return None
-    return Coverage(int(rows[0][0]), int(rows[0][1] or 0), plan)
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, plan: bool) -> Coverage:
+    # fetchall, not fetchone: an unfinished result would keep the connection busy
+    row = con.execute(_MISSING + " SELECT (SELECT count(*) FROM missing), "
+                      "(SELECT list(DISTINCT digits) FROM cand)").fetchall()[0]
+    missing, lengths = int(row[0]), row[1] or []
+    if plan or not missing:
+        return Coverage(missing, 0, plan)
+    codes = [(d, int(cc)) for d in lengths
+             for (cc,) in con.execute(_CODES, {"p": 10 ** int(d)}).fetchall()]
+    if not codes:
+        return Coverage(missing, 0, plan)
+    con.register("codes", pa.table({"digits": pa.array([d for d, _ in codes], pa.int64()),
+                                    "cc": pa.array([c for _, c in codes], pa.int64())}))
+    try:
+        got = con.execute(_NATIONAL).fetchall()[0]
+    finally:
+        con.unregister("codes")
+    return Coverage(missing, int(got[0] or 0), plan)
 
 
 def _has_subscribers(con: duckdb.DuckDBPyConnection) -> bool:
