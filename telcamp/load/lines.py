@@ -86,3 +86,15 @@ def fix_blank_lines(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> N
         f"WHERE {table}._line = s.l"
     )
     con.execute("DROP TABLE _load_blanks")
+
+
+def raw_lines(path: Path, positions: list[int]) -> dict[int, bytes]:
+    """The bytes of the lines starting at these byte positions (ascending), read in one
+    pass: a refused file's few unreadable lines, to show what they hold."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    out: dict[int, bytes] = {}
+    with opener(path, "rb") as fh:
+        for pos in positions:
+            fh.seek(pos)  # gzip seeks forward by decompressing: one pass for the ascending
+            out[pos] = fh.readline(1 << 16)
+    return out

@@ -11,17 +11,23 @@ Format (every key optional)::
         service:
           GPRS: data
           CALL: voice
+      decimal: ","        # CSV numbers written 12,50 (a decimal comma)
+      encoding: windows-1251   # CSV bytes in this encoding, not UTF-8
     subscribers:
       columns: {PHONE: msisdn, AREA: region_code}
+    csv:                  # decimal and encoding for every kind not saying its own
+      decimal: ","
 
 A kind may also be given as a plain ``{operator name: contract name}`` dictionary (columns
-only). Mistakes (unknown kind, unknown contract column, a value that is not a string) are
-errors naming the mapping file and the key.
+only). Mistakes (unknown kind, unknown contract column, a value that is not a string, a
+decimal other than "." or ",", an encoding Python does not know) are errors naming the
+mapping file and the key.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import codecs
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +41,8 @@ from telcamp.warehouse.contracts import CONTRACTS
 class KindMapping:
     columns: dict[str, str] = field(default_factory=dict)  # source name -> contract name
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> {src: dst}
+    decimal: str = "."  # CSV: the decimal separator of number columns ("." or ",")
+    encoding: str | None = None  # CSV: the file's encoding when not UTF-8 (a Python codec)
 
     def target(self, source_name: str) -> str:
         return self.columns.get(source_name, source_name)
@@ -44,9 +52,10 @@ class KindMapping:
 class Mapping:
     kinds: dict[str, KindMapping] = field(default_factory=dict)
     file: str | None = None
+    csv: KindMapping = field(default_factory=KindMapping)  # the `csv:` section: every kind
 
     def for_kind(self, kind: str) -> KindMapping:
-        return self.kinds.get(kind, KindMapping())
+        return self.kinds.get(kind, self.csv)
 
 
 EMPTY = Mapping()
@@ -58,23 +67,64 @@ def _scalar(value: Any, where: str) -> str:
     return str(value)
 
 
+# The keys of a kind's section besides columns and values, and of the `csv:` section.
+_CSV_KEYS = ("decimal", "encoding")
+_SECTION_KEYS = {"columns", "values", *_CSV_KEYS}
+CSV_SECTION = "csv"
+
+
+def _csv_options(spec: dict[Any, Any], where: str, base: KindMapping) -> KindMapping:
+    """decimal and encoding of a section, over `base` (the csv: section's)."""
+    out = base
+    if "decimal" in spec:
+        decimal = _scalar(spec["decimal"], f"{where}.decimal")
+        if decimal not in (".", ","):
+            raise ValidationFailed(
+                f'{where}.decimal: must be "." or "," (quote it in YAML), got {decimal!r}',
+                field="decimal")
+        out = replace(out, decimal=decimal)
+    if "encoding" in spec:
+        encoding = _scalar(spec["encoding"], f"{where}.encoding")
+        try:
+            codec = codecs.lookup(encoding)
+        except LookupError as exc:
+            raise ValidationFailed(
+                f"{where}.encoding: unknown encoding {encoding!r} (e.g. windows-1251, "
+                "koi8-r, utf-16, latin-1)", field="encoding") from exc
+        # UTF-8 is what the reader takes as is: no conversion (utf-8-sig: the BOM is
+        # skipped by the reader too)
+        out = replace(out, encoding=None if codec.name in ("utf-8", "utf-8-sig") else encoding)
+    return out
+
+
 def parse(data: Any, *, file: str = "<mapping>") -> Mapping:
     """Check and build a mapping from the YAML document's data."""
     if data is None:
         return Mapping(file=file)
     if not isinstance(data, dict):
         raise ValidationFailed(f"{file}: the mapping must be a dictionary of kinds", field=file)
+    defaults = KindMapping()
+    if CSV_SECTION in data:
+        spec = data[CSV_SECTION]
+        where = f"{file}: {CSV_SECTION}"
+        if not isinstance(spec, dict) or not set(spec) <= set(_CSV_KEYS):
+            raise ValidationFailed(
+                f"{where}: expected a dictionary of {', '.join(_CSV_KEYS)}", field=CSV_SECTION)
+        defaults = _csv_options(spec, where, defaults)
     kinds: dict[str, KindMapping] = {}
     for kind, spec in data.items():
         where = f"{file}: {kind}"
+        if kind == CSV_SECTION:
+            continue
         if kind not in CONTRACTS:
             raise ValidationFailed(
-                f"{where}: unknown kind; known kinds: {', '.join(CONTRACTS)}", field=str(kind)
+                f"{where}: unknown kind; known kinds: {', '.join(CONTRACTS)} (and {CSV_SECTION}: "
+                f"{', '.join(_CSV_KEYS)} for every kind)", field=str(kind)
             )
         contract = CONTRACTS[kind]
         if not isinstance(spec, dict):
             raise ValidationFailed(f"{where}: expected a dictionary", field=str(kind))
-        if set(spec) <= {"columns", "values"} and spec:
+        if set(spec) <= _SECTION_KEYS and spec:
             columns_raw = spec.get("columns") or {}
             values_raw = spec.get("values") or {}
         else:
@@ -109,8 +159,9 @@ def parse(data: Any, *, file: str = "<mapping>") -> Mapping:
                 _scalar(k, f"{where}.values.{col_s}"): _scalar(v, f"{where}.values.{col_s}.{k}")
                 for k, v in table.items()
             }
-        kinds[kind] = KindMapping(columns=columns, values=values)
-    return Mapping(kinds=kinds, file=file)
+        options = _csv_options(spec, where, defaults) if columns_raw is not spec else defaults
+        kinds[kind] = replace(options, columns=columns, values=values)
+    return Mapping(kinds=kinds, file=file, csv=defaults)
 
 
 def load(path: Path | None) -> Mapping:

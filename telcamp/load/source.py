@@ -6,13 +6,22 @@ checks see exactly what the operator wrote. Rows the reader cannot take (wrong n
 fields, bytes that are not UTF-8, an unterminated quote, a number that is not a number)
 land in a rejects table with their real line number instead of aborting the read.
 Parquet keeps its own column types; the checks adapt to them (validate.py).
+
+What a CSV value is: the field without the spaces around it (as the header's names are),
+an empty field being no value; a record whose every field is empty (Excel's `;;;;`
+trailing rows) is skipped like a blank line. A file in another encoding than UTF-8 is
+converted to a temporary UTF-8 copy first when the mapping names its encoding.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
+import os
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +42,22 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 # are read as doubles: DuckDB's integer parser rounds "2.7" to 3, which would load a
 # fraction silently; validate.py refuses one.
 _CSV_FAST_TYPES = {"int": "DOUBLE", "float": "DOUBLE", "flag": "INTEGER"}
+
+# Files that are not CSV text, by their first bytes: said plainly instead of "not UTF-8".
+_NOT_CSV = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another ZIP archive, not CSV text: "
+                     "export the sheet as CSV (UTF-8), or unpack the archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls), not CSV text: "
+                                          "export the sheet as CSV (UTF-8)"),
+    (b"\x1f\x8b", "gzip-compressed: name it .csv.gz to load it compressed"),
+    (b"PAR1", "a Parquet file: name it .parquet"),
+    (b"%PDF", "a PDF document, not CSV text"),
+    (b"\xff\xfe", "UTF-16 text (Excel's \"Unicode Text\"), not UTF-8: export as CSV (UTF-8), "
+                   "or set encoding: utf-16 for this kind in the mapping file"),
+    (b"\xfe\xff", "UTF-16 text, not UTF-8: export as CSV (UTF-8), or set encoding: utf-16 "
+                   "for this kind in the mapping file"),
+)
+_CONVERT_CHUNK = 16 << 20
 
 
 def q(name: str) -> str:
@@ -61,10 +86,15 @@ class Source:
     mapping: KindMapping
     delimiter: str = ","
     used: list[str] = field(default_factory=list)  # targets the load reads
+    origin: Path | None = None  # the operator's file when `path` is its UTF-8 copy
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return (self.origin or self.path).name
+
+    @property
+    def decimal(self) -> str:
+        return self.mapping.decimal if self.fmt == "csv" else "."
 
     def by_target(self, target: str) -> SourceColumn:
         for c in self.columns:
@@ -72,16 +102,50 @@ class Source:
                 return c
         raise KeyError(target)
 
-    def _csv(self, *, all_varchar: bool) -> str:
+    def csv_read(
+        self, *, all_varchar: bool, rejects: tuple[str, str] = (REJECTS, REJECTS_SCAN),
+        rejects_limit: int = REJECTS_LIMIT,
+    ) -> str:
+        """read_csv of the file: the header's columns, rows it cannot take to `rejects`
+        (a table and a scan table; at most rejects_limit of them, 0: all)."""
         cols = ", ".join(
             f"{lit(c.target)}: {lit('VARCHAR' if all_varchar else c.type)}" for c in self.columns
         )
+        decimal = f", decimal_separator = {lit(self.decimal)}" if self.decimal != "." else ""
         return (
             f"read_csv({lit(str(self.path))}, header = true, auto_detect = false, "
-            f"delim = {lit(self.delimiter)}, quote = '\"', escape = '\"', "
-            f"columns = {{{cols}}}, store_rejects = true, rejects_table = {lit(REJECTS)}, "
-            f"rejects_scan = {lit(REJECTS_SCAN)}, rejects_limit = {REJECTS_LIMIT})"
+            f"delim = {lit(self.delimiter)}, quote = '\"', escape = '\"'{decimal}, "
+            f"columns = {{{cols}}}, store_rejects = true, rejects_table = {lit(rejects[0])}, "
+            f"rejects_scan = {lit(rejects[1])}, rejects_limit = {rejects_limit})"
         )
+
+    def _csv_values(self, *, numbered: bool) -> str:
+        """The CSV read with every field of the file as its value: text without the spaces
+        around it (an empty field NULL: the checks' "no value"); numbers come trimmed from
+        the reader already. Records whose every field is empty are left out after the
+        numbering, so the line numbers of later records stay the file's."""
+        values = []
+        for c in self.columns:
+            n = q(c.target)
+            if numbered or c.type == "VARCHAR":
+                # trimmed only when it has spaces to lose: a trim of every value (a new
+                # string each) cost ~10 % of a usage load, two LIKEs on the same bytes ~1 %
+                n = (f"CASE WHEN {n} LIKE ' %' OR {n} LIKE '% ' THEN NULLIF(trim({n}), '') "
+                     f"ELSE {n} END AS {n}")
+            values.append(n)
+        if numbered:
+            values.insert(0, "row_number() OVER () + 1 AS _line")
+            # line breaks inside quoted values of every column, read or not (an unused
+            # extra column's too): lines.fix_multiline moves later line numbers by them
+            breaks = " + ".join(
+                f"coalesce(length({q(c.target)}) - "
+                f"length(replace({q(c.target)}, chr(10), '')), 0)" for c in self.columns)
+            values.insert(1, f"({breaks}) AS _newlines")
+        # every column of the file, the unused too: a record with only a note is no
+        # empty record (and so every field's bytes are read and checked for UTF-8)
+        some = " OR ".join(f"{q(c.target)} IS NOT NULL" for c in self.columns)
+        src = self.csv_read(all_varchar=numbered)
+        return f"(SELECT * FROM (SELECT {', '.join(values)} FROM {src}) WHERE {some})"
 
     def _mapped(self, column: SourceColumn, ref: str) -> str:
         values = self.mapping.values.get(column.target)
@@ -101,16 +165,9 @@ class Source:
             ref = {c.target: q(c.source) for c in picked}
             line = "file_row_number + 1 AS _line, " if numbered else ""
         else:
-            src = self._csv(all_varchar=numbered)
+            src = self._csv_values(numbered=numbered)
             ref = {c.target: q(c.target) for c in picked}
-            line = "row_number() OVER () + 1 AS _line, " if numbered else ""
-            if numbered:
-                # line breaks inside quoted values of every column, read or not (an unused
-                # extra column's too): lines.fix_multiline moves later line numbers by them
-                breaks = " + ".join(
-                    f"coalesce(length({q(c.target)}) - "
-                    f"length(replace({q(c.target)}, chr(10), '')), 0)" for c in self.columns)
-                line += f"({breaks}) AS _newlines, "
+            line = "_line, _newlines, " if numbered else ""
         cols = ", ".join(f"{self._mapped(c, ref[c.target])} AS {q(c.target)}" for c in picked)
         return f"(SELECT {line}{cols} FROM {src})"
 
@@ -136,21 +193,94 @@ def _reject(path: Path, line: int | None, column: str | None, reason: str) -> Fi
     return FileRejected(file=path.name, errors=[RowError(path.name, line, column, reason)], total=1)
 
 
-def _csv_header(path: Path) -> tuple[list[str], str]:
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rb") as fh:
+# How to fix a file that is not UTF-8, said with every such refusal.
+ENCODING_FIX = ("re-save the file as CSV UTF-8, or set encoding: windows-1251 (or the file's "
+                "encoding) for this kind in the mapping file (--mapping)")
+
+
+def as_cp1251(raw: bytes) -> str:
+    """What bytes that are not UTF-8 say when read as Windows-1251 (the usual encoding of
+    a Russian export), for the operator to recognise the file's encoding."""
+    return f'as Windows-1251: "{raw.decode("cp1251", errors="replace")}"'
+
+
+def _open_text(path: Path) -> io.BufferedIOBase:
+    """The file's bytes, decompressed when it is named .gz."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def _not_csv(path: Path, *, encoding: str | None) -> None:
+    """Refuse a file whose first bytes say it is no CSV text (a workbook, an archive).
+    With an encoding named in the mapping, the bytes of text in it are not judged."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if path.name.lower().endswith(".gz"):
+        if not head.startswith(b"\x1f\x8b"):
+            raise _reject(path, None, None, "named .gz but not gzip-compressed")
+        try:
+            with gzip.open(path, "rb") as gz:
+                head = gz.read(8)
+        except (OSError, EOFError) as exc:
+            raise _reject(path, None, None, f"not a readable gzip file ({exc})") from exc
+    for magic, what in _NOT_CSV:
+        if encoding and "UTF-16" in what:
+            continue
+        if head.startswith(magic):
+            raise _reject(path, None, None, what)
+
+
+def to_utf8(path: Path, encoding: str, name: str) -> Path:
+    """A temporary UTF-8 copy of a CSV file in another encoding, converted in chunks (a
+    file can be gigabytes): the reader takes UTF-8 only. The caller deletes it."""
+    fd, tmp = tempfile.mkstemp(prefix="telcamp-load-", suffix=".csv")
+    decoder = codecs.getincrementaldecoder(encoding)()
+    done = 0  # bytes converted before this chunk
+    lines = 0  # line breaks in them: a byte that does not decode is reported by its line
+    try:
+        with _open_text(path) as src, os.fdopen(fd, "wb") as out:
+            while True:
+                chunk = src.read(_CONVERT_CHUNK)
+                try:
+                    text = decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as exc:
+                    # the incremental decoder may hold back a few bytes of the previous chunk
+                    at = max(exc.start, 0)
+                    line = lines + chunk[:at].count(b"\n") + 1
+                    raise FileRejected(file=name, errors=[RowError(
+                        name, line, None,
+                        f"not {encoding} (byte 0x{chunk[at]:02x} at byte {done + at + 1}; "
+                        "the mapping file's encoding is not the file's)")], total=1) from exc
+                out.write(text.encode("utf-8"))
+                if not chunk:
+                    break
+                done += len(chunk)
+                lines += chunk.count(b"\n")
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def _csv_header(path: Path, name: Path) -> tuple[list[str], str]:
+    """The header's names and the delimiter. `name` is the operator's file (for reports)
+    when `path` is its UTF-8 copy."""
+    with _open_text(path) as fh:
         first = fh.readline(1 << 20)
         second = fh.readline(1 << 20)
         while second and not second.strip():  # blank lines before the first record
             second = fh.readline(1 << 20)
     if not first.strip():
-        raise _reject(path, None, None, "empty file: no header row and no data")
+        raise _reject(name, None, None, "empty file: no header row and no data")
     try:
         text = first.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError as exc:
-        raise _reject(path, 1, None, f"not UTF-8 (byte {exc.start + 1} of the header)") from exc
+        seen = as_cp1251(first.rstrip(b"\r\n")[:120])
+        raise _reject(name, 1, None, f"not UTF-8 (byte {exc.start + 1} of the header; "
+                      f"{seen}); {ENCODING_FIX}") from exc
     if not second.strip():
-        raise _reject(path, None, None, "empty file: a header but no data rows")
+        raise _reject(name, None, None, "empty file: a header but no data rows")
     delimiter = max(DELIMITERS, key=text.count)
     names = next(csv.reader(io.StringIO(text), delimiter=delimiter))
     return [n.strip() for n in names], delimiter
@@ -172,9 +302,27 @@ def open_source(
     if not path.is_file():
         raise _reject(path, None, None, "no such file")
     fmt = detect_format(path)
+    if fmt == "csv":
+        _not_csv(path, encoding=mapping.encoding)
+    if fmt != "csv" or not mapping.encoding:
+        return _open(con, path, path, fmt, contract, mapping)
+    copy = to_utf8(path, mapping.encoding, path.name)
+    try:
+        source = _open(con, path, copy, fmt, contract, mapping)
+    except BaseException:
+        copy.unlink(missing_ok=True)
+        raise
+    # the copy lives as long as the load's Source (its report pass reads it again)
+    weakref.finalize(source, copy.unlink, missing_ok=True)
+    return source
+
+
+def _open(con: duckdb.DuckDBPyConnection, path: Path, read: Path, fmt: str,
+          contract: Contract, mapping: KindMapping) -> Source:
+    """open_source of `path`, whose bytes are read from `read` (its UTF-8 copy, or itself)."""
     delimiter = ","
     if fmt == "csv":
-        names, delimiter = _csv_header(path)
+        names, delimiter = _csv_header(read, path)
         raw = [(n, "VARCHAR") for n in names]
     else:
         raw = _parquet_columns(con, path)
@@ -216,4 +364,5 @@ def open_source(
         n = con.execute(f"SELECT count(*) FROM read_parquet({lit(str(path))})").fetchone()
         if not n or not n[0]:
             raise _reject(path, None, None, "empty file: no data rows")
-    return Source(path, contract.kind, fmt, columns, mapping, delimiter, used)
+    return Source(read, contract.kind, fmt, columns, mapping, delimiter, used,
+                  origin=path if read != path else None)

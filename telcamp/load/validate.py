@@ -12,6 +12,9 @@ value as `"c"` (see typed_select).
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,7 +23,16 @@ import duckdb
 from telcamp.core import clock
 from telcamp.core.errors import FileRejected, RowError
 from telcamp.load import lines
-from telcamp.load.source import REJECTS, REJECTS_SCAN, Source, lit, q
+from telcamp.load.source import (
+    ENCODING_FIX,
+    REJECTS,
+    REJECTS_LIMIT,
+    REJECTS_SCAN,
+    Source,
+    as_cp1251,
+    lit,
+    q,
+)
 from telcamp.warehouse.contracts import Column, Contract
 
 MAX_REPORTED = 10
@@ -78,7 +90,29 @@ def _is_float(read_type: str) -> bool:
     return read_type.upper() in _FLOATS or read_type.upper().startswith("DECIMAL")
 
 
-def value_sql(col: Column, read_type: str, *, kind: str, empty_is_null: bool) -> str:
+def number_text(text: str, decimal: str) -> str:
+    """A number's text as DuckDB's cast reads it. With a decimal comma (mapping
+    `decimal: ","`) a comma becomes the point and a point makes it no number, as the CSV
+    reader's decimal_separator does: both passes must refuse the same rows."""
+    if decimal == ".":
+        return text
+    return f"CASE WHEN contains({text}, '.') THEN NULL ELSE replace({text}, ',', '.') END"
+
+
+def _number_detail(text: str, decimal: str) -> str:
+    """The "got" of a number check, with the likely cause of a decimal-separator slip."""
+    got = f"'got ' || left({text}, 40)"
+    if decimal == ",":
+        return (f"{got} || CASE WHEN contains({text}, '.') THEN '; the mapping file says the "
+                f"decimal separator is \",\"' ELSE '' END")
+    return (f"{got} || CASE WHEN regexp_full_match({text}, '[+-]?[0-9]*,[0-9]+') THEN "
+            f"'; if \",\" is the decimal separator, set decimal: \",\" for this kind in the "
+            f"mapping file (--mapping)' ELSE '' END")
+
+
+def value_sql(
+    col: Column, read_type: str, *, kind: str, empty_is_null: bool, decimal: str = "."
+) -> str:
     """The typed value of a column from its raw value `"__r_c"`."""
     r = raw(col.name)
     if _is_native(col, read_type):
@@ -102,6 +136,8 @@ def value_sql(col: Column, read_type: str, *, kind: str, empty_is_null: bool) ->
         # An ENUM: the metrics compare it as a small integer instead of a string, and a
         # value outside the list casts to NULL, which is the "unknown value" check.
         return f"TRY_CAST({text} AS {enum_type(col)})"
+    if col.type in ("int", "float"):
+        text = number_text(text, decimal)
     if col.type in _CAST:
         return f"TRY_CAST({text} AS {_CAST[col.type]})"
     return text
@@ -112,7 +148,7 @@ def enum_type(col: Column) -> str:
 
 
 def column_checks(
-    col: Column, read_type: str, *, kind: str, empty_is_null: bool
+    col: Column, read_type: str, *, kind: str, empty_is_null: bool, decimal: str = "."
 ) -> list[Check]:
     """The checks of one column. A condition that is NULL for a NULL value needs no
     "is present" guard (any_bad treats NULL as fine), which keeps the per-row work small:
@@ -173,11 +209,13 @@ def column_checks(
                             f"{r} <> trunc({r}) OR abs({r}) > {_EXACT_DOUBLE}", got))
     elif col.type in _TYPE_REASON and not native:
         bad = f"{v} IS NULL"
+        if col.type in ("int", "float"):
+            got = _number_detail(text, decimal)
         if col.type == "int":
             # DuckDB's text-to-integer cast rounds '2.7' to 3: a whole number reads back
             # as the same number (checked only when the reader did not type it integer);
             # beyond 2^53 as the fast read's double check says, so both passes agree
-            bad = (f"({bad} OR TRY_CAST({text} AS DOUBLE) <> {v} "
+            bad = (f"({bad} OR TRY_CAST({number_text(text, decimal)} AS DOUBLE) <> {v} "
                    f"OR abs({v}) > {_EXACT_DOUBLE})")
         elif col.type == "date":
             # DuckDB's date cast also takes 2023/01/21 and 1990-1-5; the contract's form
@@ -226,7 +264,8 @@ def all_column_checks(source: Source, contract: Contract, *, numbered: bool) -> 
     out: list[Check] = []
     for col in contract.columns:
         out += column_checks(col, source.read_type(col.name, numbered=numbered),
-                             kind=contract.kind, empty_is_null=source.fmt == "csv")
+                             kind=contract.kind, empty_is_null=source.fmt == "csv",
+                             decimal=source.decimal)
     return out
 
 
@@ -239,7 +278,8 @@ def typed_select(source: Source, contract: Contract, *, numbered: bool) -> str:
     for col in contract.columns:
         t = source.read_type(col.name, numbered=numbered)
         parts.append(f"{q(col.name)} AS {raw(col.name)}")
-        value = value_sql(col, t, kind=contract.kind, empty_is_null=source.fmt == "csv")
+        value = value_sql(col, t, kind=contract.kind, empty_is_null=source.fmt == "csv",
+                          decimal=source.decimal)
         parts.append(f"{value} AS {q(col.name)}")
     parts += [q(t) for t in source.used if t not in contract.column_names]
     if contract.kind == "usage":
@@ -268,33 +308,110 @@ def any_bad(checks: list[Check]) -> str:
     return "coalesce(" + " OR ".join(f"({c.bad})" for c in checks) + ", false)"
 
 
+_COUNTS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+REJECTS_ALL = "_load_rejects_all"
+REJECTS_ALL_SCAN = "_load_rejects_all_scan"
+
+
+def _structural_reason(etype: str, message: str) -> str:
+    """Our wording of a reader's complaint about a line."""
+    counts = _COUNTS.search(message)
+    if etype == "MISSING COLUMNS" and counts:
+        return (f"{counts[2]} values where the header has {counts[1]} (the line ends before "
+                "this column)")
+    if etype == "TOO MANY COLUMNS" and counts:
+        return (f"{counts[2]} values where the header has {counts[1]} (a value holding the "
+                "delimiter must be quoted)")
+    if etype == "UNQUOTED VALUE":
+        return "unterminated quote"
+    return f"{etype.lower()}: {message}"
+
+
+def _encoding_reasons(source: Source, found: list[tuple[int, int, int]]) -> dict[int, str]:
+    """For lines that are not UTF-8, (line, its first byte, column index): what the bad
+    field says when read as Windows-1251, so the operator sees the file's encoding."""
+    raw = lines.raw_lines(source.path, sorted({pos for _line, pos, _idx in found}))
+    out: dict[int, str] = {}
+    for line, pos, idx in found:
+        text = raw.get(pos, b"").rstrip(b"\r\n").decode("cp1251", errors="replace")
+        fields = next(csv.reader(io.StringIO(text), delimiter=source.delimiter), [])
+        value = fields[idx - 1] if 0 < idx <= len(fields) else text
+        out[line] = f'not UTF-8 ({as_cp1251(value[:60].encode("cp1251", errors="replace"))})'
+    return out
+
+
 def structural_errors(con: duckdb.DuckDBPyConnection, source: Source) -> FileRejected | None:
     """Rows the CSV reader could not take. Only non-cast problems count here: cast
     problems are explained better by the report pass."""
     if source.fmt != "csv":
         return None
     rows = con.execute(
-        f"SELECT line, column_name, error_type, error_message FROM {q(REJECTS)} "
-        "ORDER BY line"
+        f"SELECT line, line_byte_position, column_idx, column_name, error_type, error_message "
+        f"FROM {q(REJECTS)} WHERE error_type <> 'CAST' ORDER BY line, column_idx"
     ).fetchall()
-    if not rows or all(str(r[2]) == "CAST" for r in rows):
+    if not rows:
         return None
-    errors: list[RowError] = []
+    found: list[tuple[int, int, str | None, str, str, int]] = []
     seen: set[tuple[int, str]] = set()
-    for line, column, etype, message in rows:
+    for line, pos, idx, column, etype, message in rows:
         etype = str(etype)
-        if etype == "CAST" or (int(line), etype) in seen:
+        if (int(line), etype) in seen:
             continue  # the reader records a short line once per missing field
         seen.add((int(line), etype))
-        reason = {
-            "INVALID ENCODING": "not UTF-8 (invalid byte sequence)",
-            "INVALID UNICODE": "not UTF-8 (invalid byte sequence)",
-            "UNQUOTED VALUE": "unterminated quote",
-        }.get(etype, f"{etype.lower()}: {message}")
-        errors.append(RowError(source.name, int(line), column, reason))
-    total = len(errors)
-    return FileRejected(file=source.name, errors=errors[:MAX_REPORTED],
-                        total=None if total >= MAX_REPORTED else total)
+        found.append((int(line), int(pos or 0), None if column is None else str(column), etype,
+                      str(message), int(idx or 0)))
+    shown = found[:MAX_REPORTED]
+    encoding = _encoding_reasons(source, [
+        (line, pos, idx) for line, pos, _c, etype, _m, idx in shown
+        if etype in ("INVALID ENCODING", "INVALID UNICODE")])
+    errors = [RowError(source.name, line, column,
+                       encoding.get(line) or _structural_reason(etype, message))
+              for line, _pos, column, etype, message, _idx in shown]
+    if encoding:  # the fix, once
+        first = next(i for i, e in enumerate(errors) if e.line in encoding)
+        errors[first].reason += "; " + ENCODING_FIX
+    total = len(found)
+    limited = con.execute(f"SELECT count(*) FROM {q(REJECTS)}").fetchone()
+    if limited and int(limited[0]) >= REJECTS_LIMIT:
+        total = _count_structural(con, source)
+    return FileRejected(file=source.name, errors=errors, total=max(total, len(found)))
+
+
+def _count_structural(con: duckdb.DuckDBPyConnection, source: Source) -> int:
+    """The number of unreadable lines when the fast read's rejects table filled up: one
+    more read of the file (a refused one only), keeping every reject but no data."""
+    for t in (REJECTS_ALL, REJECTS_ALL_SCAN):
+        con.execute(f"DROP TABLE IF EXISTS {q(t)}")
+    src = source.csv_read(all_varchar=True, rejects=(REJECTS_ALL, REJECTS_ALL_SCAN),
+                          rejects_limit=0)
+    # every field used (a bare count(*) would not parse them, nor find their bytes bad)
+    fields = ", ".join(q(c.target) for c in source.columns)
+    con.execute(f"SELECT count(concat({fields})) FROM {src}").fetchone()
+    row = con.execute(
+        f"SELECT count(*) FROM (SELECT DISTINCT line, error_type FROM {q(REJECTS_ALL)} "
+        "WHERE error_type <> 'CAST')"
+    ).fetchone()
+    for t in (REJECTS_ALL, REJECTS_ALL_SCAN):
+        con.execute(f"DROP TABLE IF EXISTS {q(t)}")
+    return int(row[0]) if row else 0
+
+
+def _cast_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> list[RowError]:
+    """Values the fast read could not parse as its column's number type. The report pass
+    reads them as text and normally explains them; these stand in for it if it does not,
+    because such rows are missing from the fast read: a file with any is never loaded."""
+    if source.fmt != "csv":
+        return []
+    rows = con.execute(
+        f"SELECT line, column_name, error_message FROM {q(REJECTS)} WHERE error_type = 'CAST' "
+        f"ORDER BY line, column_idx LIMIT {MAX_REPORTED}"
+    ).fetchall()
+    out = []
+    for line, column, message in rows:
+        value = re.search(r'string "(.*)" to', str(message), re.S)
+        got = f" (got {value[1][:40]})" if value else ""
+        out.append(RowError(source.name, int(line), str(column), f"not a number{got}"))
+    return out
 
 
 def has_rejects(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
@@ -314,6 +431,7 @@ def report(
     structural = structural_errors(con, source)
     if structural is not None:
         return structural
+    unparsed = _cast_rejects(con, source)
     threads = con.execute("SELECT current_setting('threads')").fetchone()
     con.execute("SET preserve_insertion_order = true")
     if source.fmt == "csv":
@@ -365,6 +483,8 @@ def report(
                 detail = rec.get(f"d{i}")
                 reason = c.reason + (f" ({detail})" if detail else "")
                 errors.append(RowError(source.name, int(rec["_line"]), c.column, reason))
+    if not errors and unparsed:  # rows the fast read dropped: never load without them
+        return FileRejected(file=source.name, errors=unparsed, total=len(unparsed))
     if not errors and clean_ok:
         return None
     if not errors:  # the fast pass saw a problem the report cannot place: still refuse

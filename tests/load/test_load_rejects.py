@@ -321,7 +321,7 @@ def test_extra_subscriber_column_starting_with_an_underscore(loaded: Path, tmp_p
     assert "derived" not in e.reason
 
 
-@pytest.mark.parametrize("value", ["2023/01/21", "1990-1-5", "2023-01-21T00:00", " 2023-01-21"])
+@pytest.mark.parametrize("value", ["2023/01/21", "1990-1-5", "2023-01-21T00:00", "2023-01-21 x"])
 def test_a_date_not_written_yyyy_mm_dd(loaded: Path, tmp_path: Path, value: str) -> None:
     """DuckDB's date cast reads 2023/01/21 and 1990-1-5 too; the contract says YYYY-MM-DD."""
     row = ROWS["subscribers"][0].replace("1990-03-01", value)
