@@ -74,11 +74,13 @@ def load(
 
 
 def _print(report: LoadReport) -> None:
-    table = Table("kind", "file", "rows", "orphans", "status", "seconds")
+    notes = any(f.notes for f in report.files)
+    table = Table("kind", "file", "rows", "orphans", "status", "seconds",
+                  *(["notes"] if notes else []))
     for f in report.files:
         table.add_row(f.kind, Path(f.file).name, f"{f.rows:,}", f"{f.orphans:,}", f.status,
-                      f"{f.seconds:.2f}")
-    console.print(table)
+                      f"{f.seconds:.2f}", *(["; ".join(f.notes)] if notes else []))
+    console.print(table, highlight=False)
     for name in report.ignored:
         console.print(f"ignored (no known kind): {name}")
     console.print(

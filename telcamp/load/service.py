@@ -2,8 +2,10 @@
 
 Each file is one DuckDB transaction: validated and written whole, or rolled back whole
 (FileRejected lists the first problems). A registry of fingerprints (sha256 of the kind
-and the file's bytes) makes a second load of the same file a no-op. After the data of a
-command is in, the profile is rebuilt once.
+and the file's bytes) makes a second load of the same file a no-op; for the kinds that
+add up (usage, product events, payments) a content fingerprint of the validated rows
+does the same for the same records in other bytes (another format, delimiter, order).
+After the data of a command is in, the profile is rebuilt once.
 
 The warehouse is opened per file (core.warehouse.connect waits while another process,
 e.g. the running server, holds it), so a long folder load never locks others out for
@@ -13,10 +15,12 @@ its whole length.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -37,17 +41,64 @@ _TEMP_TABLES = ("_load_in", "_load_agg", "_load_msisdns", "_load_orphans", "_loa
 
 
 @dataclass
+class DayOverlap:
+    """Days of a loaded additive file that an earlier file of the same kind also had."""
+
+    file: str  # the earlier file's name
+    days: list[date]
+
+
+def day_ranges(days: list[date]) -> str:
+    """2026-11-20..2026-11-22, 2026-11-25: consecutive days as one range."""
+    spans: list[list[date]] = []
+    for d in sorted(days):
+        if spans and d - spans[-1][1] == timedelta(days=1):
+            spans[-1][1] = d
+        else:
+            spans.append([d, d])
+    return ", ".join(a.isoformat() if a == b else f"{a.isoformat()}..{b.isoformat()}"
+                     for a, b in spans)
+
+
+@dataclass
 class FileReport:
     kind: str
     file: str
     rows: int = 0  # rows loaded (usage: records, orphans excluded)
     orphans: int = 0  # rows of unknown subscribers kept aside (orphans=keep)
-    duplicate: bool = False  # skipped: this very file was loaded before
+    duplicate: bool = False  # skipped: this file, or the same records (same_as), is loaded
     seconds: float = 0.0
+    same_as: str | None = None  # skipped: its records are those of this loaded file
+    # Loaded, but its days were also in these earlier files of the kind: not refused
+    # (hourly or split files of one day are normal), said, since a re-sent file with a
+    # change is not recognised as the same and its records are then counted twice.
+    overlaps: list[DayOverlap] = field(default_factory=list)
+    summed_into: int = 0  # usage: existing subscriber-days its records were added to
+    # subscribers: kept orphans of these subscribers moved in (rows per kind)
+    attached: dict[str, int] = field(default_factory=dict)
 
     @property
     def status(self) -> str:
+        if self.same_as:
+            return f"already loaded (same records as {self.same_as})"
         return "already loaded" if self.duplicate else "loaded"
+
+    @property
+    def notes(self) -> list[str]:
+        """Warnings and facts about this file, in English (CLI and report)."""
+        out: list[str] = []
+        for o in self.overlaps:
+            out.append(f"warning: days {day_ranges(o.days)} were already loaded from {o.file}")
+        if self.overlaps and self.kind == "usage":
+            out.append(f"its records were added to {self.summed_into:,} subscriber-days "
+                       "already there" if self.summed_into else
+                       "no subscriber-day of it was already there (other subscribers)")
+        if self.attached:
+            words = {"usage": "usage records", "product_events": "product events",
+                     "payments": "payments"}
+            out.append("attached kept orphans: " + ", ".join(
+                f"{n:,} {words.get(k, k)}" for k, n in self.attached.items()))
+        return out
 
 
 @dataclass
@@ -62,11 +113,14 @@ class LoadReport:
         return sum(f.rows for f in self.files)
 
 
-def fingerprint(kind: str, path: Path) -> str:
-    """sha256 of the kind and the file's bytes, streamed (files can be gigabytes)."""
+def fingerprint(kind: str, path: Path, stop: threading.Event | None = None) -> str:
+    """sha256 of the kind and the file's bytes, streamed (files can be gigabytes).
+    Returns "" when `stop` is set before the end (the answer is no longer wanted)."""
     digest = hashlib.sha256(kind.encode() + b"\0")
     with path.open("rb") as fh:
         while chunk := fh.read(8 << 20):
+            if stop is not None and stop.is_set():
+                return ""
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -91,6 +145,18 @@ def _registered(con: duckdb.DuckDBPyConnection, fp: str) -> bool:
     return row is not None
 
 
+def _overlaps(con: duckdb.DuckDBPyConnection, kind: str, days: list[date]) -> list[DayOverlap]:
+    """Earlier files of `kind` that had any of `days`, from the day lists kept in the
+    registry (the range first, so only files whose span meets these days are looked at).
+    Files loaded before the registry kept days have none and are not found."""
+    rows = con.execute(
+        "SELECT file_name, list_intersect(days, ?::DATE[]) FROM load_registry "
+        "WHERE kind = ? AND first_day <= ? AND last_day >= ? ORDER BY loaded_at, file_name",
+        [days, kind, days[-1], days[0]],
+    ).fetchall()
+    return [DayOverlap(str(name), sorted(shared)) for name, shared in rows if shared]
+
+
 def _load_one(
     con: duckdb.DuckDBPyConnection, *, kind: str, path: Path, mp: mapping_mod.Mapping,
     orphans: str,
@@ -108,7 +174,8 @@ def _load_one(
         "SELECT 1 FROM load_registry WHERE kind = ? AND file_name = ?", [kind, path.name]
     ).fetchone()
     pool = ThreadPoolExecutor(max_workers=1)
-    pending = pool.submit(fingerprint, kind, path)
+    unwanted = threading.Event()
+    pending = pool.submit(fingerprint, kind, path, unwanted)
     pool.shutdown(wait=False)
     if seen_name and _registered(con, pending.result()):
         report.duplicate = True
@@ -127,14 +194,33 @@ def _load_one(
             reason = "cannot be read: " + str(exc).split("\n", 1)[0]
             raise FileRejected(file=path.name, errors=[RowError(path.name, None, None, reason)],
                                total=1) from exc
+        content = written.content
+        if content is not None and content.same_as:
+            # The same records in other bytes: as for the same file, nothing is added
+            # (and the file's bytes need no hash: stop reading them for it).
+            unwanted.set()
+            con.execute("ROLLBACK")
+            report.duplicate, report.same_as = True, content.same_as
+            report.seconds = time.perf_counter() - started
+            return report
         fp = pending.result()
         if _registered(con, fp):
             con.execute("ROLLBACK")
             report.duplicate = True
             return report
+        if kind == "subscribers":
+            report.attached = writers.attach_orphans(con, CONTRACTS)
+        days = content.days if content is not None else []
+        if days:
+            report.overlaps = _overlaps(con, kind, days)
+        report.summed_into = written.summed_into
         con.execute(
-            "INSERT INTO load_registry VALUES (?, ?, ?, ?, ?, ?)",
-            [fp, kind, path.name, written.rows, written.orphans, clock.now()],
+            "INSERT INTO load_registry (fingerprint, kind, file_name, rows, orphans, loaded_at,"
+            " content_fingerprint, first_day, last_day, days) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [fp, kind, path.name, written.rows, written.orphans, clock.now(),
+             content.fingerprint if content is not None else None,
+             days[0] if days else None, days[-1] if days else None, days or None],
         )
         for t in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {q(t)}")

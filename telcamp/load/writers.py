@@ -7,7 +7,8 @@ problem found here raises FileRejected through validate.report, and the caller r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 import duckdb
 
@@ -23,10 +24,57 @@ except ImportError:  # pragma: no cover - the warehouse build is part of the pro
     DERIVED_COLUMNS = ()
 
 
+# Kinds whose rows add to what is loaded (usage is summed into usage_daily, product
+# events and payments are appended): loading their records twice counts them twice, so
+# their content is fingerprinted. The other kinds replace rows by key: a second load of
+# the same rows changes nothing anyway.
+ADDITIVE_KINDS = ("usage", "product_events", "payments")
+
+
+@dataclass
+class Content:
+    """What an additive file holds, independent of its bytes (see content_key)."""
+
+    fingerprint: str
+    days: list[date] = field(default_factory=list)  # its distinct days, ascending
+    same_as: str | None = None  # an already-loaded file of the same content
+
+
 @dataclass
 class Written:
     rows: int
     orphans: int = 0
+    content: Content | None = None
+    # usage: rows of usage_daily (subscriber-days) this file's records were summed into
+    summed_into: int = 0
+
+
+def row_hash(contract: Contract) -> str:
+    """One 64-bit hash of a row's typed contract values. Typed (not raw) values make it
+    independent of the format: CSV and Parquet, `2.50` and `2.5`, quoted or not all give
+    the same BIGINT, DOUBLE, ENUM or text. Extra columns are not part of the content."""
+    return "hash(" + ", ".join(q(c) for c in contract.column_names) + ")"
+
+
+def content_key(kind: str, rows: int, hash_sum: int | None) -> str:
+    """The content fingerprint: the kind, the row count and the sum of the rows' hashes
+    modulo 2^64. A sum does not depend on row order (nor on column order, since the hash
+    takes the columns in the contract's order) and, unlike an XOR, keeps a row that
+    appears twice distinct from the row appearing once."""
+    return f"{kind}:{rows}:{(hash_sum or 0) % (1 << 64):016x}"
+
+
+def loaded_as(con: duckdb.DuckDBPyConnection, kind: str, fingerprint: str) -> str | None:
+    """The name of an already-loaded file of `kind` with this content, if any."""
+    row = con.execute(
+        "SELECT file_name FROM load_registry WHERE kind = ? AND content_fingerprint = ? "
+        "ORDER BY loaded_at LIMIT 1", [kind, fingerprint]
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _days(value: object) -> list[date]:
+    return sorted(d for d in value if isinstance(d, date)) if isinstance(value, list) else []
 
 
 def cross_checks(contract: Contract, *, numbered: bool, orphans: str, table: str) -> list[
@@ -168,8 +216,10 @@ def _reject_if_bad(
 
 def _materialise(
     con: duckdb.DuckDBPyConnection, source: Source, contract: Contract, orphans: str
-) -> int:
-    """Read the file once into `_load_in` (typed), check it; return its row count."""
+) -> tuple[int, Content | None]:
+    """Read the file once into `_load_in` (typed), check it; return its row count and,
+    for an additive kind, its content (with `same_as` set when it is loaded already:
+    then the cross checks are skipped, since nothing will be written)."""
     checks = validate.all_column_checks(source, contract, numbered=False)
     typed = [q(c) for c in contract.column_names]
     typed += [q(t) for t in source.used if t not in contract.column_names]
@@ -179,12 +229,23 @@ def _materialise(
         f"{validate.any_bad(checks)} AS _bad "
         f"FROM ({validate.typed_select(source, contract, numbered=False)})"
     )
-    rows, bad = con.execute(
-        "SELECT count(*), coalesce(count_if(_bad), 0) FROM _load_in"
+    additive = contract.kind in ADDITIVE_KINDS
+    # The content comes from the same scan of `_load_in` that counts the rows; the day
+    # of an event or payment is its UTC date (the instant is what is stored).
+    extra = (f", sum({row_hash(contract)}), "
+             "list(DISTINCT CAST(timezone('UTC', event_time) AS DATE))") if additive else ""
+    rows, bad, *more = con.execute(
+        f"SELECT count(*), coalesce(count_if(_bad), 0){extra} FROM _load_in"
     ).fetchone() or (0, 0)
     if not rows and not validate.has_rejects(con, source):
         raise FileRejected(file=source.name, errors=[
             RowError(source.name, None, None, "empty file: no data rows")], total=1)
+    content = None
+    if additive and not bad and not validate.has_rejects(con, source):
+        fp = content_key(contract.kind, int(rows), more[0])
+        content = Content(fp, _days(more[1]), loaded_as(con, contract.kind, fp))
+        if content.same_as:
+            return int(rows), content
     cross = cross_checks(contract, numbered=False, orphans=orphans, table="_load_in")
     cross_bad = 0
     if cross and not bad:
@@ -193,7 +254,7 @@ def _materialise(
         )
     _reject_if_bad(con, source, contract, bad_rows=int(bad), cross_bad=cross_bad,
                    orphans=orphans)
-    return int(rows)
+    return int(rows), content
 
 
 def _replace_by_key(con: duckdb.DuckDBPyConnection, table: str, contract: Contract) -> None:
@@ -232,7 +293,9 @@ def write_table(
     con: duckdb.DuckDBPyConnection, source: Source, contract: Contract, orphans: str
 ) -> Written:
     """regions, tariffs, subscribers (replace by key), product_events, payments (append)."""
-    rows = _materialise(con, source, contract, orphans)
+    rows, content = _materialise(con, source, contract, orphans)
+    if content is not None and content.same_as:
+        return Written(rows=0, content=content)
     kind = contract.kind
     cols = list(contract.column_names)
     orphan_rows = 0
@@ -255,9 +318,9 @@ def write_table(
             )
         con.execute(f"INSERT INTO {kind} ({col_list}) SELECT {col_list} FROM _load_in "
                     "WHERE NOT _orphan")
-        return Written(rows=rows - orphan_rows, orphans=orphan_rows)
+        return Written(rows=rows - orphan_rows, orphans=orphan_rows, content=content)
     con.execute(f"INSERT INTO {kind} ({col_list}) SELECT {col_list} FROM _load_in")
-    return Written(rows=rows, orphans=orphan_rows)
+    return Written(rows=rows, orphans=orphan_rows, content=content)
 
 
 def _metrics_sql() -> str:
@@ -319,16 +382,21 @@ def _metrics_packed() -> tuple[str, str]:
     return ", ".join(aggs), ", ".join(cols)
 
 
-def _aggregate_sql(typed: str, bad: str, *, by_key: bool, packed: bool = True) -> str:
+def _aggregate_sql(typed: str, bad: str, *, by_key: bool, packed: bool = True,
+                   row_hash: str | None = None) -> str:
     """The file read once, aggregated to one row per (msisdn, day).
 
     by_key: group by the one-integer key; a row that fails a check (or whose day is out
     of the key's range) goes to the group whose msisdn is NULL, so "is anything wrong"
     is one look at the result instead of a bool_or kept in every group. Otherwise group
-    by the pair and keep bool_or(bad) as `_bad`."""
+    by the pair and keep bool_or(bad) as `_bad`.
+
+    row_hash: also keep `_h`, the sum of the group's row hashes, from which the file's
+    content fingerprint is summed (in this scan: the file is not read again for it)."""
     metrics = f"{_metrics_sql()}, count(*)::INTEGER AS records"
+    hashed = f", sum({row_hash}) AS _h" if row_hash else ""
     if not by_key:
-        return (f"SELECT msisdn, day, {metrics}, bool_or({bad}) AS _bad "
+        return (f"SELECT msisdn, day, {metrics}{hashed}, bool_or({bad}) AS _bad "
                 f"FROM ({typed}) GROUP BY msisdn, day")
     span = 1 << KEY_DAY_BITS
     key = (f"CASE WHEN {bad} OR day NOT BETWEEN {KEY_EPOCH} AND {KEY_EPOCH} + {span - 1} "
@@ -336,10 +404,12 @@ def _aggregate_sql(typed: str, bad: str, *, by_key: bool, packed: bool = True) -
     cols = "* EXCLUDE (_k)"
     if packed:
         metrics, cols = _metrics_packed()
+        cols += ", _h" if row_hash else ""
     return (
         f"SELECT (_k >> {KEY_DAY_BITS})::BIGINT AS msisdn, "
         f"{KEY_EPOCH} + (_k & {span - 1})::INTEGER AS day, {cols}, "
-        f"_k IS NULL AS _bad FROM (SELECT {key} AS _k, {metrics} FROM ({typed}) GROUP BY _k)"
+        f"_k IS NULL AS _bad FROM (SELECT {key} AS _k, {metrics}{hashed} FROM ({typed}) "
+        "GROUP BY _k)"
     )
 
 
@@ -354,11 +424,13 @@ def write_usage(
     con: duckdb.DuckDBPyConnection, source: Source, contract: Contract, orphans: str
 ) -> Written:
     """Aggregate straight from the validated scan to one row per msisdn and day, then
-    add to usage_daily (summing into days that already have rows)."""
+    add to usage_daily (summing into days that already have rows). A file whose content
+    is loaded already (Content.same_as) writes nothing."""
     checks = usage_checks(source, contract, numbered=False)
     typed = validate.typed_select(source, contract, numbered=False)
     bad = validate.any_bad(checks)
-    _create_agg(con, _aggregate_sql(typed, bad, by_key=True))
+    hashed = row_hash(contract)
+    _create_agg(con, _aggregate_sql(typed, bad, by_key=True, row_hash=hashed))
     rows, bad_groups = con.execute(
         "SELECT coalesce(sum(records), 0), count_if(_bad) FROM _load_agg"
     ).fetchone() or (0, 0)
@@ -368,7 +440,8 @@ def write_usage(
     if not bad_groups and _count(
         con, f"SELECT count(*) FROM _load_agg WHERE records >= {1 << PACK_BITS}"
     ):  # a subscriber-day too busy for the packed counters: sum them one by one
-        _create_agg(con, _aggregate_sql(typed, bad, by_key=True, packed=False))
+        _create_agg(con, _aggregate_sql(typed, bad, by_key=True, packed=False,
+                                        row_hash=hashed))
     if bad_groups or validate.has_rejects(con, source):
         # Something is wrong, or a day lies outside the key's range: the report pass
         # says which; if it finds nothing, aggregate again by the (msisdn, day) pair.
@@ -376,7 +449,16 @@ def write_usage(
         found = validate.report(con, source, contract, cross, clean_ok=True)
         if found is not None:
             raise found
-        _create_agg(con, _aggregate_sql(typed, bad, by_key=False))
+        _create_agg(con, _aggregate_sql(typed, bad, by_key=False, row_hash=hashed))
+    # The content, orphans included (a re-sent file is the same whoever is known now),
+    # from the aggregate: one small pass over the groups, not over the records.
+    hash_sum, days = con.execute(
+        "SELECT sum(_h), list(DISTINCT day) FROM _load_agg"
+    ).fetchone() or (0, [])
+    fp = content_key("usage", int(rows), hash_sum)
+    content = Content(fp, _days(days), loaded_as(con, "usage", fp))
+    if content.same_as:
+        return Written(rows=0, content=content)
     con.execute("DROP TABLE IF EXISTS _load_msisdns")
     con.execute("CREATE TEMP TABLE _load_msisdns AS SELECT DISTINCT msisdn FROM _load_agg")
     # Orphans: count the file's distinct msisdns found among the subscribers (a join that
@@ -395,15 +477,21 @@ def write_usage(
         orphan_rows = _keep_orphans(con, source, typed)
     else:
         orphan_rows = 0
-    _merge_daily(con)
-    return Written(rows=int(rows) - orphan_rows, orphans=orphan_rows)
+    summed = _merge_daily(con)
+    return Written(rows=int(rows) - orphan_rows, orphans=orphan_rows, content=content,
+                   summed_into=summed)
 
 
 def _keep_orphans(con: duckdb.DuckDBPyConnection, source: Source, typed: str) -> int:
     """Second read of the file, only when it has orphans: keep their raw records."""
     r = validate.raw
+    written = f"CAST({r('event_time')} AS VARCHAR)"
+    if "ZONE" in source.read_type("event_time", numbered=False).upper():
+        # A Parquet instant: its day was taken in UTC, so keep its UTC text (a plain cast
+        # writes it in the session's time zone) for attach_orphans to take the same day.
+        written = f"strftime(timezone('UTC', {r('event_time')}), '%Y-%m-%dT%H:%M:%S.%f') || 'Z'"
     con.execute(
-        f"INSERT INTO usage_orphans SELECT msisdn, CAST({r('event_time')} AS VARCHAR), service,"
+        f"INSERT INTO usage_orphans SELECT msisdn, {written}, service,"
         f" direction, long_distance, roaming, duration_s, volume_kb, charge, {lit(source.name)} "
         f"FROM ({typed}) WHERE msisdn IN (SELECT msisdn FROM _load_orphans)"
     )
@@ -413,11 +501,13 @@ def _keep_orphans(con: duckdb.DuckDBPyConnection, source: Source, typed: str) ->
     return n
 
 
-def _merge_daily(con: duckdb.DuckDBPyConnection) -> None:
+def _merge_daily(con: duckdb.DuckDBPyConnection) -> int:
+    """Add `_load_agg` (one row per msisdn and day; its msisdns in `_load_msisdns`) to
+    usage_daily; return how many existing rows it was summed into."""
     names = [m.name for m in METRICS] + ["records"]
     lo_hi = con.execute("SELECT min(day), max(day) FROM _load_agg").fetchone()
     if not lo_hi or lo_hi[0] is None:
-        return
+        return 0
     lo, hi = lo_hi
     # Does any (msisdn, day) of the file already have a row? Only the days of the file
     # are looked at (zone maps skip the rest) and only its subscribers (a small hash
@@ -428,15 +518,17 @@ def _merge_daily(con: duckdb.DuckDBPyConnection) -> None:
         "AND msisdn IN (SELECT msisdn FROM _load_msisdns)", [lo, hi]
     ).fetchone()
     overlap = int(row[0]) if row else 0
+    summed = 0
     cols = ", ".join(["msisdn", "day", *names])
     if overlap:
         # New files add to days already there: sum into the existing rows, then append the
         # (msisdn, day) pairs that are new.
         sets = ", ".join(f"{n} = usage_daily.{n} + a.{n}" for n in names)
-        con.execute(
+        done = con.execute(
             f"UPDATE usage_daily SET {sets} FROM _load_agg a WHERE usage_daily.msisdn = a.msisdn"
             " AND usage_daily.day = a.day AND usage_daily.day BETWEEN ? AND ?", [lo, hi]
-        )
+        ).fetchone()
+        summed = int(done[0]) if done else 0
         con.execute(
             f"INSERT INTO usage_daily ({cols}) SELECT {cols} FROM _load_agg a WHERE NOT EXISTS "
             f"(SELECT 1 FROM usage_daily u WHERE u.msisdn = a.msisdn AND u.day = a.day)"
@@ -445,3 +537,49 @@ def _merge_daily(con: duckdb.DuckDBPyConnection) -> None:
         # Not sorted (a sort cost ~10 % of the load): the rows of one file span only that
         # file's days, so day filters still skip the row groups of other files.
         con.execute(f"INSERT INTO usage_daily ({cols}) SELECT {cols} FROM _load_agg")
+    return summed
+
+
+def _usage_day(event_time: str) -> str:
+    """The day of a kept orphan record, as the loader takes it from its written text
+    (validate.typed_select): the date written, the offset dropped."""
+    return f"CAST(TRY_CAST({event_time} AS TIMESTAMP) AS DATE)"
+
+
+def attach_orphans(con: duckdb.DuckDBPyConnection, contracts: dict[str, Contract]) -> dict[
+    str, int
+]:
+    """Move kept orphans (usage, product events, payments) whose msisdn is now among the
+    subscribers to where they would have gone had the subscriber been there: usage
+    aggregated and added to usage_daily (as write_usage does), events and payments
+    appended. Runs in the caller's transaction, after subscribers are written, so a
+    subscriber and its earlier records become visible together; orphans whose subscriber
+    is still unknown stay. Returns the rows moved per kind (only kinds with any).
+    Idempotent: what is moved leaves the orphan tables."""
+    known = "msisdn IN (SELECT msisdn FROM subscribers)"
+    moved: dict[str, int] = {}
+    n = _count(con, f"SELECT count(*) FROM usage_orphans WHERE {known}")
+    if n:
+        # The same metric definitions and records count as write_usage's aggregation,
+        # grouped by the pair (orphans are few; no need for the packed key).
+        con.execute("DROP TABLE IF EXISTS _load_agg")
+        con.execute(
+            f"CREATE TEMP TABLE _load_agg AS SELECT msisdn, day, {_metrics_sql()}, "
+            f"count(*)::INTEGER AS records FROM (SELECT *, {_usage_day('event_time')} AS day "
+            f"FROM usage_orphans WHERE {known}) GROUP BY msisdn, day"
+        )
+        con.execute("DROP TABLE IF EXISTS _load_msisdns")
+        con.execute("CREATE TEMP TABLE _load_msisdns AS SELECT DISTINCT msisdn FROM _load_agg")
+        _merge_daily(con)
+        con.execute(f"DELETE FROM usage_orphans WHERE {known}")
+        moved["usage"] = n
+    for kind in ("product_events", "payments"):
+        n = _count(con, f"SELECT count(*) FROM {kind}_orphans WHERE {known}")
+        if not n:
+            continue
+        cols = ", ".join(q(c) for c in contracts[kind].column_names)
+        con.execute(f"INSERT INTO {kind} ({cols}) SELECT {cols} FROM {kind}_orphans "
+                    f"WHERE {known}")
+        con.execute(f"DELETE FROM {kind}_orphans WHERE {known}")
+        moved[kind] = n
+    return moved

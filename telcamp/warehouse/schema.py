@@ -108,9 +108,20 @@ DDL: tuple[str, ...] = (
   msisdn BIGINT NOT NULL, event_time TIMESTAMPTZ NOT NULL, amount DOUBLE NOT NULL,
   kind VARCHAR NOT NULL, source_file VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS meta(key VARCHAR PRIMARY KEY, value VARCHAR)""",
+    # fingerprint: sha256 of the kind and the file's bytes. For the additive kinds (usage,
+    # product_events, payments) also content_fingerprint, the file's validated records
+    # whatever their format and order (telcamp.load.writers.content_key), and the days
+    # they cover (first_day..last_day, and each day), for the load's overlap warning.
     """CREATE TABLE IF NOT EXISTS load_registry(
   fingerprint VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, file_name VARCHAR NOT NULL,
-  rows BIGINT NOT NULL, orphans BIGINT NOT NULL DEFAULT 0, loaded_at TIMESTAMPTZ NOT NULL)""",
+  rows BIGINT NOT NULL, orphans BIGINT NOT NULL DEFAULT 0, loaded_at TIMESTAMPTZ NOT NULL,
+  content_fingerprint VARCHAR, first_day DATE, last_day DATE, days DATE[])""",
+    # Registries made before the content fingerprint get its columns here (no-ops once
+    # there); their earlier rows keep NULLs: those files are recognised by bytes only.
+    "ALTER TABLE load_registry ADD COLUMN IF NOT EXISTS content_fingerprint VARCHAR",
+    "ALTER TABLE load_registry ADD COLUMN IF NOT EXISTS first_day DATE",
+    "ALTER TABLE load_registry ADD COLUMN IF NOT EXISTS last_day DATE",
+    "ALTER TABLE load_registry ADD COLUMN IF NOT EXISTS days DATE[]",
     # Filled by dispatch (telcamp.dispatch.history); read by the `contacted` segment rule,
     # the recency exclusion and the subscriber lookup. `reason`: why a contact was
     # suppressed, deferred or failed (docs/policy.md, "Reason codes"), or the network's code.

@@ -87,6 +87,7 @@ def test_generated_operator_loads_without_a_single_problem(tmp_path: Path) -> No
     from telcamp.generate import service as generate
     from telcamp.load import service
 
+    records = []
     for fmt in ("csv", "parquet"):
         out = tmp_path / fmt
         made = generate.generate(subscribers=300, days=3, seed=7, out=out, fmt=fmt,
@@ -95,11 +96,16 @@ def test_generated_operator_loads_without_a_single_problem(tmp_path: Path) -> No
         assert not report.ignored
         loaded = {f.kind: f.rows + f.orphans for f in report.files if f.kind != "usage"}
         assert loaded["subscribers"] == 300
-        assert sum(f.rows for f in report.files if f.kind == "usage") > 0
+        records.append(int(str(query("SELECT sum(records) FROM usage_daily")[0][0])))
         assert made is not None
+    assert records[0] > 0
     # the second format's files are different bytes but the same operator: subscribers
-    # replaced by msisdn, so still 300
+    # replaced by msisdn, so still 300, and its usage, product events and payments are
+    # the records already loaded, recognised by content and not added a second time
     assert query("SELECT count(*) FROM subscribers") == [(300,)]
+    assert records[1] == records[0]
+    assert all(f.same_as == f"{Path(f.file).stem}.csv" for f in report.files
+               if f.kind in ("usage", "product_events", "payments"))
     assert query("SELECT max(day)::VARCHAR FROM usage_daily") == [("2026-11-21",)]
 
 
@@ -126,3 +132,28 @@ def test_load_waits_while_another_process_holds_the_warehouse(data_dir: Path) ->
         holder.wait(timeout=30)
     assert report.files[0].rows == 4
     assert waited > 0.5  # it did wait for the other process
+
+
+def test_cli_says_same_records_and_warns_of_days_loaded_before(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    import os
+
+    def run(*args: str) -> str:
+        done = subprocess.run([TELCAMP, "load", *args, "--no-progress"], capture_output=True,
+                              text=True, timeout=300, env={**os.environ, "COLUMNS": "400"})
+        assert done.returncode == 0, done.stderr
+        return " ".join(done.stdout.split())
+
+    run(str(data_dir))
+    before = counts()
+    resent = tmp_path / "usage-resent.csv"
+    resent.write_bytes((data_dir / "usage-0001.csv").read_bytes().replace(b"\n", b"\r\n"))
+    out = run("usage", str(resent))
+    assert "already loaded (same records as usage-0001.csv)" in out
+    assert counts() == before
+    more = write_csv(tmp_path / "usage-more.csv", "usage", [
+        *ROWS["usage"], "79000000003,2026-11-21T09:00:00+03:00,sms,out,0,0,0,0,0.1"])
+    out = run("usage", str(more))
+    assert "warning: days 2026-11-20..2026-11-21 were already loaded from usage-0001.csv" in out
+    assert "its records were added to 3 subscriber-days already there" in out
