@@ -87,12 +87,17 @@ class FileReport:
     def notes(self) -> list[str]:
         """Warnings and facts about this file, in English (CLI and report)."""
         out: list[str] = []
-        for o in self.overlaps:
-            out.append(f"warning: days {day_ranges(o.days)} were already loaded from {o.file}")
-        if self.overlaps and self.kind == "usage":
-            out.append(f"its records were added to {self.summed_into:,} subscriber-days "
-                       "already there" if self.summed_into else
-                       "no subscriber-day of it was already there (other subscribers)")
+        # Usage files split by subscriber share their days with no subscriber-day in
+        # common: the normal case of a generated or per-region export, and nothing to
+        # check, so only a file summed into subscriber-days already there is warned about
+        # (the days stay in `overlaps` either way).
+        if self.kind != "usage" or self.summed_into:
+            for o in self.overlaps:
+                out.append(f"warning: days {day_ranges(o.days)} were already loaded "
+                           f"from {o.file}")
+        if self.overlaps and self.kind == "usage" and self.summed_into:
+            days = "subscriber-day" if self.summed_into == 1 else "subscriber-days"
+            out.append(f"its records were added to {self.summed_into:,} {days} already there")
         if self.attached:
             words = {"usage": "usage records", "product_events": "product events",
                      "payments": "payments"}

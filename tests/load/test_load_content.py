@@ -131,6 +131,23 @@ def test_two_different_files_of_one_day_both_load_with_a_warning(
     assert second.summed_into == 1
     assert query("SELECT voice_min, records FROM usage_daily WHERE msisdn = 79000000001 "
                  "AND day = DATE '2026-11-22'") == [(1.5, 2)]
+    assert second.notes == [
+        "warning: days 2026-11-22 were already loaded from usage-h10.csv",
+        "its records were added to 1 subscriber-day already there",
+    ]
+
+
+def test_files_split_by_subscriber_over_the_same_day_load_without_a_warning(
+    loaded: Path, tmp_path: Path
+) -> None:
+    a = write_csv(tmp_path / "usage-r1.csv", "usage",
+                  ["79000000001,2026-11-23T10:15:00+03:00,voice,out,0,0,60,0,0.2"])
+    b = write_csv(tmp_path / "usage-r2.csv", "usage",
+                  ["79000000003,2026-11-23T11:50:00+03:00,sms,out,0,0,0,0,0.1"])
+    service.load_file("usage", a)
+    second = service.load_file("usage", b).files[0]
+    assert [(o.file, o.days) for o in second.overlaps] == [("usage-r1.csv", [date(2026, 11, 23)])]
+    assert second.summed_into == 0 and second.notes == []
 
 
 def test_a_duplicated_row_is_other_content(loaded: Path, tmp_path: Path) -> None:
