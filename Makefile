@@ -13,7 +13,8 @@ PYTEST_WORKERS ?= 2
 .PHONY: setup demo test test-fast lint typecheck bench chromium locale clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	# pip is created last: a venv interrupted half-way (Ctrl-C) lacks it and is made again
+	test -x $(BIN)/pip || $(PY) -m venv --clear $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
