@@ -10,6 +10,7 @@ number written nationally, pointing at the settings that fix it (docs/lists.md).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import duckdb
@@ -18,6 +19,8 @@ import pyarrow as pa
 from telcamp.core import warehouse
 from telcamp.core.errors import StoreBusy
 from telcamp.core.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 PLAN_SETTINGS = ("TELCAMP_MSISDN_COUNTRY_CODE", "TELCAMP_MSISDN_NATIONAL_DIGITS",
                  "TELCAMP_MSISDN_TRUNK_PREFIX")
@@ -52,8 +55,9 @@ cand AS (
   UNION ALL
   SELECT msisdn, msisdn, len FROM missing WHERE len > 6
 )"""
-_CODES = ("SELECT DISTINCT msisdn // $p FROM subscribers "
-          "WHERE msisdn >= $p AND msisdn < $p * 1000")
+# $p as BIGINT: bound as a small Python int it is an INTEGER, and 10^8 * 1000 overflows
+_CODES = ("SELECT DISTINCT msisdn // CAST($p AS BIGINT) FROM subscribers "
+          "WHERE msisdn >= CAST($p AS BIGINT) AND msisdn < CAST($p AS BIGINT) * 1000")
 _NATIONAL = _MISSING + """,
 readings AS (
   SELECT c.msisdn, k.cc * CAST(10 ** c.digits AS BIGINT) + c.national AS number
@@ -83,6 +87,10 @@ def check(numbers: pa.Array | pa.ChunkedArray | list[int]) -> Coverage | None:
             finally:
                 con.unregister("batch")
     except StoreBusy:
+        return None
+    except duckdb.Error:
+        # advisory only: a failure here must never fail the import or the add it reports on
+        log.exception("list coverage could not be checked")
         return None
 
 

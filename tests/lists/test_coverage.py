@@ -34,6 +34,15 @@ def test_nothing_to_compare_with_before_subscribers_are_loaded(regions: None) ->
     assert coverage.summary(None) == []
 
 
+@pytest.mark.parametrize("short", [12345678, 9120000003, 912000000])
+def test_short_numbers_that_are_no_subscribers_are_counted(subscribers: None,
+                                                           short: int) -> None:
+    """8-10 digits: the power of ten of their national reading is a small integer, which
+    once overflowed the country-code look-up and failed the import."""
+    cov = coverage.check([short, 79123456789])
+    assert cov == coverage.Coverage(not_subscribers=1, national_like=0, plan_configured=False)
+
+
 def test_not_subscribers_and_national_forms_are_counted(subscribers: None) -> None:
     cov = coverage.check([79123456789, 89123456789, 89120000002, 79990000000, 79990000000])
     assert cov == coverage.Coverage(not_subscribers=3, national_like=2, plan_configured=False)
