@@ -43,7 +43,7 @@ def get_catalogue(request: Request, principal: Principal = READ) -> dict[str, An
     """Fields (profile columns, extra ones too) and usage metrics with types, units,
     allowed values and operators; labels in the user's language."""
     with audience.opened(None) as con:
-        out = catalogue_mod.load(con).to_dict()
+        out = catalogue_mod.load(con, principal.region_code).to_dict()
     translate = get_translator(request_locale(request)).gettext  # (not a literal msgid)
     for item in out["fields"]:
         item["label"] = translate(item["label"])

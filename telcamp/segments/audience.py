@@ -159,7 +159,8 @@ def make_context(session: Session | None, *, principal: Principal,
     if not columns:
         raise ValidationFailed("the warehouse has no profile yet: load subscriber data "
                                "first (telcamp load)")
-    cat = catalogue_mod.with_regions(catalogue_mod.from_columns(columns), con)
+    cat = catalogue_mod.with_regions(catalogue_mod.from_columns(columns), con,
+                                     principal.region_code)
     built = built_as_of(con)
     as_of = as_of_date(con, built)
     first_day = None

@@ -193,6 +193,11 @@ class Catalogue:
     # city's name) would otherwise count no one, silently. Empty before regions are
     # loaded (nothing to check against).
     regions: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The whole region tree ({code: (name, level, parent)}): why a code of the tree is not
+    # one a field may hold (another level, another region) is said, not "unknown"
+    region_tree: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
+    region_scope: str | None = None  # the user's region the codes above are limited to
+    region_allowed: frozenset[str] = frozenset()  # its subtree and the regions above it
 
     def stored_window(self, metric: str, days: int) -> str | None:
         """The profile column holding `metric` over exactly `days` days, if any: one this
@@ -257,48 +262,87 @@ def from_columns(columns: list[tuple[str, str]]) -> Catalogue:
     return Catalogue(fields=fields, usage_columns=frozenset(usage))
 
 
-# The region fields of the profile and the level of the region tree each holds (None: any
-# level; region_code is the node a subscriber is attached to, a county, a city or the
-# province, see warehouse.build).
+# The region fields of the profile and the level of the region tree each holds (None:
+# region_code, the node a subscriber is attached to: the tree's leaves, normally counties;
+# see warehouse.build).
 REGION_FIELDS: dict[str, str | None] = {
     "region_code": None, "city_code": "city", "province_code": "province",
 }
+# The field that holds codes of a level (what a refusal tells the user to use instead)
+LEVEL_FIELDS = {"county": "region_code", "city": "city_code", "province": "province_code"}
 
 
-def region_codes(con: duckdb.DuckDBPyConnection, fields: dict[str, FieldInfo]
-                 ) -> dict[str, dict[str, str]]:
-    """{region field: {code: name}} from the warehouse's regions table, for the region
-    fields this profile has; {} without a regions table or with an empty one. One small
-    read (a region tree is tens to a few thousand rows)."""
+def region_codes(con: duckdb.DuckDBPyConnection, fields: dict[str, FieldInfo],
+                 scope: str | None = None
+                 ) -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, str, str | None]]]:
+    """({region field: {code: name}} of the codes each region field this profile has may
+    hold for a user of `scope`, {code: (name, level, parent)} of the whole tree), from the
+    warehouse's regions table; ({}, {}) without one. One small read (a region tree is tens
+    to a few thousand rows).
+
+    region_code holds the node a subscriber is attached to: a leaf of the tree (or a
+    county), so a city's code there would count no one. A scoped user may name the codes
+    of their subtree and of the regions above it (a province rule covers their city)."""
     present = [f for f in REGION_FIELDS if f in fields]
     if not present:
-        return {}
+        return {}, {}
     try:
-        rows = con.execute("SELECT code, name, level FROM regions").fetchall()
+        rows = con.execute("SELECT code, name, level, parent_code FROM regions").fetchall()
     except duckdb.CatalogException:
-        return {}
+        return {}, {}
+    tree = {str(c): (str(n), str(lv), None if p is None else str(p)) for c, n, lv, p in rows}
+    parents = {info[2] for info in tree.values()}
+    allowed = set(tree) if scope is None else _subtree_and_above(tree, scope)
     out: dict[str, dict[str, str]] = {}
     for name in present:
         level = REGION_FIELDS[name]
-        known = {str(c): str(n) for c, n, lv in rows if level is None or lv == level}
+        known = {c: info[0] for c, info in tree.items() if c in allowed and (
+            info[1] == level if level is not None else (c not in parents or
+                                                        info[1] == "county"))}
         if known:
             out[name] = known
+    return out, tree
+
+
+def _subtree_and_above(tree: dict[str, tuple[str, str, str | None]], scope: str) -> set[str]:
+    out: set[str] = set()
+    node: str | None = scope
+    while node is not None and node not in out:  # the scope and its ancestors
+        out.add(node)
+        node = tree[node][2] if node in tree else None
+    children: dict[str, list[str]] = {}
+    for code, info in tree.items():
+        if info[2] is not None:
+            children.setdefault(info[2], []).append(code)
+    todo = [scope]
+    while todo:  # its descendants
+        for child in children.get(todo.pop(), []):
+            if child not in out:
+                out.add(child)
+                todo.append(child)
     return out
 
 
-def with_regions(cat: Catalogue, con: duckdb.DuckDBPyConnection) -> Catalogue:
-    """The catalogue with the region codes its region fields may hold (see region_codes)."""
-    regions = region_codes(con, cat.fields)
-    return replace(cat, regions=regions) if regions else cat
+def with_regions(cat: Catalogue, con: duckdb.DuckDBPyConnection,
+                 scope: str | None = None) -> Catalogue:
+    """The catalogue with the region codes its region fields may hold for a user of
+    `scope` (see region_codes)."""
+    regions, tree = region_codes(con, cat.fields, scope)
+    if not tree:
+        return cat
+    allowed = frozenset(tree) if scope is None else frozenset(_subtree_and_above(tree, scope))
+    return replace(cat, regions=regions, region_tree=tree, region_scope=scope,
+                   region_allowed=allowed)
 
 
-def load(con: duckdb.DuckDBPyConnection | None = None) -> Catalogue:
+def load(con: duckdb.DuckDBPyConnection | None = None, scope: str | None = None
+         ) -> Catalogue:
     """The catalogue of the current warehouse (the static one when no profile is built),
-    with its region codes."""
+    with the region codes a user of `scope` may name."""
     if con is not None:
-        return with_regions(from_columns(profile_columns(con)), con)
+        return with_regions(from_columns(profile_columns(con)), con, scope)
     from telcamp.core import warehouse
 
     with warehouse.connect() as own:
-        return with_regions(from_columns(profile_columns(own)), own)
+        return with_regions(from_columns(profile_columns(own)), own, scope)
 

@@ -18,6 +18,8 @@ from telcamp.campaigns.schemas import CHANNELS  # a constant module: no import c
 from telcamp.core.errors import ValidationFailed
 from telcamp.segments.catalogue import (
     ALL_OPS,
+    LEVEL_FIELDS,
+    REGION_FIELDS,
     USAGE_OPS,
     Catalogue,
     FieldInfo,
@@ -207,17 +209,44 @@ def region_hint(value: str, known: dict[str, str]) -> str | None:
     return close[0] if close[0] in known else by_name[close[0]]
 
 
-def check_region(path: str, field: str, value: Any, known: dict[str, str]) -> None:
-    """A region field's value must be a code of the loaded region tree (of the field's
-    level): a city's name or a code in the wrong case matches no one, and the count would
+def check_region(path: str, field: str, value: Any, cat: Catalogue) -> None:
+    """A region field's value must be a code the field can hold, for this user: a city's
+    name, a code in the wrong case, a county's code in city_code or a city's in region_code
+    (subscribers are attached to counties) would all match no one, and the count would
     say 0 without a word. NotAllowedValue: a template parameter may still pick a code."""
+    known = cat.regions.get(field, {})
     if not isinstance(value, str) or value in known:
         return
     where = _where(path)
+    info = cat.region_tree.get(value)
+    if info is not None:
+        region_name, level, _parent = info
+        if cat.region_scope is not None and value not in cat.region_allowed:
+            raise NotAllowedValue(f"{where}: value {_js(value)} is outside your region "
+                                  f"{cat.region_scope}", field=where)
+        use = LEVEL_FIELDS.get(level, "region_code")
+        # the region of the field's level above it (a county's city), if the user may name it
+        above = _ancestor_at(value, REGION_FIELDS.get(field), cat)
+        hint = f"; did you mean '{above}' ({known[above]})?" if above in known else ""
+        if use != field:
+            raise NotAllowedValue(f"{where}: value {_js(value)} is the code of a {level} "
+                                  f"({region_name}): use {use}{hint}", field=where)
     close = region_hint(value, known)
     hint = f"; did you mean '{close}' ({known[close]})?" if close else ""
     raise NotAllowedValue(f"{where}: value {_js(value)} is not a known "
                           f"{REGION_KINDS.get(field, 'region')} code{hint}", field=where)
+
+
+def _ancestor_at(code: str, level: str | None, cat: Catalogue) -> str | None:
+    """The region of `level` above `code` (a county's city), if any."""
+    seen = {code}
+    node = cat.region_tree[code][2]
+    while level is not None and node in cat.region_tree and node not in seen:
+        if cat.region_tree[node][1] == level:
+            return node
+        seen.add(node)
+        node = cat.region_tree[node][2]
+    return None
 
 
 def _js(value: Any) -> str:
@@ -284,10 +313,9 @@ def _parse(obj: Any, path: str, cat: Catalogue) -> Rule:
                               f"(ops: {', '.join(info.ops)})")
         value = obj.get("value")
         check_value(path, f"field '{name}'", info.type, info.ops, op, value, info.values)
-        known = cat.regions.get(name)
-        if known and op != "is_null":
+        if name in REGION_FIELDS and cat.region_tree and op != "is_null":
             for v in value if isinstance(value, list) else [value]:
-                check_region(path, name, v, known)
+                check_region(path, name, v, cat)
         return FieldLeaf(field=name, op=op, value=value)
     if kind == "usage":
         name = obj["usage"]

@@ -39,7 +39,9 @@ TYPES = {
     "true or false": _("true or false"), "an ISO date (YYYY-MM-DD)": _("an ISO date (YYYY-MM-DD)"),
     "an ISO date-time": _("an ISO date-time"), "an ISO date": _("an ISO date"),
 }
-_WORDS = {"type": TYPES, "tw": TYPES}
+# region levels as region_codes() writes them (msgids of the region pages)
+LEVELS = {"county": _("county"), "city": _("city"), "province": _("province")}
+_WORDS = {"type": TYPES, "tw": TYPES, "level": LEVELS}
 
 # English sentence (after the path, before the "about") → msgid with the same fields.
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -56,6 +58,11 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"value (?P<v>.+) is not a known city code", _("value {v} is not a known city code")),
         (r"value (?P<v>.+) is not a known province code",
          _("value {v} is not a known province code")),
+        (r"value (?P<v>.+) is outside your region (?P<r>.+)",
+         _("value {v} is outside your region {r}")),
+        (r"value (?P<v>.+) is the code of a (?P<level>county|city|province) "
+         r"\((?P<name>.*)\): use (?P<use>\w+)",
+         _("value {v} is the code of a {level} ({name}): use {use}")),
         (r"value (?P<v>.+) is not one of (?P<allowed>.+)", _("value {v} is not one of {allowed}")),
         (r"value (?P<v>.+) is not (?P<tw>text|a whole number|a number|true or false|"
          r"an ISO date \(YYYY-MM-DD\)|an ISO date-time)", _("value {v} is not {tw}")),

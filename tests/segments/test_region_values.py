@@ -30,9 +30,8 @@ def _refusal(rule: dict[str, Any], cat: Catalogue) -> str:
 def test_the_catalogue_knows_each_region_fields_codes_with_names(full: Catalogue) -> None:
     assert full.regions["city_code"] == {"C01": "City One", "C02": "City Two"}
     assert full.regions["province_code"] == {"P01": "Province One"}
-    # region_code is the node a subscriber is attached to: any level
-    assert set(full.regions["region_code"]) == {"P01", "C01", "C02", "C01-01", "C01-02",
-                                                "C02-01"}
+    # region_code is the node a subscriber is attached to: the counties (the leaves)
+    assert set(full.regions["region_code"]) == {"C01-01", "C01-02", "C02-01"}
     city = next(f for f in full.to_dict()["fields"] if f["name"] == "city_code")
     assert city["regions"] == [{"code": "C01", "name": "City One"},
                                {"code": "C02", "name": "City Two"}]
@@ -57,9 +56,36 @@ def test_a_regions_name_suggests_its_code(full: Catalogue) -> None:
                               "did you mean 'P01' (Province One)?")
 
 
-def test_a_county_code_is_not_a_city_code(full: Catalogue) -> None:
-    assert "is not a known city code" in _refusal(
-        {"field": "city_code", "op": "=", "value": "C01-01"}, full)
+def test_a_code_of_another_level_names_the_field_that_holds_it(full: Catalogue) -> None:
+    """A county's code in city_code, or a city's in region_code (subscribers sit on
+    counties), would count no one: the refusal says which field holds such codes, and for
+    a county its city."""
+    assert _refusal({"field": "city_code", "op": "=", "value": "C01-02"}, full) == (
+        "rule: value \"C01-02\" is the code of a county (County 1-2): use region_code; "
+        "did you mean 'C01' (City One)?")
+    assert _refusal({"field": "region_code", "op": "in", "value": ["C01-01", "C02"]},
+                    full) == ("rule: value \"C02\" is the code of a city (City Two): "
+                              "use city_code")
+    assert _refusal({"field": "region_code", "op": "=", "value": "P01"}, full) == (
+        "rule: value \"P01\" is the code of a province (Province One): use province_code")
+    assert _refusal({"field": "province_code", "op": "=", "value": "C01"}, full) == (
+        "rule: value \"C01\" is the code of a city (City One): use city_code; "
+        "did you mean 'P01' (Province One)?")
+
+
+def test_a_scoped_user_names_only_codes_of_their_region_and_above(
+        con: duckdb.DuckDBPyConnection) -> None:
+    c01 = load(con, "C01")
+    assert set(c01.regions["region_code"]) == {"C01-01", "C01-02"}
+    assert c01.regions["city_code"] == {"C01": "City One"}
+    assert c01.regions["province_code"] == {"P01": "Province One"}  # above: covers C01
+    for ok in ({"field": "province_code", "op": "=", "value": "P01"},
+               {"field": "region_code", "op": "=", "value": "C01-02"}):
+        parse_rule(ok, catalogue=c01)
+    assert _refusal({"field": "city_code", "op": "=", "value": "C02"}, c01) == (
+        "rule: value \"C02\" is outside your region C01")
+    assert _refusal({"field": "region_code", "op": "=", "value": "C02-01"}, c01) == (
+        "rule: value \"C02-01\" is outside your region C01")
 
 
 def test_nothing_is_checked_before_regions_are_loaded() -> None:
@@ -88,6 +114,14 @@ def test_the_api_refuses_a_city_name_in_the_readers_language(api: Any) -> None:
     catalogue = client.get("/api/segments/catalogue").json()
     county = next(f for f in catalogue["fields"] if f["name"] == "region_code")
     assert {"code": "C01-01", "name": "County 1-1"} in county["regions"]
+    # the builder suggests a scoped user only the codes of their region and above
+    scoped = api("marketer", "C01").get("/api/segments/catalogue").json()
+    city = next(f for f in scoped["fields"] if f["name"] == "city_code")
+    assert city["regions"] == [{"code": "C01", "name": "City One"}]
+    refused = api("marketer", "C01").post("/api/segments/count?lang=ru", json={
+        "rule": {"field": "city_code", "op": "=", "value": "C02"}})
+    assert refused.status_code == 422
+    assert refused.json()["message"] == "rule: значение \"C02\" — вне вашего региона C01"
 
 
 def test_a_template_parameter_on_a_region_field_is_checked_when_filled(api: Any) -> None:
