@@ -12,6 +12,7 @@ from telcamp.access.deps import require
 from telcamp.core.db import session_scope
 from telcamp.core.security import Principal
 from telcamp.lists import (  # wording: registers how to say list messages
+    coverage,
     exclusions,
     importer,
     service,
@@ -23,6 +24,7 @@ from telcamp.lists.schemas import (
     ListCreate,
     ListRead,
     ListUpdate,
+    MemberAdded,
     MemberCreate,
     MemberRead,
     OverrideCreate,
@@ -136,7 +138,10 @@ def list_members(list_id: int, limit: int = Query(100, ge=1, le=1000),
 
 
 @router.post("/{list_id}/members", status_code=201)
-def add_member(list_id: int, body: MemberCreate, principal: Principal = WRITE) -> SearchHit:
+def add_member(list_id: int, body: MemberCreate, principal: Principal = WRITE
+               ) -> MemberAdded:
+    """The number as stored, with the import report's coverage fields (not_subscribers,
+    national_like) for it."""
     with session_scope() as s:
         member = service.add_member(s, principal=principal, list_id=list_id,
                                     msisdn=body.msisdn, reason=body.reason,
@@ -145,7 +150,12 @@ def add_member(list_id: int, body: MemberCreate, principal: Principal = WRITE) -
     sync.sync_member(list_id, number)
     with session_scope() as s:
         hits = service.search(s, principal=principal, msisdn=body.msisdn)
-    return next(h for h in hits if h.list_id == list_id)
+    hit = next(h for h in hits if h.list_id == list_id)
+    cov = coverage.check([number])
+    if cov is None:
+        return MemberAdded(**hit.model_dump())
+    return MemberAdded(**hit.model_dump(), not_subscribers=cov.not_subscribers,
+                       national_like=cov.national_like)
 
 
 @router.delete("/{list_id}/members/{msisdn}", status_code=204)

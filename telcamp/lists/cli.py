@@ -129,7 +129,7 @@ def add(
                            expires_at=expires)
     sync.sync_member(list_id, parse_msisdn(msisdn))
     console.print(f"{parse_msisdn(msisdn)} is on list {list_id}")
-    _say_coverage(coverage.check([parse_msisdn(msisdn)]))
+    _say_coverage(coverage.check([parse_msisdn(msisdn)]), one=True)
 
 
 @app.command("remove")
@@ -187,8 +187,31 @@ def import_(
                   if report.not_subscribers is not None else None)
 
 
-def _say_coverage(cov: coverage.Coverage | None) -> None:
-    for line in coverage.summary(cov):
+def coverage_lines(cov: coverage.Coverage | None, *, one: bool = False) -> list[str]:
+    """The report's notes on numbers no subscriber has (coverage.check), with the verb
+    agreeing with the count ("1 of the numbers is", not "are"); `one`: said of the one
+    number just added."""
+    if cov is None or not cov.not_subscribers:
+        return []
+    n, national = cov.not_subscribers, cov.national_like
+    kept = "(kept: it will count once such a subscriber is loaded)" if one or n == 1 else (
+        "(kept: they will count once such subscribers are loaded)")
+    lines = [("the number is not a subscriber" if one else
+              "1 of the numbers is not a subscriber" if n == 1 else
+              f"{n:,} of the numbers are not subscribers") + f" in the warehouse {kept}"]
+    if national:
+        who = ("it looks like a subscriber's number" if one else
+               "1 of them looks like a subscriber's number" if national == 1 else
+               f"{national:,} of them look like subscribers' numbers")
+        again = "add it again" if one or national == 1 else "add them again"
+        lines.append(f"{who} written the national way (trunk prefix instead of the country "
+                     "code) and will never match: no numbering plan is configured; set "
+                     f"{', '.join(coverage.PLAN_SETTINGS)} (docs/lists.md) and {again}")
+    return lines
+
+
+def _say_coverage(cov: coverage.Coverage | None, *, one: bool = False) -> None:
+    for line in coverage_lines(cov, one=one):
         console.print(f"note: {line}", highlight=False)
 
 

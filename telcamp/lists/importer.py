@@ -76,15 +76,24 @@ class ImportNeedsConfirmation(FileRejected):
         self.report = report
         super().__init__(file=report.file, errors=_row_errors(report.file, report.rejected),
                          total=report.rejected_total)
-        TelcampError.__init__(self, self.message + (
-            f"\n{report.valid} good rows were NOT imported; confirm the partial import to "
-            "import them (API confirm_partial=true, CLI --accept-partial)"
-        ))
+        # Not "rejected, nothing loaded": the file can still be imported, less its bad
+        # rows, and the heading says how. Counts as "label: n", so that no plural has to
+        # agree with them (1 valid row, 2 valid rows; ru has three forms).
+        TelcampError.__init__(self, partial_heading(report) + "\n  " + "\n  ".join(
+            str(e) for e in self.errors))
 
     def to_dict(self) -> dict[str, object]:
         out = super().to_dict()
         out["report"] = self.report.model_dump(mode="json")
         return out
+
+
+def partial_heading(report: ImportReport) -> str:
+    """The first line of an unconfirmed partial import's refusal (said in other
+    languages by lists.wording)."""
+    return (f"{report.file}: nothing imported yet; valid rows: {report.valid}, rejected: "
+            f"{report.rejected_total}. Confirm the partial import to import the valid rows "
+            "(API confirm_partial=true, CLI --accept-partial). Rejected rows:")
 
 
 def _row_errors(file: str, rejected: list[RejectedRow]) -> list[RowError]:

@@ -26,7 +26,7 @@ from telcamp.core.i18n import _
 from telcamp.core.security import Principal
 from telcamp.core.settings import get_settings
 from telcamp.core.web import register_nav, render
-from telcamp.lists import exclusions, importer, service, sync
+from telcamp.lists import coverage, exclusions, importer, service, sync
 from telcamp.lists.api import repair_copy
 from telcamp.lists.importer import ImportNeedsConfirmation
 from telcamp.lists.models import LIST_TYPES
@@ -124,12 +124,14 @@ def search(request: Request, msisdn: str = "", principal: Principal = READ) -> H
 
 
 @router.get("/lists/{list_id}", response_class=HTMLResponse)
-def list_page(request: Request, list_id: str, principal: Principal = READ) -> HTMLResponse:
+def list_page(request: Request, list_id: str, added: str = "",
+              principal: Principal = READ) -> HTMLResponse:
     # a hand-edited address (/lists/abc) is a list not found, on the lists page like any
     # other id, not the API's JSON refusal of a non-integer path parameter
     if not list_id.isdigit():
         return _index(request, principal, error=f"list {list_id} not found", status=404)
-    return _detail(request, principal, int(list_id))
+    return _detail(request, principal, int(list_id),
+                   added_note=added if added in ADDED_NOTES else None)
 
 
 def _change(request: Request, principal: Principal, list_id: int, action: Any,
@@ -146,13 +148,32 @@ def _change(request: Request, principal: Principal, list_id: int, action: Any,
     return _back(list_id)
 
 
+# What the list page says after a number was added (?added=…): the number is no
+# subscriber, or, worse, reads as one written the national way and will never match
+ADDED_NOTES = ("not_subscriber", "national_like")
+
+
 @router.post("/lists/{list_id}/members", response_class=HTMLResponse)
 def add_member(request: Request, list_id: int, msisdn: str = Form(...),
                reason: str = Form(""), expires_at: str = Form(""),
                principal: Principal = WRITE) -> Response:
-    return _change(request, principal, list_id, lambda s: service.add_member(
-        s, principal=principal, list_id=list_id, msisdn=msisdn, reason=reason,
-        expires_at=expires_at), msisdn)
+    try:
+        with session_scope() as s:
+            number = service.add_member(s, principal=principal, list_id=list_id,
+                                        msisdn=msisdn, reason=reason,
+                                        expires_at=expires_at).msisdn
+    except TelcampError as exc:
+        return _detail(request, principal, list_id, error=exc.message, status=exc.status)
+    sync.sync_member(list_id, number)
+    # as the import report and `telcamp list add` do: a number stored as typed that no
+    # subscriber has (8 930 … without a numbering plan) would silently never apply. The
+    # note travels in the address, not the number: the page stays POST → 303 → GET and
+    # no number is written to access logs.
+    cov = coverage.check([number])
+    if cov is None or not cov.not_subscribers:
+        return _back(list_id)
+    note = "national_like" if cov.national_like else "not_subscriber"
+    return RedirectResponse(f"/lists/{list_id}?added={note}", status_code=303)
 
 
 @router.post("/lists/{list_id}/remove", response_class=HTMLResponse)

@@ -209,6 +209,19 @@ class SearchHit(BaseModel):
     expires_local: str | None = None
 
 
+class MemberAdded(SearchHit):
+    """The number as it now stands on the list, and the import report's coverage fields
+    for it: a number no subscriber has (typed the national way without a numbering
+    plan, say) is kept but would silently never match."""
+
+    not_subscribers: int | None = Field(
+        None, description="1 when no subscriber in the warehouse has the number (kept); "
+        "null: no subscribers loaded to compare with, or the warehouse busy with a load")
+    national_like: int = Field(
+        0, description="1 when it reads as a subscriber's number written the national way "
+        "while no numbering plan is configured: it will never match")
+
+
 class RejectedRow(BaseModel):
     line: int
     value: str = Field(description="what was typed in the column the reason is about")

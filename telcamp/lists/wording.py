@@ -4,8 +4,9 @@ logs and the API's stable `code` keep; the console pages (through the `say` temp
 function) and the API's `message` (through core.i18n.say_message) say them in the
 reader's language. The number or date the user typed stays as typed.
 
-A file refusal reads "FILE rejected, nothing loaded:" then one "FILE:LINE [COLUMN]:
-'VALUE': REASON" per bad row; each part is said on its own.
+A file refusal reads "FILE rejected, nothing loaded:" (or, when the good rows can still be
+imported by confirming, "FILE: nothing imported yet; valid rows: …") then one
+"FILE:LINE [COLUMN]: 'VALUE': REASON" per bad row; each part is said on its own.
 """
 
 from __future__ import annotations
@@ -89,9 +90,12 @@ _REFUSED = re.compile(r"^(?P<file>.+) rejected, nothing loaded(?: \(and (?P<more
 # one rejected row: FILE:LINE [COLUMN]: 'VALUE': REASON (value and column optional)
 _ROW = re.compile(r"^(?P<where>\S.*?(?::\d+)?(?: \[\w+\])?): (?:(?P<value>'[^']*'): )?"
                   r"(?P<reason>.+)$")
-_CONFIRM = re.compile(r"^(?P<n>\d+) good rows were NOT imported; confirm the partial "
-                      r"import to import them \(API confirm_partial=true, CLI "
-                      r"--accept-partial\)$")
+# the heading of a file with bad rows that can still be imported less them
+# (importer.partial_heading)
+_PARTIAL = re.compile(r"^(?P<file>.+): nothing imported yet; valid rows: (?P<valid>\d+), "
+                      r"rejected: (?P<rejected>\d+)\. Confirm the partial import to import "
+                      r"the valid rows \(API confirm_partial=true, CLI --accept-partial\)\. "
+                      r"Rejected rows:$")
 
 
 def _line(text: str, gettext: Gettext) -> str | None:
@@ -103,10 +107,12 @@ def _line(text: str, gettext: Gettext) -> str | None:
         if refused["more"]:
             head += " " + gettext(_("(and {n} more)")).format(n=refused["more"])
         return head + ":"
-    confirm = _CONFIRM.match(plain)
-    if confirm:
-        return gettext(_("{n} good rows were NOT imported; confirm the partial import to "
-                         "import them")).format(n=confirm["n"])
+    partial = _PARTIAL.match(plain)
+    if partial:
+        return gettext(_("{file}: nothing imported yet; valid rows: {valid}, rejected: "
+                         "{rejected}. Confirm the partial import to import the valid rows "
+                         "(API confirm_partial=true, CLI --accept-partial). Rejected rows:")
+                       ).format(**partial.groupdict())
     said = say_pattern(plain, PATTERNS, gettext)
     if said is not None:
         return indent + said

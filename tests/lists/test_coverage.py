@@ -87,7 +87,7 @@ def test_the_import_and_add_reports_say_it(subscribers: None, frozen: object,
     assert "3 rows, 3 added" in out.output  # kept: a list may name numbers not loaded yet
     flat = " ".join(out.output.split())
     assert "note: 2 of the numbers are not subscribers in the warehouse" in flat
-    assert "note: 1 of them look like subscribers' numbers written the national way" in flat
+    assert "note: 1 of them looks like a subscriber's number written the national way" in flat
     report = json.loads(runner.invoke(app, ["list", "import", "dnd", str(csv_file),
                                             "--json"]).output)
     assert (report["not_subscribers"], report["national_like"]) == (2, 1)
@@ -109,3 +109,72 @@ def test_the_import_page_says_it_in_the_readers_language(subscribers: None, froz
     assert r.status_code == 200, r.text
     assert 'data-testid="not-subscribers"' in r.text and "Не абоненты" in r.text
     assert 'data-testid="national-like"' in r.text and "TELCAMP_MSISDN_TRUNK_PREFIX" in r.text
+
+
+def test_the_cli_says_one_number_in_the_singular(subscribers: None, frozen: object,
+                                                 tmp_path: Path) -> None:
+    migrate()
+    runner.invoke(app, ["list", "create", "dnd", "--type", "optout"])
+    csv_file = tmp_path / "one.csv"
+    csv_file.write_text("89123456789\n79120000001\n", encoding="utf-8")
+    out = runner.invoke(app, ["list", "import", "dnd", str(csv_file)])
+    flat = " ".join(out.output.split())
+    assert "note: 1 of the numbers is not a subscriber in the warehouse (kept: it will" in flat
+    assert "note: 1 of them looks like a subscriber's number" in flat
+    assert " are not subscribers" not in flat and "add it again" in flat
+    added = " ".join(runner.invoke(app, ["list", "add", "dnd", "79990000000"]).output.split())
+    assert "note: the number is not a subscriber in the warehouse" in added
+    assert "national way" not in added
+
+
+def test_the_api_add_answer_carries_the_import_reports_coverage_fields(
+        subscribers: None, frozen: object, db: str, login: Any) -> None:
+    admin = login("admin", None)
+    lid = admin.post("/api/lists", json={"name": "dnd", "type": "optout"}).json()["id"]
+    national = admin.post(f"/api/lists/{lid}/members", json={"msisdn": "8 912 345-67-89"})
+    assert national.status_code == 201, national.text
+    body = national.json()
+    assert body["msisdn"] == "89123456789"  # stored as typed: no numbering plan
+    assert (body["not_subscribers"], body["national_like"]) == (1, 1)
+    other = admin.post(f"/api/lists/{lid}/members", json={"msisdn": "79990000000"}).json()
+    assert (other["not_subscribers"], other["national_like"]) == (1, 0)
+    known = admin.post(f"/api/lists/{lid}/members", json={"msisdn": "79120000001"}).json()
+    assert (known["not_subscribers"], known["national_like"]) == (0, 0)
+
+
+def test_the_api_add_answer_is_null_before_subscribers_are_loaded(
+        regions: None, frozen: object, db: str, login: Any) -> None:
+    admin = login("admin", None)
+    lid = admin.post("/api/lists", json={"name": "dnd", "type": "optout"}).json()["id"]
+    body = admin.post(f"/api/lists/{lid}/members", json={"msisdn": "79120000001"}).json()
+    assert (body["not_subscribers"], body["national_like"]) == (None, 0)
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", "it is not a subscriber"), ("ru", "такого абонента в хранилище нет"),
+    ("zh", "仓库中没有该用户")])
+def test_the_list_page_says_it_after_adding_one_number(
+        subscribers: None, frozen: object, db: str, login: Any, lang: str, words: str
+        ) -> None:
+    admin = login("admin", None)
+    created = admin.post("/lists", data={"name": "dnd", "type": "optout"},
+                         follow_redirects=False)
+    lid = int(created.headers["location"].rsplit("/", 1)[1])
+    added = admin.post(f"/lists/{lid}/members", data={"msisdn": "8 912 345-67-89"},
+                       follow_redirects=False)
+    assert added.status_code == 303  # still POST → redirect → GET
+    assert added.headers["location"] == f"/lists/{lid}?added=national_like"
+    page = admin.get(added.headers["location"] + f"&lang={lang}")
+    assert 'data-testid="add-note"' in page.text and words in page.text
+    assert 'data-testid="national-like"' in page.text
+    assert "TELCAMP_MSISDN_TRUNK_PREFIX" in page.text
+    other = admin.post(f"/lists/{lid}/members", data={"msisdn": "79990000000"},
+                       follow_redirects=False)
+    assert other.headers["location"] == f"/lists/{lid}?added=not_subscriber"
+    page = admin.get(other.headers["location"] + f"&lang={lang}")
+    assert words in page.text and 'data-testid="national-like"' not in page.text
+    # a subscriber's number: nothing to say
+    quiet = admin.post(f"/lists/{lid}/members", data={"msisdn": "79120000001"},
+                       follow_redirects=False)
+    assert quiet.headers["location"] == f"/lists/{lid}"
+    assert 'data-testid="add-note"' not in admin.get(f"/lists/{lid}?added=junk").text

@@ -24,6 +24,8 @@ def test_create_import_confirm_search_add_remove(db, regions, frozen, login):
     assert r.status_code == 422
     assert 'data-testid="rejected-rows"' in r.text and "must be digits only" in r.text
     assert 'data-testid="nothing-imported"' in r.text
+    # not yet: confirming imports the valid rows (not "nothing was imported")
+    assert "Nothing is imported yet: the valid rows are imported" in r.text
     token = re.search(r'name="token" value="([^"]+)"', r.text).group(1)
     assert '<span data-testid="member-count">0</span>' in r.text
 

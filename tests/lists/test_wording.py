@@ -86,3 +86,20 @@ def test_pages_and_api_say_list_errors_in_the_language(db, regions, frozen, logi
                       headers={"Accept-Language": "ru"})
     assert r.status_code == 422
     assert r.json()["message"].startswith("номер '12ab' должен состоять только из цифр")
+
+
+def test_an_unconfirmed_partial_import_is_headed_as_one_to_confirm() -> None:
+    """Not "rejected, nothing loaded": nothing is imported yet, and confirming imports
+    the valid rows; the counts read as "label: n" in every language (no plural)."""
+    parsed = importer.parse(b"79120000001\n7912x\n", file="other.csv")
+    report = importer.ImportReport(list_id=1, file="other.csv", rows=2, valid=1,
+                                   rejected=parsed.rejected, rejected_total=1, applied=False)
+    english = importer.ImportNeedsConfirmation(report).message
+    assert english.startswith("other.csv: nothing imported yet; valid rows: 1, rejected: 1. "
+                              "Confirm the partial import to import the valid rows")
+    assert "rejected, nothing loaded" not in english and "good rows" not in english
+    ru, zh = wording.known(english, RU), wording.known(english, ZH)
+    assert ru is not None and ru.startswith(
+        "other.csv: пока ничего не импортировано; корректных строк: 1, отклонённых: 1.")
+    assert "other.csv:2 [msisdn]: '7912x': " in ru
+    assert zh is not None and zh.startswith("other.csv：尚未导入任何内容；有效行：1，被拒绝：1。")
