@@ -133,8 +133,8 @@ def test_a_rule_error_greys_the_old_figures_and_marks_the_rule(
     page.goto(f"{live_server.url}/segments/builder?lang=ru")
     _first_rule_tier_high(page, high)
     ops = page.get_by_test_id("leaf").nth(0).get_by_test_id("op").inner_text()
-    # is_null in the words of docs/segments.md ("is unknown"), not "is empty"
-    assert "одно из" in ops and "неизвестно" in ops and "пусто" not in ops
+    # is_null as "no data", which agrees with a field of any gender (not "is empty")
+    assert "одно из" in ops and "нет данных" in ops and "пусто" not in ops
     assert "not_in" not in ops
     groups = page.get_by_test_id("leaf").nth(0).locator("optgroup").evaluate_all(
         "gs => gs.map(g => g.label)")
@@ -361,3 +361,50 @@ def test_region_fields_offer_the_known_codes_and_refuse_a_name(
     _wait_text(page, "count", "—")
     box.fill("C02")
     _wait_text(page, "count", f"{_count(warehouse_file, 'TRUE', city='C02'):,}")
+
+
+# Region names of the trial that were cut off or overlapped (a city chart cut
+# "Санкт-Петербург" to "кт-Петербург", 40 counties made one illegible band).
+_LONG_CITIES = ["Санкт-Петербург", "哈尔滨", "Петропавловск-Камчатский", "Ханты-Мансийск"]
+
+
+def _many_regions(route: Any) -> None:
+    """The builder's real answer, with 40 counties and long city names in its profile."""
+    answer = route.fetch()
+    data = answer.json()
+    dims = data["profile"]["dimensions"]
+    dims["county"] = [{"key": f"C{i // 4 + 1:02d}-{i % 4 + 1:02d}", "name": f"County {i}",
+                       "count": 40 - i, "base": 50, "share": (40 - i) / 820,
+                       "base_share": 1 / 40, "index": 100} for i in range(40)]
+    dims["city"] = [{"key": f"C{i + 10}", "name": n, "count": 1, "base": 1, "share": 0.25,
+                     "base_share": 0.25, "index": 100} for i, n in enumerate(_LONG_CITIES)]
+    route.fulfill(response=answer, json=data)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru", "zh"])
+def test_region_charts_stay_readable_with_tens_of_regions(
+        warehouse_file: str, live_server: Any, page: Any, page_as: Any, lang: str) -> None:
+    """Horizontal bars, one row per region, the chart growing with them; the labels get
+    the room they need (grid.containLabel), whole up to a width."""
+    page_as("marketer", "C01")
+    page.route("**/api/segments/evaluate", _many_regions)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/segments/builder?lang={lang}")
+    page.wait_for_selector("[data-testid=chart-county] canvas", timeout=15_000)
+    page.wait_for_selector("[data-testid=chart-city] canvas", timeout=15_000)
+    option = page.evaluate("""() => {
+        const o = n => echarts.getInstanceByDom(
+            document.querySelector(`[data-testid=chart-${n}]`)).getOption();
+        return {county: o("county"), city: o("city"),
+                height: document.querySelector("[data-testid=chart-county]").offsetHeight};
+    }""")
+    county = option["county"]
+    assert county["yAxis"][0]["type"] == "category" and county["grid"][0]["containLabel"]
+    assert len(county["yAxis"][0]["data"]) == 40
+    assert option["height"] >= 40 * 20  # about a bar pair's height per county
+    assert option["city"]["yAxis"][0]["data"][0] == "C10 Санкт-Петербург"
+    chart = page.get_by_test_id("chart-county")
+    chart.scroll_into_view_if_needed()
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    page.get_by_test_id("profile").screenshot(
+        path=str(OUTPUT_DIR / f"segment-builder-regions-{lang}.png"))

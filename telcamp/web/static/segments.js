@@ -457,17 +457,26 @@
         box = document.getElementById("sb-chart-" + name);
       }
       if (!window.echarts) { return; }
+      // Horizontal bars, one row per category, the chart as tall as its rows: 40 counties
+      // under a vertical chart overlapped into an illegible band, and a fixed left margin
+      // cut long labels ("кт-Петербург"). containLabel gives the labels the room they
+      // need; a very long one is shortened (the tooltip says it whole).
+      box.style.height = Math.max(240, 70 + items.length * 26) + "px";
       var chart = charts[name] || (charts[name] = echarts.init(box));
+      chart.resize();
       chart.setOption({
-        animation: false, legend: {top: 0}, grid: {left: 40, right: 10, top: 30, bottom: 40},
+        animation: false, legend: {top: 0},
+        grid: {left: 8, right: 16, top: 30, bottom: 8, containLabel: true},
         tooltip: {trigger: "axis", formatter: function (ps) {
           var it = items[ps[0].dataIndex];
           return esc(keyWord(it)) + "<br>" + t("audience_share") + ": " + (100 * it.share).toFixed(1) +
                  "<br>" + t("base_share") + ": " + (100 * it.base_share).toFixed(1) +
                  "<br>" + t("index") + ": " + (it.index === null ? "—" : it.index);
         }},
-        xAxis: {type: "category", data: items.map(keyWord), axisLabel: {interval: 0, rotate: items.length > 6 ? 30 : 0}},
-        yAxis: {type: "value", axisLabel: {formatter: "{value}%"}},
+        // the first category at the top, as the list reads
+        yAxis: {type: "category", inverse: true, data: items.map(keyWord),
+                axisLabel: {interval: 0, width: 150, overflow: "truncate"}},
+        xAxis: {type: "value", axisLabel: {formatter: "{value}%"}},
         series: [{name: t("audience_share"), type: "bar", data: items.map(function (i) { return +(100 * i.share).toFixed(1); }), itemStyle: {color: "#2f6db5"}},
                  {name: t("base_share"), type: "bar", data: items.map(function (i) { return +(100 * i.base_share).toFixed(1); }), itemStyle: {color: "#b8c4d3"}}]
       }, true);
