@@ -263,8 +263,8 @@ def from_columns(columns: list[tuple[str, str]]) -> Catalogue:
 
 
 # The region fields of the profile and the level of the region tree each holds (None:
-# region_code, the node a subscriber is attached to: the tree's leaves, normally counties;
-# see warehouse.build).
+# region_code, the node a subscriber is attached to, which a rule reads as "in region X"
+# at any level: see compiler.in_region).
 REGION_FIELDS: dict[str, str | None] = {
     "region_code": None, "city_code": "city", "province_code": "province",
 }
@@ -280,9 +280,8 @@ def region_codes(con: duckdb.DuckDBPyConnection, fields: dict[str, FieldInfo],
     warehouse's regions table; ({}, {}) without one. One small read (a region tree is tens
     to a few thousand rows).
 
-    region_code holds the node a subscriber is attached to: a leaf of the tree (or a
-    county), so a city's code there would count no one. A scoped user may name the codes
-    of their subtree and of the regions above it (a province rule covers their city)."""
+    A scoped user may name the codes of their subtree and of the regions above it (a
+    province rule covers their city)."""
     present = [f for f in REGION_FIELDS if f in fields]
     if not present:
         return {}, {}
@@ -291,14 +290,12 @@ def region_codes(con: duckdb.DuckDBPyConnection, fields: dict[str, FieldInfo],
     except duckdb.CatalogException:
         return {}, {}
     tree = {str(c): (str(n), str(lv), None if p is None else str(p)) for c, n, lv, p in rows}
-    parents = {info[2] for info in tree.values()}
     allowed = set(tree) if scope is None else _subtree_and_above(tree, scope)
     out: dict[str, dict[str, str]] = {}
     for name in present:
         level = REGION_FIELDS[name]
-        known = {c: info[0] for c, info in tree.items() if c in allowed and (
-            info[1] == level if level is not None else (c not in parents or
-                                                        info[1] == "county"))}
+        known = {c: info[0] for c, info in tree.items()
+                 if c in allowed and (level is None or info[1] == level)}
         if known:
             out[name] = known
     return out, tree

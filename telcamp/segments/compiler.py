@@ -269,6 +269,10 @@ def region_condition(region_code: str, alias: str = "p") -> exp.Expr:
     )
 
 
+# The region columns a region_code rule reads, from the node a subscriber is attached to up
+REGION_COLUMNS = ("region_code", "city_code", "province_code")
+
+
 class _Compiler:
     def __init__(self, ctx: CompileContext, alias: str, prefilter: exp.Expr | None):
         self.ctx = ctx
@@ -290,6 +294,8 @@ class _Compiler:
             target = _col(rule.field, self.alias)
             if info is not None and info.closed and info.values and rule.op in {"in", "not_in"}:
                 return _closed_in(target, rule.op, cast(list[Any], rule.value), info.values)
+            if rule.field == "region_code" and rule.op in {"=", "!=", "in", "not_in"}:
+                return self.in_region(rule)
             return _compare(target, rule.op, rule.value, ftype)
         if isinstance(rule, UsageLeaf):
             return self.usage(rule)
@@ -300,6 +306,20 @@ class _Compiler:
         if isinstance(rule, Contacted):
             return self.contacted(rule)
         raise ValidationFailed(f"unknown rule node {rule!r}")
+
+    def in_region(self, rule: FieldLeaf) -> exp.Expr:
+        """region_code = X is "in region X" at any level: a county's code matches the
+        subscribers attached to it, a city's or the province's all those below it (as
+        DESIGN.md's example `region_code in [C01, C02]` reads), like the user's region
+        scope. Each column's test is NULL-safe so != / not_in keep the subscribers whose
+        city or province is unknown."""
+        positive = "=" if rule.op in {"=", "!="} else "in"
+        parts = [exp.Coalesce(this=exp.paren(_compare(_col(c, self.alias), positive,
+                                                      rule.value, "str")),
+                              expressions=[exp.false()])
+                 for c in REGION_COLUMNS if c in self.ctx.catalogue.fields]
+        cond = exp.paren(exp.or_(*parts))
+        return exp.Not(this=cond) if rule.op in {"!=", "not_in"} else cond
 
     def usage(self, rule: UsageLeaf) -> exp.Expr:
         stored = stored_column(rule, self.ctx)

@@ -115,6 +115,16 @@ def _fail(path: str, message: str) -> ValidationFailed:
     return ValidationFailed(f"{_where(path)}: {message}", field=_where(path))
 
 
+def _whole(value: Any) -> Any:
+    """30.0 or 1e2 as 30 or 100: JSON writes whole numbers that way too (a spreadsheet, a
+    script dividing), and they are whole; 30.5 stays, to be refused."""
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _type_ok(ftype: str, v: Any) -> bool:
     if ftype == "str":
         return isinstance(v, str)
@@ -211,9 +221,9 @@ def region_hint(value: str, known: dict[str, str]) -> str | None:
 
 def check_region(path: str, field: str, value: Any, cat: Catalogue) -> None:
     """A region field's value must be a code the field can hold, for this user: a city's
-    name, a code in the wrong case, a county's code in city_code or a city's in region_code
-    (subscribers are attached to counties) would all match no one, and the count would
-    say 0 without a word. NotAllowedValue: a template parameter may still pick a code."""
+    name, a code in the wrong case or a county's code in city_code would all match no
+    one, and the count would say 0 without a word (region_code takes any level: see
+    compiler.in_region). NotAllowedValue: a template parameter may still pick a code."""
     known = cat.regions.get(field, {})
     if not isinstance(value, str) or value in known:
         return
@@ -312,6 +322,8 @@ def _parse(obj: Any, path: str, cat: Catalogue) -> Rule:
             raise _fail(path, f"unknown operator {op!r}: field '{name}' is {info.type} "
                               f"(ops: {', '.join(info.ops)})")
         value = obj.get("value")
+        if info.type == "int":
+            value = _whole(value)
         check_value(path, f"field '{name}'", info.type, info.ops, op, value, info.values)
         if name in REGION_FIELDS and cat.region_tree and op != "is_null":
             for v in value if isinstance(value, list) else [value]:
@@ -322,7 +334,7 @@ def _parse(obj: Any, path: str, cat: Catalogue) -> Rule:
         metric = cat.metrics.get(name) if isinstance(name, str) else None
         if metric is None:
             raise _unknown(path, "usage metric", name, cat.metrics)
-        days = obj.get("days")
+        days = _whole(obj.get("days"))
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= metric.max_days:
             raise _fail(path, f"'days' must be a whole number from 1 to {metric.max_days}, "
                               f"got {_js(days)}")

@@ -30,8 +30,9 @@ def _refusal(rule: dict[str, Any], cat: Catalogue) -> str:
 def test_the_catalogue_knows_each_region_fields_codes_with_names(full: Catalogue) -> None:
     assert full.regions["city_code"] == {"C01": "City One", "C02": "City Two"}
     assert full.regions["province_code"] == {"P01": "Province One"}
-    # region_code is the node a subscriber is attached to: the counties (the leaves)
-    assert set(full.regions["region_code"]) == {"C01-01", "C01-02", "C02-01"}
+    # region_code reads "in region X" at any level (compiler.in_region)
+    assert set(full.regions["region_code"]) == {"P01", "C01", "C02", "C01-01", "C01-02",
+                                                "C02-01"}
     city = next(f for f in full.to_dict()["fields"] if f["name"] == "city_code")
     assert city["regions"] == [{"code": "C01", "name": "City One"},
                                {"code": "C02", "name": "City Two"}]
@@ -57,17 +58,11 @@ def test_a_regions_name_suggests_its_code(full: Catalogue) -> None:
 
 
 def test_a_code_of_another_level_names_the_field_that_holds_it(full: Catalogue) -> None:
-    """A county's code in city_code, or a city's in region_code (subscribers sit on
-    counties), would count no one: the refusal says which field holds such codes, and for
-    a county its city."""
+    """A county's code in city_code would count no one: the refusal says which field
+    holds such codes, and suggests the county's city."""
     assert _refusal({"field": "city_code", "op": "=", "value": "C01-02"}, full) == (
         "rule: value \"C01-02\" is the code of a county (County 1-2): use region_code; "
         "did you mean 'C01' (City One)?")
-    assert _refusal({"field": "region_code", "op": "in", "value": ["C01-01", "C02"]},
-                    full) == ("rule: value \"C02\" is the code of a city (City Two): "
-                              "use city_code")
-    assert _refusal({"field": "region_code", "op": "=", "value": "P01"}, full) == (
-        "rule: value \"P01\" is the code of a province (Province One): use province_code")
     assert _refusal({"field": "province_code", "op": "=", "value": "C01"}, full) == (
         "rule: value \"C01\" is the code of a city (City One): use city_code; "
         "did you mean 'P01' (Province One)?")
@@ -76,7 +71,7 @@ def test_a_code_of_another_level_names_the_field_that_holds_it(full: Catalogue) 
 def test_a_scoped_user_names_only_codes_of_their_region_and_above(
         con: duckdb.DuckDBPyConnection) -> None:
     c01 = load(con, "C01")
-    assert set(c01.regions["region_code"]) == {"C01-01", "C01-02"}
+    assert set(c01.regions["region_code"]) == {"P01", "C01", "C01-01", "C01-02"}
     assert c01.regions["city_code"] == {"C01": "City One"}
     assert c01.regions["province_code"] == {"P01": "Province One"}  # above: covers C01
     for ok in ({"field": "province_code", "op": "=", "value": "P01"},
@@ -153,3 +148,35 @@ def test_the_profile_names_the_regions_beside_their_codes(api: Any) -> None:
 def test_validation_failed_is_the_base_of_the_refusal() -> None:
     # the edges (API 422, CLI exit 2) catch ValidationFailed
     assert issubclass(NotAllowedValue, ValidationFailed)
+
+
+def test_region_code_reads_in_region_at_any_level(con: duckdb.DuckDBPyConnection,
+                                                   ctx: Any) -> None:
+    """DESIGN.md's `region_code in [C01, C02]`: a city's code takes the subscribers of its
+    counties, the province's all of them; != and not_in are the rest, a subscriber with an
+    unknown city included."""
+    from telcamp.segments import audience
+
+    con.execute("UPDATE profile SET city_code = NULL WHERE msisdn IN "
+                "(SELECT msisdn FROM profile WHERE city_code = 'C02' LIMIT 5)")
+    cat = load(con)
+
+    def count(rule: dict[str, Any]) -> int:
+        from dataclasses import replace
+
+        return audience.count(con, parse_rule(rule, catalogue=cat), replace(ctx, catalogue=cat))
+
+    def sql(where: str) -> int:
+        return int(con.execute(f"SELECT count(*) FROM profile WHERE {where}").fetchone()[0])  # type: ignore[index]
+
+    total = sql("TRUE")
+    in_c01 = sql("city_code = 'C01'")
+    assert 0 < in_c01 < total
+    assert count({"field": "region_code", "op": "=", "value": "C01"}) == in_c01
+    assert count({"field": "region_code", "op": "in", "value": ["C01", "C02-01"]}) == sql(
+        "city_code = 'C01' OR region_code = 'C02-01'")
+    assert count({"field": "region_code", "op": "=", "value": "P01"}) == sql(
+        "province_code = 'P01'")
+    assert count({"field": "region_code", "op": "!=", "value": "C01"}) == total - in_c01
+    assert count({"field": "region_code", "op": "not_in", "value": ["C01-01"]}) == sql(
+        "region_code <> 'C01-01'")

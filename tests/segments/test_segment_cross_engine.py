@@ -29,6 +29,8 @@ CORPUS: list[dict[str, Any]] = [
     {"field": "age", "op": "between", "value": [25, 40]},
     {"field": "value_tier", "op": "in", "value": ["high", "medium"]},
     {"field": "gender", "op": "not_in", "value": ["u"]},
+    {"field": "region_code", "op": "in", "value": ["C01", "C02-01"]},  # a city, a county
+    {"field": "region_code", "op": "!=", "value": "C02"},
     {"field": "birth_date", "op": "is_null"},
     {"field": "email", "op": "is_null", "value": False},
     {"field": "activation_date", "op": "<", "value": "2022-06-01"},

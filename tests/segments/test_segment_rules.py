@@ -116,3 +116,18 @@ def test_rules_read_as_sentences() -> None:
     assert describe(parse_rule({"all": []}, catalogue=Catalogue())) == "everyone"
     assert describe(parse_rule({"field": "email", "op": "is_null", "value": False},
                                catalogue=Catalogue())) == "e-mail is known"
+
+
+def test_whole_numbers_written_as_decimals_are_whole() -> None:
+    """30.0 and 1e2 (JSON from a spreadsheet or a script) are whole; 30.5 is refused."""
+    rule = parse_rule({"all": [
+        {"field": "age", "op": ">=", "value": 30.0},
+        {"field": "tenure_days", "op": "between", "value": [1e2, 365.0]},
+        {"usage": "voice_min", "days": 14.0, "op": ">=", "value": 2.5}]}, catalogue=Catalogue())
+    assert isinstance(rule, AllOf)
+    age, tenure, usage = rule.all
+    assert isinstance(age, FieldLeaf) and age.value == 30 and isinstance(age.value, int)
+    assert isinstance(tenure, FieldLeaf) and tenure.value == [100, 365]
+    assert isinstance(usage, UsageLeaf) and usage.days == 14 and usage.value == 2.5
+    with pytest.raises(ValidationFailed, match="value 30.5 is not a whole number"):
+        parse_rule({"field": "age", "op": ">=", "value": 30.5}, catalogue=Catalogue())
