@@ -29,6 +29,14 @@ def _wait_text(page: Any, testid: str, expected: str) -> None:
         arg=[testid, expected], timeout=15_000)
 
 
+def _first_rule_as_marketer(page: Any, page_as: Any, url: str, base: int) -> None:
+    """A C01 marketer's empty builder, counted (the whole base), with one rule added."""
+    page_as("marketer", "C01")
+    page.goto(f"{url}/segments/builder")
+    _wait_text(page, "count", f"{base:,}")
+    page.get_by_test_id("add-rule").first.click()
+
+
 def _first_rule_tier_high(page: Any, high: int) -> None:
     """Add the first rule, value tier is high, and wait for its count."""
     page.get_by_test_id("add-rule").first.click()
@@ -173,10 +181,7 @@ def test_an_unfinished_rule_is_left_out_of_the_count_and_stops_the_save(
     """`age >` with no value yet: the count says it is left out, and saving is refused
     (a segment of the remaining rules, here everyone, would target the whole city)."""
     base = _count(warehouse_file, "TRUE")
-    page_as("marketer", "C01")
-    page.goto(f"{live_server.url}/segments/builder")
-    _wait_text(page, "count", f"{base:,}")
-    page.get_by_test_id("add-rule").first.click()
+    _first_rule_as_marketer(page, page_as, live_server.url, base)
     page.get_by_test_id("leaf").nth(0).get_by_test_id("field").select_option("age")
     page.get_by_test_id("leaf").nth(0).get_by_test_id("op").select_option(">")
     page.wait_for_function("document.querySelector('[data-testid=rule-error]')"
@@ -199,10 +204,7 @@ def test_a_days_box_of_zero_is_named_and_an_empty_one_is_unfinished(
     """0 typed in a usage rule's days box reaches the server, whose message names it
     ("got 0", not "got None"); an emptied box leaves the rule out as unfinished."""
     base = _count(warehouse_file, "TRUE")
-    page_as("marketer", "C01")
-    page.goto(f"{live_server.url}/segments/builder")
-    _wait_text(page, "count", f"{base:,}")
-    page.get_by_test_id("add-rule").first.click()
+    _first_rule_as_marketer(page, page_as, live_server.url, base)
     page.get_by_test_id("leaf").nth(0).get_by_test_id("leaf-kind").select_option("usage")
     usage = page.get_by_test_id("leaf").nth(0)
     usage.get_by_test_id("metric").select_option("data_mb")
@@ -310,10 +312,7 @@ def _wait_error(page: Any, words: str) -> None:
 def test_a_decimal_on_a_whole_number_field_is_refused_as_typed(
         warehouse_file: str, live_server: Any, page: Any, page_as: Any) -> None:
     base = _count(warehouse_file, "TRUE")
-    page_as("marketer", "C01")
-    page.goto(f"{live_server.url}/segments/builder")
-    _wait_text(page, "count", f"{base:,}")
-    page.get_by_test_id("add-rule").first.click()
+    _first_rule_as_marketer(page, page_as, live_server.url, base)
     page.get_by_test_id("leaf").nth(0).get_by_test_id("field").select_option("age")
     leaf = page.get_by_test_id("leaf").nth(0)
     # the operator is_null reads as docs/segments.md says it: "is unknown"
