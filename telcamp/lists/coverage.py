@@ -120,18 +120,3 @@ def _has_subscribers(con: duckdb.DuckDBPyConnection) -> bool:
     except duckdb.CatalogException:
         return False
     return bool(rows and rows[0][0])
-
-
-def summary(cov: Coverage | None) -> list[str]:
-    """The report's lines (English: the CLI; the pages say them through the catalogue)."""
-    if cov is None or not cov.not_subscribers:
-        return []
-    lines = [f"{cov.not_subscribers:,} of the numbers are not subscribers in the warehouse "
-             "(kept: they will count once such a subscriber is loaded)"]
-    if cov.national_like:
-        lines.append(
-            f"{cov.national_like:,} of them look like subscribers' numbers written the "
-            "national way (trunk prefix instead of the country code) and will never match: "
-            f"no numbering plan is configured; set {', '.join(PLAN_SETTINGS)} "
-            "(docs/lists.md) and add them again")
-    return lines

@@ -15,6 +15,7 @@ from telcamp.cli import app
 from telcamp.core import warehouse
 from telcamp.core.db import migrate
 from telcamp.lists import coverage
+from telcamp.lists.cli import coverage_lines
 
 runner = CliRunner()
 SUBSCRIBERS = (79123456789, 79120000001, 79120000002)
@@ -31,7 +32,7 @@ def subscribers(regions: None) -> None:
 
 def test_nothing_to_compare_with_before_subscribers_are_loaded(regions: None) -> None:
     assert coverage.check([79123456789]) is None
-    assert coverage.summary(None) == []
+    assert coverage_lines(None) == []
 
 
 @pytest.mark.parametrize("short", [12345678, 9120000003, 912000000])
@@ -46,12 +47,12 @@ def test_short_numbers_that_are_no_subscribers_are_counted(subscribers: None,
 def test_not_subscribers_and_national_forms_are_counted(subscribers: None) -> None:
     cov = coverage.check([79123456789, 89123456789, 89120000002, 79990000000, 79990000000])
     assert cov == coverage.Coverage(not_subscribers=3, national_like=2, plan_configured=False)
-    lines = coverage.summary(cov)
+    lines = coverage_lines(cov)
     assert lines[0].startswith("3 of the numbers are not subscribers in the warehouse")
     assert "2 of them look like subscribers' numbers written the national way" in lines[1]
     assert "TELCAMP_MSISDN_COUNTRY_CODE" in lines[1]
     assert coverage.check(list(SUBSCRIBERS)) == coverage.Coverage(0, 0, False)
-    assert coverage.summary(coverage.check(list(SUBSCRIBERS))) == []
+    assert coverage_lines(coverage.check(list(SUBSCRIBERS))) == []
 
 
 def test_a_national_number_without_trunk_prefix_is_seen_too(regions: None) -> None:
