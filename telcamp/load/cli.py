@@ -61,7 +61,14 @@ def load(
                 partial.seconds = partial.seconds or time.perf_counter() - started
                 _print(partial)
                 console.print("the files above were loaded; the load stopped at the "
-                              "rejected file below, and the files after it were not read")
+                              "rejected file below")
+            if partial is not None and partial.not_attempted:
+                # what the user must load once the file is fixed (loading the folder
+                # again does it: the files already loaded are skipped as such)
+                names = ", ".join(Path(n).name for n in partial.not_attempted)
+                console.print(f"not attempted after the rejected file: {names}; fix it and "
+                              "load the folder again (files already loaded are skipped)",
+                              markup=False, highlight=False)
             raise
     elif len(target) == 2:
         report = service.load_file(

@@ -19,9 +19,11 @@ Format (every key optional)::
       decimal: ","
 
 A kind may also be given as a plain ``{operator name: contract name}`` dictionary (columns
-only). Mistakes (unknown kind, unknown contract column, a value that is not a string, a
-decimal other than "." or ",", an encoding Python does not know) are errors naming the
-mapping file and the key.
+only); a kind's dictionary with any of the keys columns, values, decimal or encoding is a
+section, and may have no other key. Mistakes (unknown kind, unknown key of a section,
+unknown contract column, a value that is not a string, a decimal other than "." or ",",
+an encoding Python does not know) are errors naming the mapping file and the key (an
+unknown key with the keys allowed).
 """
 
 from __future__ import annotations
@@ -69,8 +71,26 @@ def _scalar(value: Any, where: str) -> str:
 
 # The keys of a kind's section besides columns and values, and of the `csv:` section.
 _CSV_KEYS = ("decimal", "encoding")
-_SECTION_KEYS = {"columns", "values", *_CSV_KEYS}
+_SECTION_ORDER = ("columns", "values", *_CSV_KEYS)
+_SECTION_KEYS = set(_SECTION_ORDER)
 CSV_SECTION = "csv"
+# Keys people try that the loader decides itself: the reason, not just "unknown".
+_NOT_SET_HERE = {
+    "delimiter": "the delimiter is detected from the header (, ; tab or |)",
+    "separator": "the delimiter is detected from the header (, ; tab or |)",
+    "quote": 'the quote character is always "',
+    "header": "the first line is always the header",
+}
+
+
+def _known_keys(spec: dict[Any, Any], allowed: tuple[str, ...], where: str) -> None:
+    """Refuse a key the section does not have, naming it and the keys it has."""
+    for key in spec:
+        if key not in allowed:
+            why = _NOT_SET_HERE.get(str(key).lower())
+            raise ValidationFailed(
+                f"{where}.{key}: unknown key; allowed: {', '.join(allowed)}"
+                + (f" ({why})" if why else ""), field=str(key))
 
 
 def _csv_options(spec: dict[Any, Any], where: str, base: KindMapping) -> KindMapping:
@@ -107,9 +127,10 @@ def parse(data: Any, *, file: str = "<mapping>") -> Mapping:
     if CSV_SECTION in data:
         spec = data[CSV_SECTION]
         where = f"{file}: {CSV_SECTION}"
-        if not isinstance(spec, dict) or not set(spec) <= set(_CSV_KEYS):
+        if not isinstance(spec, dict):
             raise ValidationFailed(
                 f"{where}: expected a dictionary of {', '.join(_CSV_KEYS)}", field=CSV_SECTION)
+        _known_keys(spec, _CSV_KEYS, where)
         defaults = _csv_options(spec, where, defaults)
     kinds: dict[str, KindMapping] = {}
     for kind, spec in data.items():
@@ -124,13 +145,18 @@ def parse(data: Any, *, file: str = "<mapping>") -> Mapping:
         contract = CONTRACTS[kind]
         if not isinstance(spec, dict):
             raise ValidationFailed(f"{where}: expected a dictionary", field=str(kind))
-        if set(spec) <= _SECTION_KEYS and spec:
+        # A section with any of its keys is a section: its other keys are mistakes (a
+        # `delimiter:`, a typo), said as such instead of being taken for column names.
+        if set(spec) & _SECTION_KEYS:
+            _known_keys(spec, _SECTION_ORDER, where)
             columns_raw = spec.get("columns") or {}
             values_raw = spec.get("values") or {}
         else:
             columns_raw, values_raw = spec, {}
-        if not isinstance(columns_raw, dict) or not isinstance(values_raw, dict):
-            raise ValidationFailed(f"{where}: columns and values must be dictionaries")
+        for key, raw in (("columns", columns_raw), ("values", values_raw)):
+            if not isinstance(raw, dict):
+                raise ValidationFailed(f"{where}.{key}: expected a dictionary, got {raw!r}",
+                                       field=key)
         columns: dict[str, str] = {}
         for src, dst in columns_raw.items():
             src_s = _scalar(src, f"{where}.columns")

@@ -60,6 +60,16 @@ def day_ranges(days: list[date]) -> str:
                      for a, b in spans)
 
 
+def some_names(names: list[str], shown: int = 2) -> str:
+    """a.csv, b.csv and c.csv; a.csv, b.csv and 3 more: a list that stays one short line."""
+    unique = list(dict.fromkeys(names))  # a name loaded twice (re-sent changed) once
+    if len(unique) <= shown + 1:
+        head, tail = unique[:-1], unique[-1:]
+    else:
+        head, tail = unique[:shown], [f"{len(unique) - shown} more"]
+    return " and ".join(x for x in (", ".join(head), *tail) if x)
+
+
 @dataclass
 class FileReport:
     kind: str
@@ -91,10 +101,12 @@ class FileReport:
         # common: the normal case of a generated or per-region export, and nothing to
         # check, so only a file summed into subscriber-days already there is warned about
         # (the days stay in `overlaps` either way).
-        if self.kind != "usage" or self.summed_into:
-            for o in self.overlaps:
-                out.append(f"warning: days {day_ranges(o.days)} were already loaded "
-                           f"from {o.file}")
+        if self.overlaps and (self.kind != "usage" or self.summed_into):
+            # one line for all the earlier files: a file of a day loaded in many hourly
+            # files would otherwise get a line per file, a wall of the same words
+            shared = sorted({d for o in self.overlaps for d in o.days})
+            out.append(f"warning: days {day_ranges(shared)} were already loaded from "
+                       + some_names([o.file for o in self.overlaps]))
         if self.overlaps and self.kind == "usage" and self.summed_into:
             days = "subscriber-day" if self.summed_into == 1 else "subscriber-days"
             out.append(f"its records were added to {self.summed_into:,} {days} already there")
@@ -110,6 +122,8 @@ class FileReport:
 class LoadReport:
     files: list[FileReport] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)  # files in DIR of no known kind
+    # stopped by a refused file: the files after it, not read (what to load once it is fixed)
+    not_attempted: list[str] = field(default_factory=list)
     rebuilt: bool = False
     seconds: float = 0.0
 
@@ -330,7 +344,8 @@ def load_files(
             bar.update(task, advance=1, description=f"{r.kind}: {Path(r.file).name}")
 
     try:
-        for kind, p in files:
+        for i, (kind, p) in enumerate(files):
+            report.not_attempted = [str(later) for _k, later in files[i + 1:]]
             with wh.connect() as con:
                 ensure_schema(con)
                 fr = _load_one(con, kind=kind, path=p, mp=mp, orphans=policy)
@@ -340,7 +355,8 @@ def load_files(
         if rebuild and any(not f.duplicate for f in report.files):
             with wh.connect() as con:
                 report.rebuilt = _rebuild(con)
-        # the files before the rejected one are loaded: the caller must be able to say so
+        # the files before the rejected one are loaded, the ones after it not read: the
+        # caller must be able to say both
         exc.partial = report
         raise
     finally:

@@ -20,6 +20,7 @@ import csv
 import gzip
 import io
 import os
+import re
 import tempfile
 import weakref
 from dataclasses import dataclass, field
@@ -231,17 +232,91 @@ def _not_csv(path: Path, *, encoding: str | None) -> None:
             raise _reject(path, None, None, what)
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+# A word around the first non-ASCII byte, to show the operator the text we recognised.
+_NON_ASCII_WORD = re.compile(rb"[\w\x80-\xff]{0,40}[\x80-\xff][\w\x80-\xff]{0,40}")
+
+
+def _wide(encoding: str) -> bool:
+    """UTF-16 and UTF-32: every ASCII character of their text has a zero byte."""
+    return codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+
+
+def _already_utf8(name: str, encoding: str, why: str) -> FileRejected:
+    return _reject(Path(name), None, None, (
+        f"the file is UTF-8 already ({why}), not {encoding} as the mapping file says: "
+        f"converting it would garble its text; remove encoding: {encoding} from the mapping "
+        "file (or set encoding: utf-8 for this kind), or name the file's real encoding there"))
+
+
+class _Utf8Probe:
+    """Tells a UTF-8 file that the mapping says is in another encoding, before its text
+    is converted (and garbled: UTF-8 "Москва" read as windows-1251 is "РњРѕСЃРєРІР°",
+    without an error). Decided on the first chunk with non-ASCII bytes: if they decode
+    as UTF-8 the file is UTF-8 (text in a single-byte encoding such as cp1251 or koi8-r
+    practically never does: its letters are single bytes >= 0x80, which UTF-8 never has
+    alone); if not, the named encoding stands and later chunks are not looked at. ASCII
+    chunks cost one `isascii()` (C, no per-row Python). For UTF-16/32 the sign is zero
+    bytes instead: CSV text in them has some (delimiters, digits), UTF-8 text never."""
+
+    def __init__(self, name: str, encoding: str) -> None:
+        self.name, self.encoding = name, encoding
+        self.wide = _wide(encoding)
+        self.decided = False
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+
+    def check(self, chunk: bytes, *, first: bool, lines: int) -> None:
+        """Raise FileRejected when `chunk` (after `lines` line breaks) shows UTF-8 text."""
+        if self.decided:
+            return
+        if first and chunk.startswith(_UTF8_BOM):
+            raise _already_utf8(self.name, self.encoding, "it starts with a UTF-8 byte order mark")
+        if self.wide:
+            # one look at the first chunk: zero bytes there make it UTF-16/32 text
+            self.decided = True
+            if first and chunk and b"\0" not in chunk and self._utf8(chunk):
+                raise _already_utf8(self.name, self.encoding,
+                                    "it has no zero bytes, which UTF-16 or UTF-32 text has")
+            return
+        if chunk.isascii() and not self.decoder.getstate()[0]:
+            return  # undecided yet: ASCII reads the same in either encoding
+        try:
+            text = self.decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError:
+            self.decided = True  # not UTF-8: the named encoding it is
+            return
+        if text.isascii():
+            return  # only the start of a character at the chunk's end: the next decides
+        found = _NON_ASCII_WORD.search(chunk)
+        at = found.start() if found else 0
+        word = found.group().decode("utf-8", errors="ignore") if found else ""
+        line = lines + chunk[:at].count(b"\n") + 1
+        raise _already_utf8(self.name, self.encoding, f'line {line} reads as UTF-8: "{word}"')
+
+    @staticmethod
+    def _utf8(chunk: bytes) -> bool:
+        """Whether the bytes are UTF-8, a character cut at the chunk's end allowed."""
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(chunk, final=False)
+        except UnicodeDecodeError:
+            return False
+        return True
+
+
 def to_utf8(path: Path, encoding: str, name: str) -> Path:
     """A temporary UTF-8 copy of a CSV file in another encoding, converted in chunks (a
-    file can be gigabytes): the reader takes UTF-8 only. The caller deletes it."""
+    file can be gigabytes): the reader takes UTF-8 only. A file that is UTF-8 already is
+    refused (_Utf8Probe) instead of garbled. The caller deletes the copy."""
     fd, tmp = tempfile.mkstemp(prefix="telcamp-load-", suffix=".csv")
     decoder = codecs.getincrementaldecoder(encoding)()
+    probe = _Utf8Probe(name, encoding)
     done = 0  # bytes converted before this chunk
     lines = 0  # line breaks in them: a byte that does not decode is reported by its line
     try:
         with _open_text(path) as src, os.fdopen(fd, "wb") as out:
             while True:
                 chunk = src.read(_CONVERT_CHUNK)
+                probe.check(chunk, first=not done, lines=lines)
                 try:
                     text = decoder.decode(chunk, final=not chunk)
                 except UnicodeDecodeError as exc:

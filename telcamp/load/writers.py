@@ -7,7 +7,7 @@ problem found here raises FileRejected through validate.report, and the caller r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import duckdb
@@ -122,11 +122,30 @@ def cross_checks(contract: Contract, *, numbered: bool, orphans: str, table: str
             ))
     elif kind in ("usage", "product_events", "payments") and orphans == "reject":
         out.append(validate.Check(
-            "msisdn", "unknown subscriber (msisdn not among the loaded subscribers)",
+            "msisdn", UNKNOWN_SUBSCRIBER,
             "msisdn IS NOT NULL AND msisdn NOT IN (SELECT msisdn FROM subscribers)",
             "'got ' || msisdn",
         ))
     return out
+
+
+# The check's reason; orphans_hint finds its first line by it.
+UNKNOWN_SUBSCRIBER = "unknown subscriber (msisdn not among the loaded subscribers)"
+
+
+def orphans_hint(found: FileRejected, kind: str) -> FileRejected:
+    """The refusal with the way out added to its first unknown subscriber: said once, not
+    on each of the lines listed (they would be a wall of the same words)."""
+    for i, e in enumerate(found.errors):
+        if e.reason.startswith(UNKNOWN_SUBSCRIBER):
+            errors = list(found.errors)
+            errors[i] = replace(e, reason=(
+                f"{e.reason}; to load the file anyway use --orphans keep: the rows of unknown "
+                f"subscribers are set aside in {kind}_orphans, the rest loads, and they join "
+                "their subscriber when a subscribers file brings it"))
+            return FileRejected(file=found.file, errors=errors, total=found.total,
+                                partial=found.partial)
+    return found
 
 
 # The region tree: a province has no parent, a city's parent is a province, a county's
@@ -211,7 +230,7 @@ def _reject_if_bad(
         cross = cross_checks(contract, numbered=True, orphans=orphans, table="_load_lines")
         found = validate.report(con, source, contract, cross)
         assert found is not None
-        raise found
+        raise orphans_hint(found, contract.kind)
 
 
 def _materialise(
@@ -448,7 +467,7 @@ def write_usage(
         cross = cross_checks(contract, numbered=True, orphans=orphans, table="_load_lines")
         found = validate.report(con, source, contract, cross, clean_ok=True)
         if found is not None:
-            raise found
+            raise orphans_hint(found, contract.kind)
         _create_agg(con, _aggregate_sql(typed, bad, by_key=False, row_hash=hashed))
     # The content, orphans included (a re-sent file is the same whoever is known now),
     # from the aggregate: one small pass over the groups, not over the records.

@@ -56,8 +56,49 @@ def test_cli_says_which_files_of_a_folder_went_in_before_a_rejected_one(tmp_path
     assert done.returncode == 2
     out = " ".join(done.stdout.split())
     assert "regions.csv" in out and "the files above were loaded" in out, done.stdout
+    # what the user must load once the file is fixed, in the order they would have loaded
+    assert ("not attempted after the rejected file: subscribers.csv, usage-0001.csv, "
+            "product_events.csv, payments.csv; fix it and load the folder again (files "
+            "already loaded are skipped)") in out, done.stdout
     assert "tariffs.csv rejected, nothing loaded" in " ".join(done.stderr.split())
     assert counts()["regions"] == 4 and counts()["tariffs"] == 0
+    assert counts()["subscribers"] == 0 and counts()["usage_daily"] == 0
+
+
+def test_cli_names_the_files_not_attempted_when_the_first_is_rejected(tmp_path: Path) -> None:
+    from .conftest import make_dir
+
+    d = make_dir(tmp_path / "in", skip=("usage", "product_events", "payments"))
+    write_csv(d / "regions.csv", "regions", ["P01,Province,,planet,Europe/Moscow"])
+    before = counts()
+    done = _run(str(d))
+    assert done.returncode == 2
+    out = " ".join(done.stdout.split())
+    assert "the files above were loaded" not in out  # none were
+    assert "not attempted after the rejected file: tariffs.csv, subscribers.csv;" in out
+    assert "regions.csv rejected, nothing loaded" in " ".join(done.stderr.split())
+    assert counts() == before
+
+
+def test_a_refused_folder_load_reports_the_files_it_did_not_read(tmp_path: Path) -> None:
+    from telcamp.core.errors import FileRejected
+    from telcamp.load import service
+
+    from .conftest import make_dir
+
+    d = make_dir(tmp_path / "in")
+    write_csv(d / "usage-0002.csv", "usage", ["79000000001,2026-11-20T10:00:00+03:00,fax,"
+                                              "out,0,0,1,0,0"])
+    try:
+        service.load_dir(d)
+    except FileRejected as exc:
+        partial = exc.partial
+    else:
+        raise AssertionError("usage-0002.csv must be refused")
+    assert [Path(f.file).name for f in partial.files] == [
+        "regions.csv", "tariffs.csv", "subscribers.csv", "usage-0001.csv"]
+    assert [Path(n).name for n in partial.not_attempted] == [
+        "product_events.csv", "payments.csv"]
 
 
 def test_cli_takes_the_kind_from_a_files_name(data_dir: Path, tmp_path: Path) -> None:

@@ -209,3 +209,49 @@ def test_day_ranges_are_written_compactly() -> None:
     d = [date(2026, 11, 20), date(2026, 11, 21), date(2026, 11, 22), date(2026, 11, 25)]
     assert service.day_ranges(d) == "2026-11-20..2026-11-22, 2026-11-25"
     assert service.day_ranges([date(2026, 1, 1)]) == "2026-01-01"
+
+
+def test_days_loaded_from_many_files_are_one_warning_line(loaded: Path, tmp_path: Path) -> None:
+    """Was one `warning: days … were already loaded from usage-hNN.csv` per earlier file:
+    a day loaded in hourly files made a wall of them."""
+    hour = "79000000001,2026-11-24T{h}:15:00+03:00,voice,out,0,0,60,0,0.2"
+    names, notes = [], []
+    for h in range(10, 15):
+        f = write_csv(tmp_path / f"usage-h{h}.csv", "usage", [hour.format(h=h)])
+        names.append(f.name)
+        notes.append(service.load_file("usage", f).files[0].notes)
+    assert notes[3] == [
+        "warning: days 2026-11-24 were already loaded from usage-h10.csv, usage-h11.csv "
+        "and usage-h12.csv",
+        "its records were added to 1 subscriber-day already there",
+    ]
+    last = write_csv(tmp_path / "usage-h15.csv", "usage", [
+        hour.format(h=15), "79000000001,2026-11-19T10:00:00+03:00,sms,out,0,0,0,0,0.1"])
+    r = service.load_file("usage", last).files[0]
+    assert [o.file for o in r.overlaps] == names  # every file is still in the report
+    assert r.notes == [
+        "warning: days 2026-11-24 were already loaded from usage-h10.csv, usage-h11.csv "
+        "and 3 more",
+        "its records were added to 1 subscriber-day already there",
+    ]
+
+
+def test_one_warning_line_names_the_days_of_all_the_files(loaded: Path, tmp_path: Path) -> None:
+    a = write_csv(tmp_path / "payments-a.csv", "payments",
+                  ["79000000001,2026-11-21T10:00:00+03:00,7,recharge"])
+    b = write_csv(tmp_path / "payments-b.csv", "payments",
+                  ["79000000001,2026-11-22T10:00:00+03:00,7,recharge"])
+    service.load_file("payments", a)
+    service.load_file("payments", b)
+    c = write_csv(tmp_path / "payments-c.csv", "payments", [
+        "79000000002,2026-11-20T12:00:00+03:00,8,recharge",
+        "79000000002,2026-11-22T12:00:00+03:00,8,recharge"])
+    r = service.load_file("payments", c).files[0]
+    assert r.notes == ["warning: days 2026-11-20, 2026-11-22 were already loaded from "
+                       "payments.csv and payments-b.csv"]
+
+
+def test_some_names() -> None:
+    assert service.some_names(["a.csv"]) == "a.csv"
+    assert service.some_names(["a.csv", "b.csv", "a.csv"]) == "a.csv and b.csv"
+    assert service.some_names(["a", "b", "c", "d"]) == "a, b and 2 more"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import re
 import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -75,12 +76,143 @@ def test_decimal_comma_from_the_csv_section_and_a_point_then_refused(
 @pytest.mark.parametrize(("text", "match"), [
     ("usage: {decimal: ';'}\n", r"usage.decimal: must be"),
     ("usage: {encoding: klingon}\n", r"usage.encoding: unknown encoding"),
-    ("csv: {columns: {}}\n", r"csv: expected a dictionary of decimal, encoding"),
+    ("csv: [decimal]\n", r"csv: expected a dictionary of decimal, encoding"),
 ])
 def test_mapping_csv_options_are_checked(tmp_path: Path, text: str, match: str) -> None:
     f = write_csv(tmp_path / "u.csv", "usage", ROWS["usage"])
     with pytest.raises(ValidationFailed, match=match):
         service.load_file("usage", f, mapping=_mapping(tmp_path, text))
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ('csv: {delimiter: ";"}\n',
+     "map.yaml: csv.delimiter: unknown key; allowed: decimal, encoding "
+     "(the delimiter is detected from the header (, ; tab or |))"),
+    ("csv: {columns: {}}\n", "map.yaml: csv.columns: unknown key; allowed: decimal, encoding"),
+    ('csv: {encoding: windows-1251, Decimal: ","}\n',
+     "map.yaml: csv.Decimal: unknown key; allowed: decimal, encoding"),
+    ('usage: {decimal: ",", delimiter: ";"}\n',
+     "map.yaml: usage.delimiter: unknown key; allowed: columns, values, decimal, encoding "
+     "(the delimiter is detected from the header"),
+    ("usage:\n  columns: {MSISDN: msisdn}\n  value: {service: {GPRS: data}}\n",
+     "map.yaml: usage.value: unknown key; allowed: columns, values, decimal, encoding"),
+    ("usage: {columns: [msisdn]}\n", "map.yaml: usage.columns: expected a dictionary, got"),
+    ("usage: {values: [service]}\n", "map.yaml: usage.values: expected a dictionary, got"),
+])
+def test_an_unknown_mapping_key_is_named_with_the_allowed_ones(
+    loaded: Path, tmp_path: Path, text: str, said: str
+) -> None:
+    """`csv: {delimiter: ";"}` was answered "expected a dictionary of decimal, encoding"
+    although it is one, and a kind's section with a stray key was read as column names."""
+    before = counts()
+    f = write_csv(tmp_path / "usage-x.csv", "usage", ROWS["usage"][:1])
+    with pytest.raises(ValidationFailed) as info:
+        service.load_file("usage", f, mapping=_mapping(tmp_path, text))
+    assert said in info.value.message
+    assert "expected a dictionary of" not in info.value.message
+    assert counts() == before
+
+
+def test_a_plain_column_dictionary_still_maps_columns(loaded: Path, tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "payments-x.csv", "payments",
+                  ["79000000001,2026-11-22T10:00:00+03:00,5,recharge"],
+                  header="PHONE,event_time,amount,kind")
+    m = _mapping(tmp_path, "payments: {PHONE: msisdn}\ncsv: {encoding: utf-8}\n")
+    assert service.load_file("payments", f, mapping=m).files[0].rows == 1
+
+
+MOSCOW = "M01,Москва,,province,Europe/Moscow"
+
+
+def _utf8_regions(path: Path, *, bom: bool = False, gz: bool = False) -> Path:
+    data = (("\ufeff" if bom else "") + HEADERS["regions"] + "\n" + "\n".join(
+        [*ROWS["regions"], MOSCOW]) + "\n").encode("utf-8")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+@pytest.mark.parametrize("encoding", ["windows-1251", "koi8-r", "latin-1"])
+@pytest.mark.parametrize("gz", [False, True], ids=["csv", "csv.gz"])
+def test_a_utf8_file_with_an_encoding_in_the_mapping_is_refused_not_garbled(
+    loaded: Path, tmp_path: Path, encoding: str, gz: bool
+) -> None:
+    """What our refusal of cp1251 tells users to do (re-save as CSV UTF-8) with the
+    mapping's encoding: left in place: was loaded as "РњРѕСЃРєРІР°" without a word."""
+    name = "regions-x.csv.gz" if gz else "regions-x.csv"
+    m = _mapping(tmp_path, f"csv: {{encoding: {encoding}}}\n")
+    err = _rejected("regions", _utf8_regions(tmp_path / name, gz=gz), mapping=m)
+    e = _only(err, None, None, "the file is UTF-8 already")
+    assert str(e) == (
+        f'{name}: the file is UTF-8 already (line 6 reads as UTF-8: "Москва"), not {encoding} '
+        "as the mapping file says: converting it would garble its text; remove encoding: "
+        f"{encoding} from the mapping file (or set encoding: utf-8 for this kind), or name "
+        "the file's real encoding there")
+    assert err.total == 1
+    assert query("SELECT count(*) FROM regions WHERE code = 'M01'") == [(0,)]
+
+
+def test_a_utf8_file_with_a_bom_and_an_encoding_is_refused_for_what_it_is(
+    loaded: Path, tmp_path: Path
+) -> None:
+    """Was "regions-bom.csv:1 [code]: missing column" (the BOM read as windows-1251)."""
+    f = _utf8_regions(tmp_path / "regions-bom.csv", bom=True)
+    m = _mapping(tmp_path, "csv: {encoding: windows-1251}\n")
+    err = _rejected("regions", f, mapping=m)
+    e = _only(err, None, None, "the file is UTF-8 already (it starts with a UTF-8 byte order "
+              "mark), not windows-1251 as the mapping file says")
+    assert "remove encoding: windows-1251 from the mapping file" in e.reason
+    assert "missing column" not in err.message
+    # the ways out the message names: no encoding for the kind, or no mapping at all
+    ok = _mapping(tmp_path, "csv: {encoding: windows-1251}\nregions: {encoding: utf-8}\n")
+    assert service.load_file("regions", f, mapping=ok).files[0].rows == 5
+    assert query("SELECT name FROM regions WHERE code = 'M01'") == [("Москва",)]
+
+
+def test_an_ascii_or_utf8_file_said_to_be_utf16_is_refused(loaded: Path, tmp_path: Path) -> None:
+    """UTF-16 text of a CSV has zero bytes (every ASCII character has one), UTF-8 never:
+    an ASCII file is no exception (read as UTF-16 it is Chinese-looking noise)."""
+    m = _mapping(tmp_path, "usage: {encoding: utf-16}\n")
+    f = write_csv(tmp_path / "usage-x.csv", "usage", ROWS["usage"][:2])  # not yet loaded
+    e = _only(_rejected("usage", f, mapping=m), None, None, "the file is UTF-8 already (it has "
+              "no zero bytes, which UTF-16 or UTF-32 text has), not utf-16 as the mapping")
+    assert "remove encoding: utf-16 from the mapping file" in e.reason
+    m = _mapping(tmp_path, "regions: {encoding: utf-16-le}\n")
+    _only(_rejected("regions", _utf8_regions(tmp_path / "regions-x.csv", bom=True), mapping=m),
+          None, None, "the file is UTF-8 already (it starts with a UTF-8 byte order mark)")
+
+
+def test_a_utf8_bom_file_loads_without_an_encoding(loaded: Path, tmp_path: Path) -> None:
+    f = _utf8_regions(tmp_path / "regions-bom.csv", bom=True)
+    assert service.load_file("regions", f).files[0].rows == 5
+    assert query("SELECT name FROM regions WHERE code = 'M01'") == [("Москва",)]
+
+
+def test_the_utf8_check_looks_past_ascii_chunks_and_cut_characters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decided on the first chunk with non-ASCII bytes, wherever it is, a character cut
+    by the chunk's end included; a file in the named encoding converts as before."""
+    from telcamp.load import source
+
+    monkeypatch.setattr(source, "_CONVERT_CHUNK", 7)  # cuts "Москва" (2 bytes a letter)
+    copies = tmp_path / "tmp"
+    copies.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(copies))
+    text = "a,b\n1,2\n3,2\nМосква,x\n"
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_bytes(text.encode("utf-8"))
+    with pytest.raises(FileRejected) as info:
+        source.to_utf8(utf8, "cp1251", "utf8.csv")
+    assert 'line 4 reads as UTF-8: "' in info.value.message
+    assert not list(copies.iterdir()), "a refused conversion must delete its copy"
+    cp = tmp_path / "cp.csv"
+    cp.write_bytes(text.encode("cp1251"))
+    copy = source.to_utf8(cp, "cp1251", "cp.csv")
+    try:
+        assert copy.read_text(encoding="utf-8") == text
+    finally:
+        copy.unlink()
+    assert not list(copies.iterdir()), "a refused conversion must delete its copy"
 
 
 def _cp1251_subscribers(path: Path, n: int, *, gz: bool = False) -> Path:

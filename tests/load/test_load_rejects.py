@@ -168,11 +168,36 @@ def test_empty_parquet_file(loaded: Path, tmp_path: Path) -> None:
     assert "empty file" in _rejected("payments", f).message
 
 
+HINT = ("; to load the file anyway use --orphans keep: the rows of unknown subscribers are "
+        "set aside in {kind}_orphans, the rest loads, and they join their subscriber when a "
+        "subscribers file brings it")
+
+
 def test_usage_of_unknown_subscriber_rejects_by_default(loaded: Path, tmp_path: Path) -> None:
-    rows = [*ROWS["usage"], "79999999999,2026-11-20T10:00:00+03:00,voice,out,0,0,1,0,0"]
-    err = _rejected("usage", write_csv(tmp_path / "usage-x.csv", "usage", rows))
+    rows = [*ROWS["usage"], "79999999999,2026-11-20T10:00:00+03:00,voice,out,0,0,1,0,0",
+            "79999999998,2026-11-20T10:00:00+03:00,voice,out,0,0,1,0,0"]
+    f = write_csv(tmp_path / "usage-x.csv", "usage", rows)
+    err = _rejected("usage", f)
     e = _only(err, 6, "msisdn", "unknown subscriber")
-    assert "79999999999" in e.reason
+    # the way out, said once (on the first such line), not on each line listed
+    assert e.reason == ("unknown subscriber (msisdn not among the loaded subscribers) "
+                        "(got 79999999999)" + HINT.format(kind="usage"))
+    assert [x.reason for x in err.errors if x.line == 7] == [
+        "unknown subscriber (msisdn not among the loaded subscribers) (got 79999999998)"]
+    assert err.message.count("--orphans keep") == 1
+    # and the way out works: the known rows load, the unknown ones are kept aside
+    r = service.load_file("usage", f, orphans="keep").files[0]
+    assert (r.rows, r.orphans) == (4, 2)
+
+
+@pytest.mark.parametrize("kind", ["payments", "product_events"])
+def test_events_and_payments_of_unknown_subscriber_name_their_orphans_table(
+    loaded: Path, tmp_path: Path, kind: str
+) -> None:
+    row = ROWS[kind][0].replace("79000000001", "79999999999")
+    err = _rejected(kind, write_csv(tmp_path / f"{kind}-x.csv", kind, [ROWS[kind][0], row]))
+    e = _only(err, 3, "msisdn", "unknown subscriber")
+    assert e.reason.endswith(HINT.format(kind=kind))
 
 
 def test_subscriber_of_unknown_region_or_tariff(loaded: Path, tmp_path: Path) -> None:
