@@ -129,5 +129,5 @@ def test_whole_numbers_written_as_decimals_are_whole() -> None:
     assert isinstance(age, FieldLeaf) and age.value == 30 and isinstance(age.value, int)
     assert isinstance(tenure, FieldLeaf) and tenure.value == [100, 365]
     assert isinstance(usage, UsageLeaf) and usage.days == 14 and usage.value == 2.5
-    with pytest.raises(ValidationFailed, match="value 30.5 is not a whole number"):
+    with pytest.raises(ValidationFailed, match=r"value 30\.5 is not a whole number"):
         parse_rule({"field": "age", "op": ">=", "value": 30.5}, catalogue=Catalogue())
