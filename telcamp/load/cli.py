@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,7 +47,6 @@ def load(
                 f"{one}: the file name does not say its kind (one of {', '.join(CONTRACTS)}, "
                 f"e.g. usage-0001.csv); give it: telcamp load KIND {one}", field="target")
         target = [kind, str(one)]
-    started = time.perf_counter()
     if len(target) == 1:
         try:
             report = service.load_dir(
@@ -57,8 +55,6 @@ def load(
         except FileRejected as exc:
             partial = exc.partial
             if partial is not None and partial.files:  # what did go in before the stop
-                # the service times a finished load only: this one ran until the refusal
-                partial.seconds = partial.seconds or time.perf_counter() - started
                 _print(partial)
                 console.print("the files above were loaded; the load stopped at the "
                               "rejected file below")

@@ -356,7 +356,8 @@ def load_files(
             with wh.connect() as con:
                 report.rebuilt = _rebuild(con)
         # the files before the rejected one are loaded, the ones after it not read: the
-        # caller must be able to say both
+        # caller must be able to say both, and how long it took
+        report.seconds = time.perf_counter() - started
         exc.partial = report
         raise
     finally:

@@ -99,6 +99,7 @@ def test_a_refused_folder_load_reports_the_files_it_did_not_read(tmp_path: Path)
         "regions.csv", "tariffs.csv", "subscribers.csv", "usage-0001.csv"]
     assert [Path(n).name for n in partial.not_attempted] == [
         "product_events.csv", "payments.csv"]
+    assert partial.seconds > 0  # timed to the refusal, for callers other than the CLI
 
 
 def test_cli_takes_the_kind_from_a_files_name(data_dir: Path, tmp_path: Path) -> None:
