@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from telcamp import __version__
@@ -76,9 +76,13 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
 
     @app.exception_handler(TelcampError)
-    async def _telcamp_error(request: Request, exc: TelcampError) -> JSONResponse:
+    async def _telcamp_error(request: Request, exc: TelcampError) -> Response:
+        from telcamp.access.web import error_page, wants_page
         from telcamp.core.i18n import translate_message
         from telcamp.core.web import request_locale
+
+        if wants_page(request):  # a console page of a missing campaign: a page, not JSON
+            return error_page(request, exc.status, exc.message)
 
         # `code` stays the stable English key; `message` in the caller's language
         body = exc.to_dict()
@@ -86,7 +90,8 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
         return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        from telcamp.access.web import error_page, wants_page
         from telcamp.core.field_errors import describe
         from telcamp.core.i18n import get_translator
         from telcamp.core.web import request_locale
@@ -94,6 +99,8 @@ def create_app(*, run_migrations: bool = True) -> FastAPI:
         # every error at once, each as "<field label>: <plain reason>" in the caller's
         # language (the console uses the same function)
         said = describe(exc.errors(), get_translator(request_locale(request)).gettext)
+        if wants_page(request):  # /campaigns/abc typed in the address bar
+            return error_page(request, 422, "; ".join(e.message for e in said))
         return JSONResponse(
             {"code": "invalid",
              "message": "; ".join(e.message for e in said) or "invalid request",
