@@ -429,6 +429,26 @@ def warehouse_version(con: duckdb.DuckDBPyConnection) -> tuple[Any, ...] | None:
     return tuple(row)
 
 
+# Categories a dimension shows one by one (a province's counties fit); the rest are summed
+# into one "others" row, so the shares still add up to the whole audience and base.
+PROFILE_ITEMS = 60
+OTHERS = "…"
+
+
+def _with_others(items: list[dict[str, Any]], total_hit: int, total_base: int
+                 ) -> list[dict[str, Any]]:
+    if len(items) <= PROFILE_ITEMS:
+        return items
+    shown, rest = items[:PROFILE_ITEMS - 1], items[PROFILE_ITEMS - 1:]
+    count, base = sum(it["count"] for it in rest), sum(it["base"] for it in rest)
+    share = count / total_hit if total_hit else 0.0
+    base_share = base / total_base if total_base else 0.0
+    return [*shown, {"key": OTHERS, "name": f"+{len(rest)}", "others": len(rest),
+                     "count": count, "base": base,
+                     "share": round(share, 4), "base_share": round(base_share, 4),
+                     "index": round(100 * share / base_share) if base_share else None}]
+
+
 def profile(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext,
             excl: list[Exclusion], field: str | None = None) -> dict[str, Any]:
     """The final audience by dimension: count, share and index against the whole base
@@ -468,14 +488,15 @@ def profile(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContex
             items.sort(key=lambda it: _band_position(str(it["key"])))
         else:
             items.sort(key=lambda it: (-it["base"], it["key"]))
-        out[name] = items[:30]
+        out[name] = _with_others(items, total_hit, total_base)
     # region names beside the codes, mapped here over the few groups, not joined into the
     # grouping (which counts cached per-row codes, see grouping.py)
     by_region = {**REGION_DIMENSIONS, **{f"field:{f}": f for f in ctx.catalogue.regions}}
     for name, column in by_region.items():
         names_of = ctx.catalogue.regions.get(column, {})
         for item in out.get(name, []):
-            item["name"] = names_of.get(item["key"])
+            if item["key"] != OTHERS:
+                item["name"] = names_of.get(item["key"])
     return {"audience": total_hit, "base": total_base, "dimensions": out}
 
 

@@ -3,10 +3,13 @@ any set of rows, keys of any number and NULLs, and never stale after a rebuild."
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import pytest
 
 from telcamp.segments import audience, grouping
+from telcamp.segments.rules import parse_rule
 from telcamp.warehouse.build import rebuild
 
 DIMS = {"county": "p.region_code", "tier": "p.value_tier",
@@ -74,3 +77,20 @@ def test_codes_of_another_table_are_not_used(con: duckdb.DuckDBPyConnection) -> 
     con.execute("DROP TABLE profile")
     con.execute("ALTER TABLE full_profile RENAME TO profile")
     assert grouping.grouped(con, DIMS, "TRUE", version) == _sql(con, "TRUE")
+
+
+def test_a_dimension_of_many_keys_ends_with_an_others_row(con: duckdb.DuckDBPyConnection,
+                                                           ctx: Any) -> None:
+    """The profile shows PROFILE_ITEMS rows at most; the rest are one "others" row, so
+    the rows still add up to the whole audience and base (no category silently left out)."""
+    rule = parse_rule({"field": "value_tier", "op": "!=", "value": "low"},
+                      catalogue=ctx.catalogue)
+    got = audience.profile(con, rule, ctx, [], field="email")  # 1,477 addresses + unknown
+    rows = got["dimensions"]["field:email"]
+    assert len(rows) == audience.PROFILE_ITEMS
+    others = rows[-1]
+    assert others["key"] == audience.OTHERS and others["name"] == f"+{others['others']}"
+    assert sum(r["base"] for r in rows) == got["base"] == 2000
+    assert sum(r["count"] for r in rows) == got["audience"]
+    county = got["dimensions"]["county"]
+    assert all(r["key"] != audience.OTHERS for r in county)  # a few counties: all shown
