@@ -91,7 +91,7 @@ def _f(name: str, type_: str, label: str, group: str, unit: str | None = None,
 # Columns every warehouse offers (DESIGN.md "Fields and usage metrics").
 KNOWN_FIELDS: dict[str, FieldInfo] = {f.name: f for f in (
     _f("msisdn", "int", _("phone number"), "profile"),
-    _f("region_code", "str", _("county"), "profile"),
+    _f("region_code", "str", _("region"), "profile"),  # any level: compiler.in_region
     _f("city_code", "str", _("city"), "derived"),
     _f("province_code", "str", _("province"), "derived"),
     _f("tariff_code", "str", _("tariff"), "profile"),

@@ -51,7 +51,7 @@ def test_counts_samples_and_profiles_stay_in_the_city(
         r = marketer.post(path, json={"rule": C02_RULE, "size": 200, "field": "region_code"})
         assert r.status_code in (200, 404, 422), (path, r.status_code, r.text)
         assert not _leaked(r.text, two_cities["C02"]), path
-        # (the rule's own text, "county is one of C02-01", may be echoed back: no leak)
+        # (the rule's own text, "region is one of C02-01", may be echoed back: no leak)
         count = r.json().get("count") if r.status_code == 200 else None
         if isinstance(count, int):
             assert count == 0, path

@@ -110,7 +110,7 @@ def test_rules_read_as_sentences() -> None:
     from telcamp.segments.describe import describe
 
     text = describe(parse_rule(DESIGN_EXAMPLE, catalogue=Catalogue()))
-    assert text == ("county is one of C01, C02 and age between 20 and 35 years and mobile "
+    assert text == ("region is one of C01, C02 and age between 20 and 35 years and mobile "
                     "data over 30 days at least 1000 MB and not on list blacklist and (value "
                     "tier is high or voice minutes in roaming over 90 days above 0 min)")
     assert describe(parse_rule({"all": []}, catalogue=Catalogue())) == "everyone"
