@@ -289,6 +289,8 @@ def load_file(
 
 def plan_dir(path: Path) -> tuple[list[tuple[str, Path]], list[str]]:
     """Known files of a folder in LOAD_ORDER (then by name), and the ignored ones."""
+    if not path.exists():  # a mistyped file or folder name: say that, not "not a folder"
+        raise ValidationFailed(f"{path}: no such file or folder", field="dir")
     if not path.is_dir():
         raise ValidationFailed(f"{path}: not a folder", field="dir")
     known: list[tuple[str, Path]] = []

@@ -199,3 +199,10 @@ def test_cli_says_same_records_and_warns_of_days_loaded_before(
     out = run("usage", str(more))
     assert "warning: days 2026-11-20..2026-11-21 were already loaded from usage-0001.csv" in out
     assert "its records were added to 3 subscriber-days already there" in out
+
+
+def test_a_missing_path_is_said_to_be_missing(tmp_path: Path) -> None:
+    done = subprocess.run([TELCAMP, "load", str(tmp_path / "nosuch.csv"), "--no-progress"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "nosuch.csv: no such file or folder" in " ".join((done.stdout + done.stderr).split())
