@@ -105,7 +105,9 @@ class FileReport:
             # one line for all the earlier files: a file of a day loaded in many hourly
             # files would otherwise get a line per file, a wall of the same words
             shared = sorted({d for o in self.overlaps for d in o.days})
-            out.append(f"warning: days {day_ranges(shared)} were already loaded from "
+            said = ("day {} was" if len(shared) == 1 else "days {} were").format(
+                day_ranges(shared))
+            out.append(f"warning: {said} already loaded from "
                        + some_names([o.file for o in self.overlaps]))
         if self.overlaps and self.kind == "usage" and self.summed_into:
             days = "subscriber-day" if self.summed_into == 1 else "subscriber-days"

@@ -132,7 +132,7 @@ def test_two_different_files_of_one_day_both_load_with_a_warning(
     assert query("SELECT voice_min, records FROM usage_daily WHERE msisdn = 79000000001 "
                  "AND day = DATE '2026-11-22'") == [(1.5, 2)]
     assert second.notes == [
-        "warning: days 2026-11-22 were already loaded from usage-h10.csv",
+        "warning: day 2026-11-22 was already loaded from usage-h10.csv",
         "its records were added to 1 subscriber-day already there",
     ]
 
@@ -179,7 +179,7 @@ def test_payments_and_events_in_other_bytes_are_recognised(loaded: Path, tmp_pat
     r = service.load_file("payments", other).files[0]
     assert r.rows == 1 and [(o.file, o.days) for o in r.overlaps] == [
         ("payments.csv", [date(2026, 11, 20)])]
-    assert "warning: days 2026-11-20 were already loaded from payments.csv" in r.notes
+    assert "warning: day 2026-11-20 was already loaded from payments.csv" in r.notes
 
 
 def test_resent_file_with_orphans_is_recognised_whatever_the_policy(
@@ -221,7 +221,7 @@ def test_days_loaded_from_many_files_are_one_warning_line(loaded: Path, tmp_path
         names.append(f.name)
         notes.append(service.load_file("usage", f).files[0].notes)
     assert notes[3] == [
-        "warning: days 2026-11-24 were already loaded from usage-h10.csv, usage-h11.csv "
+        "warning: day 2026-11-24 was already loaded from usage-h10.csv, usage-h11.csv "
         "and usage-h12.csv",
         "its records were added to 1 subscriber-day already there",
     ]
@@ -230,7 +230,7 @@ def test_days_loaded_from_many_files_are_one_warning_line(loaded: Path, tmp_path
     r = service.load_file("usage", last).files[0]
     assert [o.file for o in r.overlaps] == names  # every file is still in the report
     assert r.notes == [
-        "warning: days 2026-11-24 were already loaded from usage-h10.csv, usage-h11.csv "
+        "warning: day 2026-11-24 was already loaded from usage-h10.csv, usage-h11.csv "
         "and 3 more",
         "its records were added to 1 subscriber-day already there",
     ]
