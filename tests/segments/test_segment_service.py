@@ -46,9 +46,10 @@ def test_count_is_scoped_to_the_users_region(setup: str) -> None:
     city = service.count(None, rule={"all": []}, principal=marketer("C02"))
     assert everyone == 2000
     assert city == len(_ids(setup, "SELECT msisdn FROM profile WHERE city_code = 'C02'"))
-    # asking for another city's subscribers through the rule finds no one
-    assert service.count(None, rule={"field": "city_code", "op": "=", "value": "C01"},
-                         principal=marketer("C02")) == 0
+    # asking for another city's subscribers through the rule is refused, not counted as 0
+    with pytest.raises(ValidationFailed, match='value "C01" is outside your region C02'):
+        service.count(None, rule={"field": "city_code", "op": "=", "value": "C01"},
+                      principal=marketer("C02"))
 
 
 def test_segment_versions_keep_old_rules(setup: str) -> None:
