@@ -272,33 +272,14 @@ REGION_FIELDS: dict[str, str | None] = {
 LEVEL_FIELDS = {"county": "region_code", "city": "city_code", "province": "province_code"}
 
 
-def region_codes(con: duckdb.DuckDBPyConnection, fields: dict[str, FieldInfo],
-                 scope: str | None = None
-                 ) -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, str, str | None]]]:
-    """({region field: {code: name}} of the codes each region field this profile has may
-    hold for a user of `scope`, {code: (name, level, parent)} of the whole tree), from the
-    warehouse's regions table; ({}, {}) without one. One small read (a region tree is tens
-    to a few thousand rows).
-
-    A scoped user may name the codes of their subtree and of the regions above it (a
-    province rule covers their city)."""
-    present = [f for f in REGION_FIELDS if f in fields]
-    if not present:
-        return {}, {}
+def _region_tree(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, str, str | None]]:
+    """{code: (name, level, parent)} of the warehouse's regions table; {} without one. One
+    small read (a region tree is tens to a few thousand rows)."""
     try:
         rows = con.execute("SELECT code, name, level, parent_code FROM regions").fetchall()
     except duckdb.CatalogException:
-        return {}, {}
-    tree = {str(c): (str(n), str(lv), None if p is None else str(p)) for c, n, lv, p in rows}
-    allowed = set(tree) if scope is None else _subtree_and_above(tree, scope)
-    out: dict[str, dict[str, str]] = {}
-    for name in present:
-        level = REGION_FIELDS[name]
-        known = {c: info[0] for c, info in tree.items()
-                 if c in allowed and (level is None or info[1] == level)}
-        if known:
-            out[name] = known
-    return out, tree
+        return {}
+    return {str(c): (str(n), str(lv), None if p is None else str(p)) for c, n, lv, p in rows}
 
 
 def _subtree_and_above(tree: dict[str, tuple[str, str, str | None]], scope: str) -> set[str]:
@@ -322,12 +303,22 @@ def _subtree_and_above(tree: dict[str, tuple[str, str, str | None]], scope: str)
 
 def with_regions(cat: Catalogue, con: duckdb.DuckDBPyConnection,
                  scope: str | None = None) -> Catalogue:
-    """The catalogue with the region codes its region fields may hold for a user of
-    `scope` (see region_codes)."""
-    regions, tree = region_codes(con, cat.fields, scope)
+    """The catalogue with the region codes each region field it has may hold for a user
+    of `scope` ({field: {code: name}}), and the whole tree for the refusals' wording. A
+    scoped user may name the codes of their subtree and of the regions above it (a
+    province rule covers their city)."""
+    present = [f for f in REGION_FIELDS if f in cat.fields]
+    tree = _region_tree(con) if present else {}
     if not tree:
         return cat
     allowed = frozenset(tree) if scope is None else frozenset(_subtree_and_above(tree, scope))
+    regions: dict[str, dict[str, str]] = {}
+    for name in present:
+        level = REGION_FIELDS[name]
+        known = {c: info[0] for c, info in tree.items()
+                 if c in allowed and (level is None or info[1] == level)}
+        if known:
+            regions[name] = known
     return replace(cat, regions=regions, region_tree=tree, region_scope=scope,
                    region_allowed=allowed)
 

@@ -201,10 +201,6 @@ def check_value(path: str, what: str, ftype: str, ops: tuple[str, ...], op: str,
             raise _fail(path, f"'between' needs low ≤ high, got {_js(low)} > {_js(high)}")
 
 
-# What the code of each region field names, as the refusal says it (wording.py matches it)
-REGION_KINDS = {"region_code": "region", "city_code": "city", "province_code": "province"}
-
-
 def region_hint(value: str, known: dict[str, str]) -> str | None:
     """The code a mistyped region value most likely means: the same code in another case
     ("c01"), the code of a region of that name ("Москва"), else the closest code or name."""
@@ -244,7 +240,7 @@ def check_region(path: str, field: str, value: Any, cat: Catalogue) -> None:
     close = region_hint(value, known)
     hint = f"; did you mean '{close}' ({known[close]})?" if close else ""
     raise NotAllowedValue(f"{where}: value {_js(value)} is not a known "
-                          f"{REGION_KINDS.get(field, 'region')} code{hint}", field=where)
+                          f"{REGION_FIELDS.get(field) or 'region'} code{hint}", field=where)
 
 
 def _ancestor_at(code: str, level: str | None, cat: Catalogue) -> str | None:

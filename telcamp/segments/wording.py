@@ -39,7 +39,7 @@ TYPES = {
     "true or false": _("true or false"), "an ISO date (YYYY-MM-DD)": _("an ISO date (YYYY-MM-DD)"),
     "an ISO date-time": _("an ISO date-time"), "an ISO date": _("an ISO date"),
 }
-# region levels as region_codes() writes them (msgids of the region pages)
+# region levels as the regions table names them (msgids of the region pages)
 LEVELS = {"county": _("county"), "city": _("city"), "province": _("province")}
 _WORDS = {"type": TYPES, "tw": TYPES, "level": LEVELS}
 
