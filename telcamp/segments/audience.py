@@ -26,6 +26,7 @@ from telcamp.segments import grouping
 from telcamp.segments.compiler import (
     CompileContext,
     condition_expression,
+    members_query,
     region_condition,
     resolve,
     scoped_condition,
@@ -271,8 +272,7 @@ def materialise_matched(con: duckdb.DuckDBPyConnection, rule: Rule, ctx: Compile
     """Evaluate an expensive rule once into a temporary table of this connection and give
     the condition that reads it, so count, funnel, profile and sample of one builder
     refresh do not sum usage_daily four times."""
-    con.execute("CREATE OR REPLACE TEMP TABLE segment_matched AS "
-                f"SELECT p.msisdn FROM profile p WHERE {matched_sql(rule, ctx)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE segment_matched AS {members_sql(rule, ctx)}")
     return "p.msisdn IN (SELECT msisdn FROM segment_matched)"
 
 
@@ -281,8 +281,16 @@ def count_materialised(con: duckdb.DuckDBPyConnection) -> int:
     return _scalar(con, "SELECT count(*) FROM segment_matched")
 
 
+def members_sql(rule: Rule | str, ctx: CompileContext) -> str:
+    """SELECT of the members' msisdns (compiler.members_query: a rule with a usage window
+    the profile does not store is counted in two disjoint parts)."""
+    if isinstance(rule, str):
+        return f"SELECT p.msisdn FROM profile p WHERE {rule}"
+    return members_query(rule, context=ctx).sql(dialect="duckdb")
+
+
 def count(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext) -> int:
-    return _scalar(con, f"SELECT count(*) FROM profile p WHERE {matched_sql(rule, ctx)}")
+    return _scalar(con, f"SELECT count(*) FROM ({members_sql(rule, ctx)}) AS m")
 
 
 def funnel(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext,

@@ -11,6 +11,8 @@ stored window plus (or minus) the few `usage_daily` days between it and N decide
 FILTERED FIRST: the aggregate only reads usage rows of subscribers who pass the cheap
 top-level conditions (and the region scope), which is a necessary condition of the
 whole rule, so the answer is unchanged and the work is ~10× smaller (issue 4's figures).
+A count of a rule whose only such window is a top-level condition is made of two
+disjoint parts, decided and summed (members_query).
 """
 
 from __future__ import annotations
@@ -243,6 +245,19 @@ def _band(rule: UsageLeaf, total: exp.Expr) -> exp.Expr:
                                  high=exp.Literal.number(v + _MARGIN)) for v in values])
 
 
+def _usage_rows(metric: str, first: date, last: date) -> exp.Expr:
+    """The usage_daily rows a sum of the metric over first..last reads: those days, and
+    only the rows where the metric is not 0 (a day of other usage adds 0 to the sum, so a
+    subscriber with none of these rows has a sum of 0, as one with no rows at all). Most
+    rows of a day carry 0 in any one metric (63 % for voice minutes at 10M), and DuckDB
+    tests `<> 0` in the scan: the join and the grouping behind it get ~3x fewer rows.
+    active_days counts rows, so it reads them all."""
+    days = exp.Between(this=_col("day", "u"), low=_date(first), high=_date(last))
+    if metric == "active_days":
+        return days
+    return exp.and_(exp.NEQ(this=_col(metric, "u"), expression=exp.Literal.number(0)), days)
+
+
 def _round6(e: exp.Expr) -> exp.Expr:
     """round(e * 1e6) / 1e6: PostgreSQL has no round(double, int)."""
     scaled = exp.Mul(this=exp.paren(e), expression=exp.Literal.number(1000000))
@@ -325,13 +340,24 @@ class _Compiler:
         stored = stored_column(rule, self.ctx)
         if stored is not None:
             return _compare(_col(stored, self.alias), rule.op, rule.value, "float")
+        parts = self.usage_parts(rule)
+        if parts is None:
+            return self.usage_sum(rule)
+        sure, delta = parts
+        return exp.or_(exp.paren(sure, copy=False), _subquery_in(self.alias, delta))
+
+    def usage_parts(self, rule: UsageLeaf) -> tuple[exp.Expr, exp.Select] | None:
+        """(the stored windows decide that the leaf holds; the undecided subscribers for
+        whom it holds), two disjoint sets whose union is the leaf, or None when the leaf
+        is a stored window or has no longer stored window to bound it."""
+        if stored_column(rule, self.ctx) is not None:
+            return None
         bounds = _window_bounds(rule, self.ctx.catalogue)
         if bounds is None:
-            return self.usage_sum(rule)
+            return None
         low, high = (_window(rule.usage, d, self.alias) for d in bounds)
         sure, _ = _decided(rule, low, high)
-        return exp.or_(exp.paren(sure, copy=False),
-                       _subquery_in(self.alias, self.usage_delta(rule, bounds)))
+        return sure, self.usage_delta(rule, bounds)
 
     def usage_delta(self, rule: UsageLeaf, bounds: tuple[int, int]) -> exp.Select:
         """The undecided subscribers (bounds neither decide nor pin) for whom the leaf
@@ -339,7 +365,8 @@ class _Compiler:
         between them: a 10-day window is the 7-day column plus 3 days of usage_daily, not
         10 days summed (the join with usage_daily is most of a count's work).
 
-        A subscriber with no usage on those days has exactly the stored window's sum.
+        A subscriber with none of the metric on those days (no row, or 0: _usage_rows) has
+        exactly the stored window's sum.
         Whole-number metrics are exact, and so are metrics counted in whole 1/scale units
         (minutes of whole seconds: both parts are recovered as whole seconds). Another
         decimal total (stored window rounded to 6 decimals + the days' sum) is within
@@ -363,15 +390,19 @@ class _Compiler:
                 .where(exp.and_(*[exp.paren(p, copy=False) for p in parts])))
         agg: exp.Expr = (exp.Count(this=exp.Star()) if rule.usage == "active_days"
                          else exp.Sum(this=_col(rule.usage, "u")))
-        days = (exp.select(_col("msisdn", "u"), exp.alias_(agg, "s"))
+        # The anchor rides along the grouping (one value per subscriber), so the sums need
+        # no join back to the candidates; only those without rows on the days are looked
+        # up, and only among the few whose anchor alone decides the leaf.
+        days = (exp.select(_col("msisdn", "u"), exp.alias_(agg, "s"),
+                           exp.alias_(exp.Min(this=_col("a", "c")), "a"))
                 .from_(_table("usage_daily", "u"))
                 .join(_table("cand", "c"),
                       on=exp.EQ(this=_col("msisdn", "c"), expression=_col("msisdn", "u")))
-                .where(exp.Between(this=_col("day", "u"), low=_date(first), high=_date(last)))
+                .where(_usage_rows(rule.usage, first, last))
                 .group_by(_col("msisdn", "u")))
         scale = _SCALES.get(rule.usage)
-        a: exp.Expr = _col("a", "c")
-        change: exp.Expr = exp.Coalesce(this=_col("s", "d"), expressions=[exp.Literal.number(0)])
+        a: exp.Expr = _col("a", "d")
+        change: exp.Expr = _col("s", "d")
         if scale:
             # whole 1/scale units (seconds): both parts are recovered exactly, so is the
             # total, and it is rounded to 6 decimals as any plain sum is (see summed())
@@ -381,25 +412,26 @@ class _Compiler:
         if scale:
             total = _round6(exp.Div(this=exp.paren(total, copy=False),
                                     expression=exp.Literal.number(float(scale))))
-        totals = (exp.select(_col("msisdn", "c"), _col("a", "c"), _col("s", "d"),
-                             exp.alias_(total, "tot"))
-                  .from_(_table("cand", "c"))
-                  .join(_table("d", "d"), join_type="left",
-                        on=exp.EQ(this=_col("msisdn", "d"), expression=_col("msisdn", "c"))))
-        no_days = exp.Is(this=_col("s", "t"), expression=exp.Null())
+        totals = (exp.select(_col("msisdn", "d"), exp.alias_(total, "tot"))
+                  .from_(_table("d", "d")))
         by_total = _compare(_col("tot", "t"), rule.op, rule.value, "float")
         exact = rule.usage not in _FLOAT_METRICS or scale is not None
         if not exact:
             by_total = exp.and_(exp.Not(this=exp.paren(_band(rule, _col("tot", "t")))),
                                 exp.paren(by_total, copy=False))
-        holds = exp.or_(
-            exp.paren(exp.and_(no_days, exp.paren(
-                _compare(_col("a", "t"), rule.op, rule.value, "float"))), copy=False),
-            exp.paren(exp.and_(exp.Not(this=no_days.copy()), exp.paren(by_total)), copy=False))
-        out: exp.Query = (exp.select(_col("msisdn", "t")).from_(_table("totals", "t"))
-                          .where(holds))
+        summed_days = (exp.select(_col("msisdn", "t")).from_(_table("totals", "t"))
+                       .where(by_total))
+        # no rows on the days: the sum is the anchor's, exactly
+        has_days = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(_table("d", "d2"))
+                              .where(exp.EQ(this=_col("msisdn", "d2"),
+                                            expression=_col("msisdn", "c"))))
+        no_days = (exp.select(_col("msisdn", "c")).from_(_table("cand", "c"))
+                   .where(exp.and_(exp.paren(_compare(_col("a", "c"), rule.op, rule.value,
+                                                      "float")),
+                                   exp.Not(this=has_days))))
+        out: exp.Query = exp.union(summed_days, no_days, distinct=False)
         if not exact:
-            near = exp.and_(exp.Not(this=no_days.copy()), exp.paren(_band(rule, _col("tot", "t"))))
+            near = _band(rule, _col("tot", "t"))
             # every one of them has usage rows in the window (on the days just summed)
             summed, holds_sum = self.summed(rule)
             band = summed.join(
@@ -410,8 +442,8 @@ class _Compiler:
         return (exp.select(exp.Star()).from_(exp.Subquery(this=out, alias=exp.TableAlias(
                     this=exp.to_identifier("r"))))
                 .with_("cand", as_=cand, materialized=True)
-                .with_("d", as_=days)
-                .with_("totals", as_=totals, materialized=True))
+                .with_("d", as_=days, materialized=True)
+                .with_("totals", as_=totals, materialized=not exact))
 
     def summed(self, rule: UsageLeaf) -> tuple[exp.Select, exp.Expr]:
         """(SELECT u.msisdn FROM usage_daily u WHERE <the leaf's N days> GROUP BY u.msisdn,
@@ -427,8 +459,7 @@ class _Compiler:
             # flip between runs (or between DuckDB and PostgreSQL).
             agg = _round6(agg)
         select = (exp.select(_col("msisdn", "u")).from_(_table("usage_daily", "u"))
-                  .where(exp.Between(this=_col("day", "u"), low=_date(start),
-                                     high=_date(self.ctx.as_of_date)))
+                  .where(_usage_rows(rule.usage, start, self.ctx.as_of_date))
                   .group_by(_col("msisdn", "u")))
         return select, _compare(agg, rule.op, rule.value, "float")
 
@@ -664,6 +695,58 @@ def scoped_condition(rule: Rule, *, alias: str = "p", context: CompileContext
         return cond
     return exp.and_(exp.paren(cond, copy=False),
                     exp.paren(region_condition(context.region_code, alias), copy=False))
+
+
+def _msisdn_only(e: exp.Expr, alias: str) -> bool:
+    """Does the condition read no column of `alias` but its msisdn (lists, contacts)?"""
+    return all(c.name == "msisdn" for c in e.find_all(exp.Column) if c.table == alias)
+
+
+def members_query(rule: Rule, *, context: CompileContext) -> exp.Query:
+    """The members' msisdns: SELECT p.msisdn FROM profile p WHERE <rule> AND <scope>.
+
+    A rule whose only usage sum is one top-level window bounded by stored ones (all[...,
+    voice over 21 days, ...]), and whose other conjuncts that are not profile filters read
+    only the msisdn (lists, contacts), is split in two disjoint parts instead: those the
+    stored windows decide, by one scan of the profile; UNION ALL the undecided ones the
+    window's sum keeps, with the lists and contacts tested on them alone. The condition
+    form (`decided OR msisdn IN (undecided kept)`) probes every row of the profile that
+    passes the filters against that set (~30 % of a 21-day count at 10M)."""
+    expanded = expand(rule, context)
+    split = _split(expanded, context)
+    if split is None:
+        return exp.select(_col("msisdn", "p")).from_(profile_from("p")).where(
+            scoped_condition(rule, alias="p", context=context))
+    return split
+
+
+def _split(rule: Rule, ctx: CompileContext) -> exp.Query | None:
+    conjuncts = _conjuncts(rule)
+    heavy = [c for c in conjuncts if is_heavy(c, ctx)]
+    if len(heavy) != 1 or not isinstance(heavy[0], UsageLeaf):
+        return None
+    leaf = heavy[0]
+    compiler = _Compiler(ctx, "p", _prefilter(rule, ctx))
+    parts = compiler.usage_parts(leaf)
+    if parts is None:
+        return None
+    others = [c for c in conjuncts if c is not leaf]
+    rest = [c for c in others if not _is_plain(c, ctx)]
+    rest_cond = compiler.node(AllOf(all=rest))
+    if not _msisdn_only(rest_cond, "p"):
+        return None
+    sure, kept = parts
+    scope = [region_condition(ctx.region_code, "p")] if ctx.region_code is not None else []
+    decided = exp.and_(*[exp.paren(e, copy=False)
+                         for e in (compiler.node(AllOf(all=others)), sure, *scope)])
+    # the undecided part is a subset of the prefilter (the plain conjuncts and the scope)
+    undecided = (exp.select(_col("msisdn", "p"))
+                 .from_(exp.Subquery(this=kept, alias=exp.TableAlias(
+                     this=exp.to_identifier("p"))))
+                 .where(rest_cond))
+    return exp.union(
+        exp.select(_col("msisdn", "p")).from_(profile_from("p")).where(decided),
+        undecided, distinct=False)
 
 
 def profile_from(alias: str = "p") -> exp.Table:
