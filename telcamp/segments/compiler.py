@@ -697,7 +697,7 @@ def scoped_condition(rule: Rule, *, alias: str = "p", context: CompileContext
                     exp.paren(region_condition(context.region_code, alias), copy=False))
 
 
-def _msisdn_only(e: exp.Expr, alias: str) -> bool:
+def reads_only_msisdn(e: exp.Expr, alias: str = "p") -> bool:
     """Does the condition read no column of `alias` but its msisdn (lists, contacts)?"""
     return all(c.name == "msisdn" for c in e.find_all(exp.Column) if c.table == alias)
 
@@ -733,7 +733,7 @@ def _split(rule: Rule, ctx: CompileContext) -> exp.Query | None:
     others = [c for c in conjuncts if c is not leaf]
     rest = [c for c in others if not _is_plain(c, ctx)]
     rest_cond = compiler.node(AllOf(all=rest))
-    if not _msisdn_only(rest_cond, "p"):
+    if not reads_only_msisdn(rest_cond):
         return None
     sure, kept = parts
     scope = [region_condition(ctx.region_code, "p")] if ctx.region_code is not None else []
