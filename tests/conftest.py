@@ -85,14 +85,15 @@ def isolated_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     _reset_caches()
 
 
-def _pg_database() -> Iterator[str]:
+def _pg_database(template: str | None = None) -> Iterator[str]:
     import sqlalchemy as sa
 
     assert PG_ADMIN_URL
     name = f"telcamp_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
@@ -105,6 +106,44 @@ def _pg_database() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL database, one per test process, that the tests' migrated
+    databases are copied from: CREATE DATABASE ... TEMPLATE takes ~0.1-0.3 s where
+    running the migrations takes ~0.6 s, for each of ~280 tests."""
+    import sqlalchemy as sa
+
+    from telcamp.core.db import migrate
+
+    for url in _pg_database():
+        name = url.rsplit("/", 1)[1]
+        migrate(url)
+        assert PG_ADMIN_URL
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:  # a template must have no session open on it
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+        admin.dispose()
+        yield name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, one per test process, copied into each test's var/."""
+    import sqlite3
+
+    from telcamp.core.db import migrate
+
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    migrated, path = folder / "migrated.db", folder / "telcamp.db"
+    migrate(f"sqlite:///{migrated.as_posix()}")
+    # the backup API copies what is committed, the write-ahead log's pages included
+    with contextlib.closing(sqlite3.connect(migrated)) as src, \
+            contextlib.closing(sqlite3.connect(path)) as dst:
+        src.backup(dst)
+    return path
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test."""
@@ -113,39 +152,41 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def pg(pg_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The operational database on PostgreSQL only, migrated (tests of what only it does:
-    several worker processes, SKIP LOCKED, advisory locks). Returns its URL."""
-    from telcamp.core.db import migrate, reset_engine
+    several worker processes, SKIP LOCKED, advisory locks). Yields its URL."""
+    from telcamp.core.db import reset_engine
     from telcamp.core.settings import reset_settings
 
-    monkeypatch.setenv("TELCAMP_DATABASE_URL", pg_url)
-    reset_settings()
-    reset_engine()
-    migrate()
-    return pg_url
+    for url in _pg_database(pg_template):
+        monkeypatch.setenv("TELCAMP_DATABASE_URL", url)
+        reset_settings()
+        reset_engine()
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The operational database, migrated, on SQLite and on PostgreSQL. Yields its URL."""
-    from telcamp.core.db import migrate, reset_engine
+    from telcamp.core.db import reset_engine
     from telcamp.core.settings import reset_settings
 
     if request.param == "sqlite":
         reset_settings()
         reset_engine()
-        migrate()
         from telcamp.core.settings import get_settings
 
-        yield get_settings().db_url
+        settings = get_settings()
+        shutil.copyfile(request.getfixturevalue("sqlite_template"),
+                        settings.var_dir / "telcamp.db")
+        assert settings.db_url.endswith("/telcamp.db"), settings.db_url
+        yield settings.db_url
         return
     need(PG_ADMIN_URL is not None, "TELCAMP_TEST_PG_URL is not set: PostgreSQL tests skipped")
-    for url in _pg_database():
+    for url in _pg_database(request.getfixturevalue("pg_template")):
         monkeypatch.setenv("TELCAMP_DATABASE_URL", url)
         reset_settings()
         reset_engine()
-        migrate()
         yield url
 
 
