@@ -121,6 +121,37 @@ def test_save_a_template_and_fill_it_in(warehouse_file: str, live_server: Any, p
     assert "above 70" in page.get_by_test_id("rule-words").inner_text()
 
 
+def test_a_between_rule_as_a_template_parameter_takes_two_values(
+        warehouse_file: str, live_server: Any, page: Any, page_as: Any) -> None:
+    """A ticked 'between' rule is two parameters (from, to), labelled as the builder
+    names the field: one placeholder where two values are needed was refused."""
+    in_30s = _count(warehouse_file, "age BETWEEN 30 AND 39")
+    assert in_30s > 0
+    page_as("marketer", "C01")
+    page.goto(f"{live_server.url}/segments/builder")
+    page.get_by_test_id("add-rule").first.click()
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("field").select_option("age")
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("op").select_option("between")
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_label("parameter").check()
+    page.fill("#sb-tpl-name", "Age band")
+    page.fill("#sb-tpl-desc", "age {p1} to {p2}")
+    page.click("#sb-tpl-save")
+    page.wait_for_function("document.querySelector('#sb-tpl-result').textContent.length > 0")
+    assert "error" not in (page.get_attribute("#sb-tpl-result", "class") or ""), \
+        page.inner_text("#sb-tpl-result")
+    page.select_option("#sb-tpl-pick", label="Age band — age {p1} to {p2}")
+    form = page.locator("#sb-tpl-params")
+    assert "age: from {p1}" in form.inner_text() and "age: to {p2}" in form.inner_text()
+    form.locator("input").nth(0).fill("30")
+    form.locator("input").nth(1).fill("39")
+    form.locator("button").click()
+    _wait_text(page, "count", f"{in_30s:,}")
+    assert "between 30 and 39" in page.get_by_test_id("rule-words").inner_text()
+
+
 def test_an_analyst_counts_but_cannot_save(warehouse_file: str, live_server: Any, page: Any,
                                           page_as: Any) -> None:
     c02 = _count(warehouse_file, "TRUE", city="C02")

@@ -145,9 +145,21 @@
         out.op = node.op;
         if (node.op !== "is_null") {
           if (asParam) {
-            var name = "p" + (Object.keys(params).length + 1);
-            params[name] = {type: typeOf(node), label: node.field || node.usage};
-            out.value = "{" + name + "}";
+            // `between` needs two values, so two parameters (from, to); `in`/`not_in` a
+            // list, of one parameter. Each labelled as the marketer reads the rule.
+            var newParam = function (label) {
+              var name = "p" + (Object.keys(params).length + 1);
+              params[name] = {type: typeOf(node), label: label};
+              return "{" + name + "}";
+            };
+            var label = paramLabel(node);
+            if (node.op === "between") {
+              out.value = [newParam(label + ": " + t("param_from")), newParam(label + ": " + t("param_to"))];
+            } else if (node.op === "in" || node.op === "not_in") {
+              out.value = [newParam(label)];
+            } else {
+              out.value = newParam(label);
+            }
           } else {
             out.value = node.value;
           }
@@ -161,6 +173,17 @@
       }
     }
     return node.negate ? {not: out} : out;
+  }
+
+  // a template parameter's label: the field or metric as the builder names it (with the
+  // window for usage), not its code
+  function paramLabel(node) {
+    if (node.kind === "usage") {
+      var m = metricsByName[node.usage];
+      return (m ? m.label : node.usage) + ", " + node.days + " " + t("days");
+    }
+    var f = fieldsByName[node.field];
+    return f ? f.label : node.field;
   }
 
   function currentRule(params) {
