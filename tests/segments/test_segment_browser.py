@@ -137,12 +137,18 @@ def test_a_between_rule_as_a_template_parameter_takes_two_values(
     leaf = page.get_by_test_id("leaf").nth(0)
     leaf.get_by_label("parameter").check()
     page.fill("#sb-tpl-name", "Age band")
-    page.fill("#sb-tpl-desc", "age {p1} to {p2}")
+    page.fill("#sb-tpl-desc", "age {p1} to {p2}, for the loyalty offer of the spring season")
     page.click("#sb-tpl-save")
     page.wait_for_function("document.querySelector('#sb-tpl-result').textContent.length > 0")
     assert "error" not in (page.get_attribute("#sb-tpl-result", "class") or ""), \
         page.inner_text("#sb-tpl-result")
-    page.select_option("#sb-tpl-pick", label="Age band — age {p1} to {p2}")
+    page.wait_for_function("document.querySelectorAll('#sb-tpl-pick option').length > 1")
+    pick = page.locator("#sb-tpl-pick").bounding_box()
+    panel = page.locator(".sb-panel:has(#sb-tpl-pick)").bounding_box()
+    # a long description widened the select past its panel and the page
+    assert pick["x"] + pick["width"] <= panel["x"] + panel["width"]
+    page.select_option("#sb-tpl-pick", label="Age band — age {p1} to {p2}, for the loyalty offer "
+                       "of the spring season")
     form = page.locator("#sb-tpl-params")
     assert "age: from {p1}" in form.inner_text() and "age: to {p2}" in form.inner_text()
     form.locator("input").nth(0).fill("30")
