@@ -50,6 +50,11 @@ class Program(Base):
     campaigns: Mapped[list[Campaign]] = relationship(back_populates="program")
 
 
+# Campaigns that may still read their segments, snapshots and lists: not completed and
+# not cancelled (what a segment or list delete must not pull from under them)
+LIVE_CAMPAIGN_STATES = ("draft", "submitted", "approved", "scheduled", "running", "paused")
+
+
 class Campaign(Base):
     __tablename__ = "campaign"
 

@@ -221,6 +221,69 @@ def create_list(session: Session, *, principal: Principal, list_in: ListCreate) 
     return lst
 
 
+def _list_refs(rule: Any) -> set[str]:
+    """Every in_list reference in a rule's JSON, as text (ids and names alike)."""
+    found: set[str] = set()
+    if isinstance(rule, dict):
+        if "in_list" in rule:
+            found.add(str(rule["in_list"]).strip())
+        for value in rule.values():
+            found |= _list_refs(value)
+    elif isinstance(rule, list):
+        for value in rule:
+            found |= _list_refs(value)
+    return found
+
+
+def list_users(session: Session, *, lst: SpecialList, principal: Principal,
+               by_name: bool = False) -> list[str]:
+    """The rules that name this list, in words: live segments (their current version),
+    templates, and cells of campaigns not yet finished. A name counts only where it finds
+    this list, i.e. from an owner whose region can read the list's. Things outside the
+    reader's region are counted without their names. `by_name`: only the rules naming it
+    (what a rename would break or, later, silently repoint)."""
+    from telcamp.access.regions import in_scope
+    from telcamp.campaigns.models import LIVE_CAMPAIGN_STATES, Campaign, Cell
+    from telcamp.segments.models import Segment, SegmentTemplate, SegmentVersion
+
+    scopes: dict[str | None, Scope] = {}
+
+    def names_it(rule: Any, owner: str | None) -> bool:
+        refs = _list_refs(rule)
+        if not by_name and str(lst.id) in refs:
+            return True
+        if lst.name not in refs:
+            return False
+        if owner not in scopes:
+            scopes[owner] = scope_of(Principal(username="", role="", region_code=owner))
+        return scopes[owner].can_read(lst.region_code)
+
+    found: list[tuple[str | None, str]] = []
+    segments = session.execute(
+        select(Segment, SegmentVersion.rule).join(SegmentVersion, (
+            SegmentVersion.segment_id == Segment.id)
+            & (SegmentVersion.version == Segment.current_version))
+        .where(Segment.deleted_at.is_(None)).order_by(Segment.id)).all()
+    found += [(seg.region_code, f"segment {seg.id} {seg.name!r}")
+              for seg, rule in segments if names_it(rule, seg.region_code)]
+    found += [(t.region_code, f"template {t.id} {t.name!r}")
+              for t in session.scalars(select(SegmentTemplate).where(
+                  SegmentTemplate.deleted_at.is_(None)).order_by(SegmentTemplate.id)).all()
+              if names_it(t.rule, t.region_code)]
+    for c in session.scalars(select(Campaign).where(
+            Campaign.state.in_(LIVE_CAMPAIGN_STATES)).order_by(Campaign.id)).all():
+        cells = [cell.name for cell in session.scalars(select(Cell).where(
+            Cell.campaign_id == c.id).order_by(Cell.id)).all()
+            if names_it(cell.rule, c.region_code)]
+        if cells:
+            found.append((c.region_code, f"campaign {c.id} {c.name!r} ({c.state}; "
+                          + ", ".join(f"cell {n!r}" for n in cells) + ")"))
+    out = [what for owner, what in found if in_scope(principal, owner)]
+    if len(out) < len(found):
+        out.append(f"{len(found) - len(out)} more in other regions")
+    return out
+
+
 def update_list(
     session: Session, *, principal: Principal, list_id: int, list_in: ListUpdate
 ) -> SpecialList:
@@ -231,6 +294,13 @@ def update_list(
         if not name:
             raise ValidationFailed("name must not be blank", field="name")
         _check_name_free(session, name=name, region_code=lst.region_code, except_id=lst.id)
+        # rules naming it would stop finding it, or find a later list given the old name:
+        # refused like a delete, naming them
+        named_by = list_users(session, lst=lst, principal=principal, by_name=True)
+        if named_by:
+            raise Conflict(f"list {lst.name!r} is referred to by name in: "
+                           f"{'; '.join(named_by)}; refer to it by id ({lst.id}) there "
+                           "first, or keep the name", field="name")
         lst.name = name
     if list_in.description is not None:
         lst.description = list_in.description
@@ -243,6 +313,10 @@ def update_list(
 
 def delete_list(session: Session, *, principal: Principal, list_id: int) -> None:
     lst = get_list(session, principal=principal, list_id=list_id, write=True)
+    users = list_users(session, lst=lst, principal=principal)
+    if users:
+        raise Conflict(f"list {lst.id} {lst.name!r} is still used, so it cannot be "
+                       f"deleted: {'; '.join(users)}", field="list_id")
     before = _snapshot(lst)
     before["members"] = _counts(session, [lst.id]).get(lst.id, (0, 0))[0]
     session.execute(delete(ListMember).where(ListMember.list_id == lst.id))

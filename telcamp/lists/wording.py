@@ -83,6 +83,14 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"column (?P<name>.+) appears twice", _("column {name} appears twice")),
         (r"not UTF-8 \(byte (?P<byte>0x[0-9a-f]{2})\); save the file as UTF-8 CSV",
          _("not UTF-8 (byte {byte}); save the file as UTF-8 CSV")),
+        # a list named in rules (service.list_users): the users stay as written
+        (r"list (?P<name>.+) is referred to by name in: (?P<users>.+); refer to it by id "
+         r"\((?P<id>\d+)\) there first, or keep the name",
+         _("list {name} is referred to by name in: {users}; refer to it by id ({id}) there "
+           "first, or keep the name")),
+        (r"list (?P<id>\d+) (?P<name>.+) is still used, so it cannot be deleted: "
+         r"(?P<users>.+)",
+         _("list {id} {name} is still used, so it cannot be deleted: {users}")),
     )
 )
 _REFUSED = re.compile(r"^(?P<file>.+) rejected, nothing loaded(?: \(and (?P<more>\d+) "

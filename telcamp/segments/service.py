@@ -259,7 +259,6 @@ def version(session: Session, *, segment_id: int, version: int, principal: Princ
 
 # ---- deleting ---------------------------------------------------------------------------
 
-LIVE_CAMPAIGN_STATES = ("draft", "submitted", "approved", "scheduled", "running", "paused")
 DELETED_SUFFIX = " (deleted #{id})"
 
 
@@ -284,7 +283,7 @@ def users_of(session: Session, *, seg: Segment, principal: Principal,
     segments and templates referring to it with in_segment. Things outside the reader's
     region are counted without their names. `by_name`: only the rules naming it (what a
     rename would silently repoint)."""
-    from telcamp.campaigns.models import Campaign, Cell, Wave
+    from telcamp.campaigns.models import LIVE_CAMPAIGN_STATES, Campaign, Cell, Wave
 
     refs = {seg.name} if by_name else {str(seg.id), seg.name}
     snaps = set() if by_name else set(session.scalars(select(SegmentSnapshot.id).where(
