@@ -198,6 +198,9 @@ WITH src AS (
       WHEN length(norm) NOT BETWEEN 8 AND 15 THEN
         'must have 8 to 15 digits, not ' || length(norm)
       WHEN norm[1] = '0' THEN 'must start with the country code, not 0'
+      WHEN $cc <> '' AND NOT starts_with(norm, $cc) AND regexp_matches(trim(value), '^(\+|00)')
+        THEN 'a number of another country; only numbers of this operator''s country (+'
+          || $cc || ') can be listed'
       WHEN $cc <> '' AND NOT starts_with(norm, $cc) THEN
         'not a number of this operator''s country (+' || $cc || '); write it with the country code'
       WHEN expiry <> '' AND expires_at IS NULL THEN

@@ -75,6 +75,9 @@ def msisdn_problem(text: str) -> str | None:
         return f"msisdn {value!r} must start with the country code, not 0"
     code = get_settings().msisdn_country_code
     if code and not value.startswith(code):
+        if text.strip().startswith(("+", "00")):  # typed with a country code: another one
+            return (f"msisdn {value!r} is a number of another country; only numbers of "
+                    f"this operator's country (+{code}) can be listed")
         return (f"msisdn {value!r} is not a number of this operator's country (+{code}); "
                 "write it with the country code")
     return None

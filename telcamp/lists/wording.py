@@ -43,6 +43,14 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"write it with the country code",
          _("msisdn {v} is not a number of this operator's country (+{cc}); write it with "
            "the country code")),
+        (r"msisdn (?P<v>.+) is a number of another country; only numbers of this "
+         r"operator's country \(\+(?P<cc>\d+)\) can be listed",
+         _("msisdn {v} is a number of another country; only numbers of this operator's "
+           "country (+{cc}) can be listed")),
+        (r"a number of another country; only numbers of this operator's country "
+         r"\(\+(?P<cc>\d+)\) can be listed",
+         _("a number of another country; only numbers of this operator's country (+{cc}) "
+           "can be listed")),
         (r"not a number of this operator's country \(\+(?P<cc>\d+)\); write it with the "
          r"country code",
          _("not a number of this operator's country (+{cc}); write it with the country "

@@ -47,20 +47,31 @@ def test_another_countrys_number_is_refused_with_a_reason(plan) -> None:
     with pytest.raises(ValidationFailed) as refused:
         parse_msisdn("+44 20 7946 0018")
     message = refused.value.message
-    assert message == ("msisdn '442079460018' is not a number of this operator's country "
-                       "(+7); write it with the country code")
+    # typed with its own country code: no hint to add one
+    assert message == ("msisdn '442079460018' is a number of another country; only numbers "
+                       "of this operator's country (+7) can be listed")
     assert wording.known(message, get_translator("ru").gettext) == (
-        "номер '442079460018' не из страны оператора (+7); укажите его с кодом страны")
+        "номер '442079460018' — другой страны; в список можно внести только номера страны "
+        "оператора (+7)")
+    # typed without one, it may be a national number missing the code
+    with pytest.raises(ValidationFailed) as refused:
+        parse_msisdn("442079460018")
+    assert refused.value.message == ("msisdn '442079460018' is not a number of this "
+                                     "operator's country (+7); write it with the country code")
 
 
 def test_an_import_reads_national_forms_and_refuses_foreign_numbers(plan) -> None:
     plan("7", 10, "8")
     parsed = importer.parse(b"msisdn\n8 900 056 09 61\n9000560962\n+79000560963\n"
-                            b"442079460018\n", file="l.csv")
+                            b"442079460018\n+86 138 1234 5678\n0044 20 7946 0018\n",
+                            file="l.csv")
     assert parsed.valid.column("msisdn").to_pylist() == [79000560961, 79000560962,
                                                           79000560963]
+    foreign = ("a number of another country; only numbers of this operator's country (+7) "
+               "can be listed")
     assert [(r.line, r.reason) for r in parsed.rejected] == [
-        (5, "not a number of this operator's country (+7); write it with the country code")]
+        (5, "not a number of this operator's country (+7); write it with the country code"),
+        (6, foreign), (7, foreign)]
 
 
 def test_without_a_plan_a_number_is_read_as_written() -> None:
