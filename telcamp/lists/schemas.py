@@ -191,6 +191,7 @@ class MemberRead(BaseModel):
     zone: str = "UTC"  # as in SearchHit
     expires_through: date | None = None
     expires_local: str | None = None
+    added_local: str | None = None  # added_at in the list's zone
 
 
 class SearchHit(BaseModel):
@@ -210,6 +211,7 @@ class SearchHit(BaseModel):
     zone: str = "UTC"
     expires_through: date | None = None
     expires_local: str | None = None
+    added_local: str | None = None  # added_at in the list's zone
 
 
 class MemberAdded(SearchHit):

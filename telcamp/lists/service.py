@@ -8,8 +8,9 @@ change writes an audit row in the same transaction. Lists outside the actor's sc
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, delete, func, select
 from sqlalchemy.orm import Session
@@ -401,9 +402,12 @@ def list_zone(session: Session, *, principal: Principal, list_id: int) -> str:
     return zone_of(session, lst.region_code)
 
 
-def _shown(expires_at: datetime | None, zone: str) -> dict[str, Any]:
+def _shown(expires_at: datetime | None, zone: str, added_at: datetime) -> dict[str, Any]:
     through, local = expiry_display(expires_at, zone)
-    return {"zone": zone, "expires_through": through, "expires_local": local}
+    added = added_at if added_at.tzinfo else added_at.replace(tzinfo=UTC)
+    return {"zone": zone, "expires_through": through, "expires_local": local,
+            # in the same zone as the expiry beside it on the page
+            "added_local": added.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")}
 
 
 def members(
@@ -421,7 +425,7 @@ def members(
         MemberRead(
             msisdn=_mask(m.msisdn, principal), reason=m.reason, expires_at=m.expires_at,
             expired=m.expires_at is not None and m.expires_at <= now, added_by=m.added_by,
-            added_at=m.added_at, **_shown(m.expires_at, zone),
+            added_at=m.added_at, **_shown(m.expires_at, zone, m.added_at),
         )
         for m in rows
     ]
@@ -444,7 +448,8 @@ def search(session: Session, *, principal: Principal, msisdn: str) -> list[Searc
             list_type=lst.type, region_code=lst.region_code,
             default_excluded=lst.default_excluded, reason=m.reason, expires_at=m.expires_at,
             expired=m.expires_at is not None and m.expires_at <= now, added_by=m.added_by,
-            added_at=m.added_at, **_shown(m.expires_at, zone_of(session, lst.region_code)),
+            added_at=m.added_at,
+            **_shown(m.expires_at, zone_of(session, lst.region_code), m.added_at),
         )
         for m, lst in rows
         if scope.can_read(lst.region_code)

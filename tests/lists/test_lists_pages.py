@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
+
+from telcamp.core import clock
 
 BAD_FILE = b"79120000001,complaint\n7912x,typo\n79120000002\n"
 
@@ -45,8 +48,9 @@ def test_create_import_confirm_search_add_remove(db, regions, frozen, login):
     bad = marketer.post(f"/lists/{lid}/members", data={"msisdn": "12ab"})
     assert bad.status_code == 422 and "digits only" in bad.text
 
-    # the member's added time says its zone (the expiry beside it is in the list's zone)
-    assert re.search(r"<td>\d{4}-\d\d-\d\d \d\d:\d\d UTC</td>", r.text)
+    # the member's added time says its zone, the list's, as the expiry beside it does
+    assert re.search(r'<td data-testid="added">\d{4}-\d\d-\d\d \d\d:\d\d '
+                     r"<small>Europe/Moscow</small></td>", r.text)
     # counts as "label: n" in every language: no plural form to get wrong
     ru = marketer.get(f"/lists/{lid}?lang=ru").text
     assert 'номеров: <span data-testid="member-count">3</span>' in ru
@@ -119,6 +123,21 @@ def test_a_date_only_expiry_is_shown_as_the_date_typed(db, regions, login) -> No
     assert {h["expires_through"] for h in hits} == {"2027-06-30"}
     ru = marketer.get("/lists/search", params={"msisdn": "79120000002", "lang": "ru"})
     assert "до конца дня 2027-06-30" in ru.text
+
+
+def test_the_time_a_number_was_added_is_shown_in_the_lists_zone(db, regions, frozen, login):
+    """Beside an expiry in the list's zone, 'added' is in that zone too (it was UTC)."""
+    marketer = login("marketer", "C01")
+    lid = marketer.post("/api/lists", json={"name": "vip", "type": "custom"}).json()["id"]
+    assert marketer.post(f"/lists/{lid}/members",
+                         data={"msisdn": "79120000001"}).status_code == 200
+    page = marketer.get(f"/lists/{lid}").text
+    added = page.split('data-testid="added">', 1)[1].split("</td>", 1)[0]
+    moscow = clock.now().astimezone(ZoneInfo("Europe/Moscow")).strftime("%Y-%m-%d %H:%M")
+    assert added.startswith(moscow) and "Europe/Moscow" in added, added
+    assert "UTC" not in added
+    hit = marketer.get("/api/lists/search", params={"msisdn": "79120000001"}).json()[0]
+    assert hit["added_local"] == moscow and hit["zone"] == "Europe/Moscow"
 
 
 def test_a_list_address_that_is_no_id_is_the_not_found_page(db, regions, frozen, login):

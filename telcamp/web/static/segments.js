@@ -459,7 +459,10 @@
     table.textContent = "";
     table.appendChild(row(["", t("removed"), t("remaining")], "th"));
     table.appendChild(row([t("matched"), "", fmt(f.matched)]));
-    f.steps.forEach(function (s) { table.appendChild(row(["− " + s.label, "−" + fmt(s.removed), fmt(s.remaining)])); });
+    // a step that removes nobody reads 0, not "−0"
+    f.steps.forEach(function (s) {
+      table.appendChild(row(["− " + s.label, (s.removed ? "−" : "") + fmt(s.removed), fmt(s.remaining)]));
+    });
     table.appendChild(row([t("final"), "", fmt(f.final)]));
   }
 
