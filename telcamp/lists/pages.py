@@ -238,6 +238,12 @@ def confirm_import(request: Request, list_id: int, token: str = Form(...),
                    principal: Principal = WRITE) -> Response:
     """Import the good rows of the file reported on (validated again: time has passed)."""
     meta_path = _stash_dir() / f"{token}.json"
+    done_path = _stash_dir() / f"{token}.done"
+    if _TOKEN.fullmatch(token) and not meta_path.is_file() and done_path.is_file() \
+            and done_path.read_text() == f"{list_id} {principal.username}":
+        # the same confirmation again (the browser's reload of this POST): it was imported,
+        # so show the list instead of "upload the file again"
+        return _back(list_id)
     if not _TOKEN.fullmatch(token) or not meta_path.is_file():
         return _detail(request, principal, list_id, status=410,
                        error=_("This import is no longer pending; upload the file again."))
@@ -248,6 +254,8 @@ def confirm_import(request: Request, list_id: int, token: str = Form(...),
     data_path = _stash_dir() / f"{token}.csv"
     data = data_path.read_bytes()
     response = _run_import(request, principal, list_id, data, meta["file"], confirm=True)
+    if response.status_code == 200:  # imported (kept a day, like the stashes)
+        done_path.write_text(f"{list_id} {principal.username}")
     meta_path.unlink(missing_ok=True)
     data_path.unlink(missing_ok=True)
     return response

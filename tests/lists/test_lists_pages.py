@@ -36,9 +36,18 @@ def test_create_import_confirm_search_add_remove(db, regions, frozen, login):
     assert r.status_code == 200, r.text
     assert '<b data-testid="report-added">2</b>' in r.text
     assert '<span data-testid="member-count">2</span>' in r.text
-    # the token is spent
-    again = marketer.post(f"/lists/{lid}/import/confirm", data={"token": token})
-    assert again.status_code == 410
+    # the token is spent: the same confirmation again (a reload of the POST) imports
+    # nothing more and shows the list, not "upload the file again"
+    again = marketer.post(f"/lists/{lid}/import/confirm", data={"token": token},
+                          follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"] == f"/lists/{lid}"
+    assert '<span data-testid="member-count">2</span>' in marketer.get(f"/lists/{lid}").text
+    # another user, or another list, with that token: no longer pending
+    other = marketer.post("/api/lists", json={"name": "other", "type": "custom"}).json()["id"]
+    assert marketer.post(f"/lists/{other}/import/confirm",
+                         data={"token": token}).status_code == 410
+    assert marketer.post(f"/lists/{lid}/import/confirm",
+                         data={"token": "x" * 32}).status_code == 410
 
     r = marketer.post(f"/lists/{lid}/members",
                       data={"msisdn": "79120000003", "reason": "hotline",
