@@ -31,6 +31,25 @@ Gettext = Callable[[str], str]
 # A name for a list or segment the rule refers to by id (None: show the reference as is)
 Namer = Callable[[str | int], str | None]
 
+# Coded values of profile fields in words: the rule keeps the code, the sentence says
+# the word ("value tier is high" reads "уровень ценности: высокая"), as the charts do.
+VALUE_WORDS: dict[str, dict[str, str]] = {
+    "value_tier": {"low": _("low"), "medium": _("medium"), "high": _("high")},
+    "status": {"active": _("active"), "suspended": _("suspended"), "churned": _("churned")},
+    "payment_type": {"prepaid": _("prepaid"), "postpaid": _("postpaid")},
+    "gender": {"m": _("male"), "f": _("female"), "u": _("unknown")},
+}
+
+
+def _coded(field: str, value: Any, tr: Gettext) -> Any:
+    words = VALUE_WORDS.get(field)
+    if words is None:
+        return value
+    if isinstance(value, list):
+        return [_coded(field, v, tr) for v in value]
+    return tr(words[value]) if isinstance(value, str) and value in words else value
+
+
 # Usage metric labels and units (defined in telcamp.warehouse.schema as plain strings);
 # marked here so the catalogues carry them.
 METRIC_WORDS = (
@@ -94,7 +113,8 @@ def describe(rule: Rule, catalogue: Catalogue | None = None, gettext: Gettext | 
         if isinstance(node, FieldLeaf):
             info = cat.fields.get(node.field)
             label = tr(info.label) if info else node.field
-            return sentence(node.op, label, node.value, info.unit if info else None, tr)
+            return sentence(node.op, label, _coded(node.field, node.value, tr),
+                            info.unit if info else None, tr)
         if isinstance(node, UsageLeaf):
             metric = cat.metrics.get(node.usage)
             # "over 1 days" is not English: one day has its own sentence

@@ -29,10 +29,10 @@ EXPECTED = {
           "not on list blacklist and (value tier is high or contacted in the last 7 days by "
           "sms) and e-mail is known",
     "ru": "возраст от 20 до 35 лет и мобильный интернет за 30 дн. не меньше 1000 МБ и не в "
-          "списке blacklist и (уровень ценности: high или был контакт за последние 7 дн. по "
+          "списке blacklist и (уровень ценности: высокая или был контакт за последние 7 дн. по "
           "каналу sms) и эл. почта: данные есть",
     "zh": "年龄介于20岁与35岁之间 且 30天内移动数据至少1000MB 且 非 在名单blacklist中 且 "
-          "(价值等级为high 或 最近7天内被联系过 （渠道sms）) 且 电子邮箱已知",
+          "(价值等级为高 或 最近7天内被联系过 （渠道sms）) 且 电子邮箱已知",
 }
 
 
@@ -73,7 +73,7 @@ def test_api_and_segment_list_speak_the_readers_language(db: str, warehouse_file
     r = client.post("/api/segments/evaluate?lang=ru", json={"rule": rule, "size": 1})
     assert r.status_code == 200, r.text
     assert r.json()["description"] == (
-        "уровень ценности: high и мобильный интернет за 30 дн. больше 10 МБ")
+        "уровень ценности: высокая и мобильный интернет за 30 дн. больше 10 МБ")
     steps = r.json()["funnel"]["steps"]
     assert any(s["label"].startswith("был контакт за последние") for s in steps), steps
     en = client.post("/api/segments/count", json={"rule": rule}).json()
@@ -81,7 +81,7 @@ def test_api_and_segment_list_speak_the_readers_language(db: str, warehouse_file
     saved = client.post("/api/segments", json={"name": "Heavy high", "rule": rule})
     assert saved.status_code in (200, 201), saved.text
     page = client.get("/segments?lang=zh")
-    assert "价值等级为high 且 30天内移动数据高于10MB" in page.text
+    assert "价值等级为高 且 30天内移动数据高于10MB" in page.text
 
 
 def test_catalogue_metric_labels_in_the_readers_language(db: str, warehouse_file: str,
@@ -106,3 +106,17 @@ def test_one_day_reads_as_one_day() -> None:
     # a snapshot's stored funnel (no reader language) in the live English funnel's words
     assert exclusion_label("list", list_type="optout", list_name="optout",
                            days=None) == "opted out: optout"
+
+
+@pytest.mark.parametrize(("locale", "said"), [
+    ("en", "status is suspended and payment type is one of prepaid and gender is not "
+           "unknown"),
+    ("ru", "статус: приостановлен и тип оплаты: одно из предоплата и пол не неизвестно"),
+])
+def test_coded_values_are_said_in_words(locale: str, said: str) -> None:
+    rule = {"all": [{"field": "status", "op": "=", "value": "suspended"},
+                    {"field": "payment_type", "op": "in", "value": ["prepaid"]},
+                    {"field": "gender", "op": "!=", "value": "u"}]}
+    cat = Catalogue()
+    words = describe(parse_rule(rule, catalogue=cat), cat, Translator(locale).gettext)
+    assert words == said

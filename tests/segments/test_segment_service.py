@@ -252,7 +252,7 @@ def test_one_builder_refresh_evaluates_a_heavy_rule_once(setup: str) -> None:
     assert together["funnel"] == apart["funnel"]["funnel"]
     assert together["profile"] == apart["profile"]["profile"]
     assert together["sample"] == apart["sample"]["sample"]
-    assert together["description"] == ("gender is not u and voice minutes, both directions "
+    assert together["description"] == ("gender is not unknown and voice minutes, both directions "
                                         "over 12 days at least 60 min")
 
 
