@@ -124,18 +124,19 @@ def search(request: Request, msisdn: str = "", principal: Principal = READ) -> H
 
 
 @router.get("/lists/{list_id}", response_class=HTMLResponse)
-def list_page(request: Request, list_id: str, added: str = "",
+def list_page(request: Request, list_id: str, added: str = "", done: str = "",
               principal: Principal = READ) -> HTMLResponse:
     # a hand-edited address (/lists/abc) is a list not found, on the lists page like any
     # other id, not the API's JSON refusal of a non-integer path parameter
     if not list_id.isdigit():
         return _index(request, principal, error=f"list {list_id} not found", status=404)
     return _detail(request, principal, int(list_id),
-                   added_note=added if added in ADDED_NOTES else None)
+                   added_note=added if added in ADDED_NOTES else None,
+                   done_note=DONE_NOTES.get(done))
 
 
 def _change(request: Request, principal: Principal, list_id: int, action: Any,
-            msisdn: str | None = None) -> Response:
+            msisdn: str | None = None, done: str | None = None) -> Response:
     try:
         with session_scope() as s:
             action(s)
@@ -145,12 +146,16 @@ def _change(request: Request, principal: Principal, list_id: int, action: Any,
         sync.sync_lists([list_id])
     else:  # validated by the action
         sync.sync_member(list_id, parse_msisdn(msisdn))
+    if done is not None:
+        return RedirectResponse(f"/lists/{list_id}?done={done}", status_code=303)
     return _back(list_id)
 
 
 # What the list page says after a number was added (?added=…): the number is no
 # subscriber, or, worse, reads as one written the national way and will never match
 ADDED_NOTES = ("not_subscriber", "national_like")
+# What it says after a change went through (?done=…); the number is not in the address
+DONE_NOTES = {"added": _("The number was added."), "removed": _("The number was removed.")}
 
 
 @router.post("/lists/{list_id}/members", response_class=HTMLResponse)
@@ -171,7 +176,7 @@ def add_member(request: Request, list_id: int, msisdn: str = Form(...),
     # no number is written to access logs.
     cov = coverage.check([number])
     if cov is None or not cov.not_subscribers:
-        return _back(list_id)
+        return RedirectResponse(f"/lists/{list_id}?done=added", status_code=303)
     note = "national_like" if cov.national_like else "not_subscriber"
     return RedirectResponse(f"/lists/{list_id}?added={note}", status_code=303)
 
@@ -180,7 +185,7 @@ def add_member(request: Request, list_id: int, msisdn: str = Form(...),
 def remove_member(request: Request, list_id: int, msisdn: str = Form(...),
                   principal: Principal = WRITE) -> Response:
     return _change(request, principal, list_id, lambda s: service.remove_member(
-        s, principal=principal, list_id=list_id, msisdn=msisdn), msisdn)
+        s, principal=principal, list_id=list_id, msisdn=msisdn), msisdn, done="removed")
 
 
 @router.post("/lists/{list_id}/rename", response_class=HTMLResponse)

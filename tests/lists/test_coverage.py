@@ -174,8 +174,8 @@ def test_the_list_page_says_it_after_adding_one_number(
     assert other.headers["location"] == f"/lists/{lid}?added=not_subscriber"
     page = admin.get(other.headers["location"] + f"&lang={lang}")
     assert words in page.text and 'data-testid="national-like"' not in page.text
-    # a subscriber's number: nothing to say
+    # a subscriber's number: only that it was added
     quiet = admin.post(f"/lists/{lid}/members", data={"msisdn": "79120000001"},
                        follow_redirects=False)
-    assert quiet.headers["location"] == f"/lists/{lid}"
+    assert quiet.headers["location"] == f"/lists/{lid}?done=added"
     assert 'data-testid="add-note"' not in admin.get(f"/lists/{lid}?added=junk").text

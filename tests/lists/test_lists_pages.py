@@ -72,6 +72,13 @@ def test_create_import_confirm_search_add_remove(db, regions, frozen, login):
 
     r = marketer.post(f"/lists/{lid}/remove", data={"msisdn": "79120000003"})
     assert '<span data-testid="member-count">2</span>' in r.text
+    # the change is said, without the number in the address
+    assert str(r.url).endswith(f"/lists/{lid}?done=removed")
+    # (the page is in Russian since ?lang=ru above set the cookie)
+    assert 'data-testid="done-note"' in r.text and "Номер удалён." in r.text
+    assert "The number was removed." in marketer.get(f"/lists/{lid}?done=removed&lang=en").text
+    assert "Номер добавлен." in marketer.get(f"/lists/{lid}?done=added&lang=ru").text
+    assert 'data-testid="done-note"' not in marketer.get(f"/lists/{lid}?done=x").text
     r = marketer.post(f"/lists/{lid}/delete", follow_redirects=False)
     assert r.headers["location"] == "/lists"
 
