@@ -123,7 +123,9 @@ def token_create(
         text, row = tokens.create(session, name=name, role=role, region_code=region,
                                   actor=system_principal())
         token_id = row.id
-    console.print(f"token {token_id} ({name}, role {role}); copy it now, it is not shown again:")
+    scope = f"region {region}" if region else "operator-wide"
+    console.print(f"token {token_id} ({name}, role {role}, {scope}); copy it now, it is not "
+                  "shown again:")
     typer.echo(text)
 
 

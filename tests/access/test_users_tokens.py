@@ -104,3 +104,17 @@ def test_production_refuses_the_default_secret(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("TELCAMP_SECRET_KEY", "x" * 48)
     reset_settings()
     create_app()
+
+
+def test_token_create_command_says_the_tokens_scope(db: str, test_regions) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from telcamp.cli import app
+
+    runner = CliRunner()
+    scoped = runner.invoke(app, ["token", "create", "pos-c01", "--role", "channel",
+                                 "--region", "C01"])
+    assert scoped.exit_code == 0, scoped.output
+    assert "(pos-c01, role channel, region C01)" in scoped.output
+    wide = runner.invoke(app, ["token", "create", "crm", "--role", "channel"])
+    assert wide.exit_code == 0 and "(crm, role channel, operator-wide)" in wide.output
