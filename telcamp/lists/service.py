@@ -222,20 +222,6 @@ def create_list(session: Session, *, principal: Principal, list_in: ListCreate) 
     return lst
 
 
-def _list_refs(rule: Any) -> set[str]:
-    """Every in_list reference in a rule's JSON, as text (ids and names alike)."""
-    found: set[str] = set()
-    if isinstance(rule, dict):
-        if "in_list" in rule:
-            found.add(str(rule["in_list"]).strip())
-        for value in rule.values():
-            found |= _list_refs(value)
-    elif isinstance(rule, list):
-        for value in rule:
-            found |= _list_refs(value)
-    return found
-
-
 def list_users(session: Session, *, lst: SpecialList, principal: Principal,
                by_name: bool = False) -> list[str]:
     """The rules that name this list, in words: live segments (their current version),
@@ -246,11 +232,12 @@ def list_users(session: Session, *, lst: SpecialList, principal: Principal,
     from telcamp.access.regions import in_scope
     from telcamp.campaigns.models import LIVE_CAMPAIGN_STATES, Campaign, Cell
     from telcamp.segments.models import Segment, SegmentTemplate, SegmentVersion
+    from telcamp.segments.rules import references
 
     scopes: dict[str | None, Scope] = {}
 
     def names_it(rule: Any, owner: str | None) -> bool:
-        refs = _list_refs(rule)
+        refs = references(rule, "in_list")
         if not by_name and str(lst.id) in refs:
             return True
         if lst.name not in refs:

@@ -79,6 +79,22 @@ class NotOf(_Node):
     not_: Rule = Field(alias="not")
 
 
+
+def references(rule: Any, key: str) -> set[str]:
+    """Every value of `key` ("in_list", "in_segment") in a rule's raw JSON, as text (ids
+    and names alike): what a stored rule names, read without parsing it (a saved rule may
+    no longer parse against today's warehouse)."""
+    found: set[str] = set()
+    if isinstance(rule, dict):
+        if key in rule:
+            found.add(str(rule[key]).strip())
+        for value in rule.values():
+            found |= references(value, key)
+    elif isinstance(rule, list):
+        for value in rule:
+            found |= references(value, key)
+    return found
+
 # Union, not |, because AllOf/AnyOf/NotOf refer to Rule before it exists.
 Rule = Union[AllOf, AnyOf, NotOf, FieldLeaf, UsageLeaf, InList, InSegment, Contacted]  # noqa: UP007
 for _model in (AllOf, AnyOf, NotOf):

@@ -23,7 +23,7 @@ from telcamp.segments.catalogue import Catalogue
 from telcamp.segments.compiler import is_heavy, resolve, scoped_condition, sql_dialect
 from telcamp.segments.describe import describe
 from telcamp.segments.models import Segment, SegmentSnapshot, SegmentTemplate, SegmentVersion
-from telcamp.segments.rules import Rule, parse_rule, to_json
+from telcamp.segments.rules import Rule, parse_rule, references, to_json
 from telcamp.segments.schemas import (
     SegmentCreate,
     SegmentRead,
@@ -262,20 +262,6 @@ def version(session: Session, *, segment_id: int, version: int, principal: Princ
 DELETED_SUFFIX = " (deleted #{id})"
 
 
-def _segment_refs(rule: Any) -> set[str]:
-    """Every in_segment reference in a rule's JSON, as text (ids and names alike)."""
-    found: set[str] = set()
-    if isinstance(rule, dict):
-        if "in_segment" in rule:
-            found.add(str(rule["in_segment"]).strip())
-        for value in rule.values():
-            found |= _segment_refs(value)
-    elif isinstance(rule, list):
-        for value in rule:
-            found |= _segment_refs(value)
-    return found
-
-
 def users_of(session: Session, *, seg: Segment, principal: Principal,
              by_name: bool = False) -> list[str]:
     """Who still needs this segment, in words naming each user: campaigns that are not
@@ -302,7 +288,7 @@ def users_of(session: Session, *, seg: Segment, principal: Principal,
                 mine.add(int(c.snapshot_id))
             used = sorted(mine & snaps)
         cells = [cell.name for cell in session.scalars(select(Cell).where(
-            Cell.campaign_id == c.id)).all() if _segment_refs(cell.rule) & refs]
+            Cell.campaign_id == c.id)).all() if references(cell.rule, "in_segment") & refs]
         direct = not by_name and c.segment_id == seg.id  # recurring waves re-take its snapshots
         if not used and not cells and not direct:
             continue
@@ -316,14 +302,15 @@ def users_of(session: Session, *, seg: Segment, principal: Principal,
     others = session.scalars(select(Segment).where(
         Segment.deleted_at.is_(None), Segment.id != seg.id).order_by(Segment.id)).all()
     for other in others:
-        if _segment_refs(_version(session, other.id, other.current_version).rule) & refs:
+        if references(_version(session, other.id, other.current_version).rule,
+                      "in_segment") & refs:
             if _visible(principal, other.region_code):
                 out.append(f"segment {other.id} {other.name!r} (in_segment)")
             else:
                 hidden += 1
     for tpl in session.scalars(select(SegmentTemplate).where(
             SegmentTemplate.deleted_at.is_(None)).order_by(SegmentTemplate.id)).all():
-        if _segment_refs(tpl.rule) & refs:
+        if references(tpl.rule, "in_segment") & refs:
             if _visible(principal, tpl.region_code):
                 out.append(f"template {tpl.id} {tpl.name!r} (in_segment)")
             else:
