@@ -96,24 +96,33 @@ def test_build_a_segment_and_watch_the_count(warehouse_file: str, live_server: A
     assert "high data users" in page.get_by_test_id("segments").inner_text()
 
 
+def _save_one_rule_template(page: Any, live_server: Any, field: str, op: str, name: str,
+                            description: str) -> None:
+    """In the builder: one rule on `field` with `op`, its value ticked as the parameter,
+    saved as a template."""
+    page.goto(f"{live_server.url}/segments/builder")
+    page.get_by_test_id("add-rule").first.click()
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("field").select_option(field)
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_test_id("op").select_option(op)
+    leaf = page.get_by_test_id("leaf").nth(0)
+    leaf.get_by_label("parameter").check()
+    page.fill("#sb-tpl-name", name)
+    page.fill("#sb-tpl-desc", description)
+    page.click("#sb-tpl-save")
+    page.wait_for_function("document.querySelector('#sb-tpl-result').textContent.length > 0")
+    assert "error" not in (page.get_attribute("#sb-tpl-result", "class") or ""), \
+        page.inner_text("#sb-tpl-result")
+
+
 def test_save_a_template_and_fill_it_in(warehouse_file: str, live_server: Any, page: Any,
                                         page_as: Any) -> None:
     over_70 = _count(warehouse_file, "arpu_3m > 70")
     assert over_70 > 0
     page_as("marketer", "C01")
-    page.goto(f"{live_server.url}/segments/builder")
-    page.get_by_test_id("add-rule").first.click()
-    leaf = page.get_by_test_id("leaf").nth(0)
-    leaf.get_by_test_id("field").select_option("arpu_3m")
-    leaf = page.get_by_test_id("leaf").nth(0)
-    leaf.get_by_test_id("op").select_option(">")
-    leaf = page.get_by_test_id("leaf").nth(0)
-    leaf.get_by_label("parameter").check()
-    page.fill("#sb-tpl-name", "ARPU above x")
-    page.fill("#sb-tpl-desc", "ARPU above {p1}")
-    page.click("#sb-tpl-save")
-    page.wait_for_function("document.querySelector('#sb-tpl-result').textContent.length > 0")
-    assert "error" not in (page.get_attribute("#sb-tpl-result", "class") or "")
+    _save_one_rule_template(page, live_server, "arpu_3m", ">", "ARPU above x",
+                            "ARPU above {p1}")
     page.select_option("#sb-tpl-pick", label="ARPU above x — ARPU above {p1}")
     page.fill("#sb-tpl-params input", "70")
     page.click("#sb-tpl-params button")
@@ -128,20 +137,8 @@ def test_a_between_rule_as_a_template_parameter_takes_two_values(
     in_30s = _count(warehouse_file, "age BETWEEN 30 AND 39")
     assert in_30s > 0
     page_as("marketer", "C01")
-    page.goto(f"{live_server.url}/segments/builder")
-    page.get_by_test_id("add-rule").first.click()
-    leaf = page.get_by_test_id("leaf").nth(0)
-    leaf.get_by_test_id("field").select_option("age")
-    leaf = page.get_by_test_id("leaf").nth(0)
-    leaf.get_by_test_id("op").select_option("between")
-    leaf = page.get_by_test_id("leaf").nth(0)
-    leaf.get_by_label("parameter").check()
-    page.fill("#sb-tpl-name", "Age band")
-    page.fill("#sb-tpl-desc", "age {p1} to {p2}, for the loyalty offer of the spring season")
-    page.click("#sb-tpl-save")
-    page.wait_for_function("document.querySelector('#sb-tpl-result').textContent.length > 0")
-    assert "error" not in (page.get_attribute("#sb-tpl-result", "class") or ""), \
-        page.inner_text("#sb-tpl-result")
+    _save_one_rule_template(page, live_server, "age", "between", "Age band",
+                            "age {p1} to {p2}, for the loyalty offer of the spring season")
     page.wait_for_function("document.querySelectorAll('#sb-tpl-pick option').length > 1")
     pick = page.locator("#sb-tpl-pick").bounding_box()
     panel = page.locator(".sb-panel:has(#sb-tpl-pick)").bounding_box()
