@@ -27,7 +27,6 @@ from telcamp.segments.compiler import (
     CompileContext,
     condition_expression,
     members_query,
-    reads_only_msisdn,
     region_condition,
     resolve,
     scoped_condition,
@@ -297,21 +296,17 @@ def count(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext)
 def funnel(con: duckdb.DuckDBPyConnection, rule: Rule | str, ctx: CompileContext,
            excl: list[Exclusion]) -> dict[str, Any]:
     """matched → minus each exclusion in turn → final, in one scan of the matched rows."""
-    ectx = _exclusion_ctx(ctx)
-    tests = [condition_expression(e.node, context=ectx) for e in excl]
-    flags = [f"({t.sql(dialect='duckdb')}) AS e{i}" for i, t in enumerate(tests)]
+    flags = [f"({sql}) AS e{i}" for i, sql in enumerate(exclusion_sql(excl, ctx))]
     parts = ["count(*)"]
     kept: list[str] = []
     for i in range(len(flags)):
         # each exclusion is evaluated once per row (as a flag) and combined in turn
         kept.append(f"NOT e{i}")
         parts.append(f"count(*) FILTER (WHERE {' AND '.join(kept)})")
-    # Lists and recent contacts read only the number: they are tested on the members'
-    # numbers (for a window the profile does not store, the two parts of members_query)
-    # instead of on the profile rows that pass the rule.
-    source = (f"({members_sql(rule, ctx)}) AS p" if all(reads_only_msisdn(t) for t in tests)
-              else f"profile p WHERE {matched_sql(rule, ctx)}")
-    inner = f"SELECT {', '.join(flags) or 'p.msisdn'} FROM {source}"
+    # The exclusions (lists and recent contacts: Exclusion.kind) read only the number, so
+    # they are tested on the members' numbers (for a window the profile does not store,
+    # the two parts of members_query) instead of on the profile rows that pass the rule.
+    inner = f"SELECT {', '.join(flags) or 'p.msisdn'} FROM ({members_sql(rule, ctx)}) AS p"
     row = con.execute(f"SELECT {', '.join(parts)} FROM ({inner}) AS f").fetchone()
     values = [int(v or 0) for v in (row or [0] * len(parts))]
     steps = []

@@ -77,13 +77,18 @@ def test_with_a_numbering_plan_national_forms_are_not_looked_for(
         get_settings.cache_clear()
 
 
-def test_the_import_and_add_reports_say_it(subscribers: None, frozen: object,
-                                           tmp_path: Path) -> None:
+def _cli_import(tmp_path: Path, numbers: str) -> tuple[Path, Any]:
+    """`telcamp list import` of these lines into a new opt-out list "dnd"."""
     migrate()
     runner.invoke(app, ["list", "create", "dnd", "--type", "optout"])
     csv_file = tmp_path / "dnd.csv"
-    csv_file.write_text("8 912 3456789\n79120000001\n79990000000\n", encoding="utf-8")
-    out = runner.invoke(app, ["list", "import", "dnd", str(csv_file)])
+    csv_file.write_text(numbers, encoding="utf-8")
+    return csv_file, runner.invoke(app, ["list", "import", "dnd", str(csv_file)])
+
+
+def test_the_import_and_add_reports_say_it(subscribers: None, frozen: object,
+                                           tmp_path: Path) -> None:
+    csv_file, out = _cli_import(tmp_path, "8 912 3456789\n79120000001\n79990000000\n")
     assert out.exit_code == 0, out.output
     assert "3 rows, 3 added" in out.output  # kept: a list may name numbers not loaded yet
     flat = " ".join(out.output.split())
@@ -114,11 +119,7 @@ def test_the_import_page_says_it_in_the_readers_language(subscribers: None, froz
 
 def test_the_cli_says_one_number_in_the_singular(subscribers: None, frozen: object,
                                                  tmp_path: Path) -> None:
-    migrate()
-    runner.invoke(app, ["list", "create", "dnd", "--type", "optout"])
-    csv_file = tmp_path / "one.csv"
-    csv_file.write_text("89123456789\n79120000001\n", encoding="utf-8")
-    out = runner.invoke(app, ["list", "import", "dnd", str(csv_file)])
+    _csv, out = _cli_import(tmp_path, "89123456789\n79120000001\n")
     flat = " ".join(out.output.split())
     assert "note: 1 of the numbers is not a subscriber in the warehouse (kept: it will" in flat
     assert "note: 1 of them looks like a subscriber's number" in flat
