@@ -134,12 +134,15 @@ def get_snapshot(snapshot_id: int, principal: Principal = READ) -> SnapshotRead:
 
 
 @router.get("/snapshots/{snapshot_id}/members")
-def snapshot_members(snapshot_id: int, limit: int = 100, principal: Principal = READ
-                     ) -> dict[str, Any]:
+def snapshot_members(snapshot_id: int, limit: int = 100, offset: int = 0,
+                     principal: Principal = READ) -> dict[str, Any]:
+    """A page of the members in number order (limit ≤ 1000, from offset), masked for
+    roles without PII rights."""
     with session_scope() as s:
         members = service.snapshot_members(s, snapshot_id=snapshot_id, principal=principal,
-                                           limit=max(1, min(limit, 1000)))
-    return {"snapshot_id": snapshot_id, "members": members}
+                                           limit=max(1, min(limit, 1000)),
+                                           offset=max(0, offset))
+    return {"snapshot_id": snapshot_id, "offset": max(0, offset), "members": members}
 
 
 @router.get("")

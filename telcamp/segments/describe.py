@@ -10,6 +10,7 @@ as value tiers, list and segment names) are shown as written in the rule.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -159,3 +160,30 @@ def exclusion_label(kind: str, *, list_type: str | None, list_name: str | None,
     if list_name is None:
         return tr(_("{type} (another region)")).format(type=kind_word)
     return tr(_("{type}: {name}")).format(type=kind_word, name=list_name)
+
+
+def stored_step_words(label: str, gettext: Gettext) -> str:
+    """A snapshot's stored funnel step (written in English when it was taken, see
+    exclusion_label) in the reader's language: "matched", "contacted in the last 7 days",
+    "blacklist: Complaints", "greylist (another region)". A list's own name stays as its
+    owner typed it; a label of another form is shown as stored."""
+    from telcamp.lists.models import LIST_TYPES
+
+    en = get_translator("en").gettext
+    if label == "matched":
+        return gettext(_("matched"))
+    if label == _contacted_words(1, en):
+        return _contacted_words(1, gettext)
+    match = re.fullmatch(re.escape(en(_("contacted in the last {days} days"))).replace(
+        re.escape("{days}"), r"(\d+)"), label)
+    if match:
+        return _contacted_words(int(match.group(1)), gettext)
+    for kind in (*LIST_TYPES, "list"):
+        word = en(kind)
+        if label == en(_("{type} (another region)")).format(type=word):
+            return gettext(_("{type} (another region)")).format(type=gettext(kind))
+        prefix = en(_("{type}: {name}")).format(type=word, name="")
+        if label.startswith(prefix):
+            return gettext(_("{type}: {name}")).format(type=gettext(kind),
+                                                        name=label[len(prefix):])
+    return label

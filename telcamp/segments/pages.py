@@ -19,6 +19,7 @@ from telcamp.core.i18n import _, get_translator
 from telcamp.core.security import Principal
 from telcamp.core.web import register_nav, render, request_locale
 from telcamp.segments import criteria, service
+from telcamp.segments.describe import stored_step_words
 
 router = APIRouter(include_in_schema=False)
 register_nav("/segments", _("Segments"), "segment.read")
@@ -95,4 +96,78 @@ def builder_page(request: Request, segment: str | None = None,
         "segment": seg.model_dump(mode="json") if seg else None,
         "can_write": principal.can("segment.write"),
         "region": principal.region_code,
+    })
+
+
+@router.get("/segments/{segment_id:int}", response_class=HTMLResponse)
+def segment_page(request: Request, segment_id: int,
+                 principal: Principal = Depends(require("segment.read"))) -> HTMLResponse:
+    """One segment: every version in words (old ones stay readable, also after a delete)
+    and its snapshots, each opening on its funnel and members."""
+    return _detail(request, principal, segment_id)
+
+
+def _detail(request: Request, principal: Principal, segment_id: int, *,
+            error: str | None = None, status: int = 200) -> HTMLResponse:
+    gettext = get_translator(request_locale(request)).gettext
+    try:
+        with session_scope() as s:
+            seg = service.read(s, segment_id=segment_id, principal=principal)
+            versions = service.versions(s, segment_id=segment_id, principal=principal)
+            snaps = service.snapshots(s, segment_id=segment_id, principal=principal)
+            words = {v.version: service.describe_for(s, v.rule, gettext=gettext)
+                     for v in versions}
+    except NotFound as exc:
+        return _index(request, principal, error=exc.message, status=404)
+    return render(request, "segments/detail.html", {
+        "segment": seg, "versions": list(reversed(versions)), "words": words,
+        "snapshots": list(reversed(snaps)),
+        "can_write": principal.can("segment.write") and seg.deleted_at is None,
+        "error": error,
+    }, status_code=status)
+
+
+@router.post("/segments/{segment_id:int}/snapshot", response_class=HTMLResponse)
+def snapshot_action(request: Request, segment_id: int,
+                    principal: Principal = Depends(require("segment.write"))) -> Response:
+    """Take a snapshot of the current version (the detail page's button), then show it."""
+    try:
+        with session_scope() as s:
+            snap = service.take_snapshot(s, segment_id=segment_id, principal=principal)
+    except NotFound as exc:
+        return _index(request, principal, error=exc.message, status=404)
+    except TelcampError as exc:  # e.g. deleted meanwhile: the page says why
+        return _detail(request, principal, segment_id, error=exc.message, status=exc.status)
+    return RedirectResponse(f"/segments/snapshots/{snap.id}", status_code=303)
+
+
+SNAPSHOT_PAGE = 100
+
+
+@router.get("/segments/snapshots/{snapshot_id:int}", response_class=HTMLResponse)
+def snapshot_page(request: Request, snapshot_id: int, page: str = "1",
+                  principal: Principal = Depends(require("segment.read"))) -> HTMLResponse:
+    """A snapshot as taken: its version in words, the funnel (matched → each default
+    exclusion → final) and its members page by page, masked without PII rights."""
+    gettext = get_translator(request_locale(request)).gettext
+    number = int(page) if page.strip().isdigit() and int(page) > 0 else 1
+    try:
+        with session_scope() as s:
+            snap = service.get_snapshot(s, snapshot_id=snapshot_id, principal=principal)
+            seg = service.read(s, segment_id=snap.segment_id, principal=principal)
+            ver = service.version(s, segment_id=snap.segment_id, version=snap.version,
+                                  principal=principal)
+            words = service.describe_for(s, ver.rule, gettext=gettext)
+            pages = max(1, -(-snap.count // SNAPSHOT_PAGE))
+            number = min(number, pages)
+            members = service.snapshot_members(s, snapshot_id=snapshot_id,
+                                               principal=principal, limit=SNAPSHOT_PAGE,
+                                               offset=(number - 1) * SNAPSHOT_PAGE)
+    except NotFound as exc:
+        return _index(request, principal, error=exc.message, status=404)
+    steps = [{**step, "words": stored_step_words(str(step.get("label", "")), gettext)}
+             for step in snap.funnel]
+    return render(request, "segments/snapshot.html", {
+        "snap": snap, "segment": seg, "words": words, "steps": steps, "members": members,
+        "page": number, "pages": pages, "first": (number - 1) * SNAPSHOT_PAGE + 1,
     })

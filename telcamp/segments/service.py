@@ -413,15 +413,17 @@ def get_snapshot(session: Session, *, snapshot_id: int, principal: Principal
 
 
 def snapshot_members(session: Session, *, snapshot_id: int, principal: Principal,
-                     limit: int = 100, con: duckdb.DuckDBPyConnection | None = None
-                     ) -> list[str]:
-    """The first members of a snapshot (numbers masked for roles without PII rights)."""
+                     limit: int = 100, offset: int = 0,
+                     con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
+    """A page of a snapshot's members in number order, from `offset` (numbers masked for
+    roles without PII rights)."""
     from telcamp.access.masking import mask_msisdn
 
     get_snapshot(session, snapshot_id=snapshot_id, principal=principal)
     with audience.opened(con) as c:
         rows = c.execute("SELECT msisdn FROM segment_snapshot_members WHERE snapshot_id = ? "
-                         "ORDER BY msisdn LIMIT ?", [snapshot_id, limit]).fetchall()
+                         "ORDER BY msisdn LIMIT ? OFFSET ?",
+                         [snapshot_id, limit, max(0, offset)]).fetchall()
     return [str(mask_msisdn(str(r[0]), principal)) for r in rows]
 
 

@@ -120,3 +120,19 @@ def test_coded_values_are_said_in_words(locale: str, said: str) -> None:
     cat = Catalogue()
     words = describe(parse_rule(rule, catalogue=cat), cat, Translator(locale).gettext)
     assert words == said
+
+
+def test_a_snapshots_stored_funnel_is_said_in_the_readers_language() -> None:
+    from telcamp.core.i18n import get_translator
+    from telcamp.segments.describe import exclusion_label, stored_step_words
+
+    ru = get_translator("ru").gettext
+    for kind, list_type, name, days in [("list", "blacklist", "Жалобы", None),
+                                        ("list", "optout", None, None),
+                                        ("recent_contact", None, None, 7),
+                                        ("recent_contact", None, None, 1)]:
+        stored = exclusion_label(kind, list_type=list_type, list_name=name, days=days)
+        assert stored_step_words(stored, ru) == exclusion_label(
+            kind, list_type=list_type, list_name=name, days=days, gettext=ru)
+    assert stored_step_words("matched", ru) == ru("matched") != "matched"
+    assert stored_step_words("something else", ru) == "something else"
