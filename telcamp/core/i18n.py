@@ -148,6 +148,15 @@ def format_number(value: float | int | None, locale: str, digits: int = 0) -> st
     return format_decimal(value, format=pattern, locale=locale)
 
 
+def format_value(value: float | int, locale: str | None) -> str:
+    """A rule's value as the reader writes it: the locale's decimal mark (12,5 in ru), no
+    grouping (a code or a year stays 2026) and every decimal kept (a threshold of 0.125
+    must not read 0.13)."""
+    if locale is None or locale == DEFAULT_LOCALE:
+        return str(value)
+    return format_decimal(value, format="0.##########", locale=locale)
+
+
 def _(message: str) -> str:
     """Mark a Python string for extraction; translate it at render time with `gettext`."""
     return message

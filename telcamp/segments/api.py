@@ -59,11 +59,12 @@ def get_catalogue(request: Request, principal: Principal = READ) -> dict[str, An
 def _evaluate(request: Request, body: RuleRequest, principal: Principal,
               parts: tuple[str, ...]) -> dict[str, Any]:
     # description and funnel labels in the reader's language (?lang=, cookie, header)
-    gettext = get_translator(request_locale(request)).gettext
+    locale = request_locale(request)
     with session_scope() as s:
         return service.evaluate(s, rule=body.rule, principal=principal, parts=parts,
                                 field=body.field, size=body.size,
-                                campaign_id=body.campaign_id, gettext=gettext)
+                                campaign_id=body.campaign_id,
+                                gettext=get_translator(locale).gettext, locale=locale)
 
 
 @router.post("/count")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from telcamp.core.i18n import _, get_translator
+from telcamp.core.i18n import _, format_value, get_translator
 from telcamp.segments.catalogue import OP_SENTENCES, Catalogue
 from telcamp.segments.rules import (
     AllOf,
@@ -64,23 +64,28 @@ UNITS = (_("min"), _("count"), _("MB"), _("currency"), _("days"), _("years"))
 LIST_TYPES = (_("blacklist"), _("greylist"), _("optout"), _("test"), _("custom"))
 
 
-def describe_value(value: Any, tr: Gettext) -> str:
+def describe_value(value: Any, tr: Gettext, locale: str | None = None) -> str:
     if isinstance(value, list):
-        return ", ".join(describe_value(v, tr) for v in value)
+        shown = [describe_value(v, tr, locale) for v in value]
+        # "12,5, 13" would not read as two values where the comma is the decimal mark
+        return ("; " if any("," in v for v in shown) else ", ").join(shown)
     if isinstance(value, bool):
         return tr(_("yes")) if value else tr(_("no"))
+    if isinstance(value, int | float):
+        return format_value(value, locale)
     return str(value)
 
 
-def sentence(op: str, label: str, value: Any, unit: str | None, tr: Gettext) -> str:
+def sentence(op: str, label: str, value: Any, unit: str | None, tr: Gettext,
+             locale: str | None = None) -> str:
     """One leaf in words, e.g. 'ARPU over 3 months at least 50 currency'."""
     if op == "is_null" and value is False:
         return tr(_("{f} is known")).format(f=label)
-    shown = describe_value(value, tr)
+    shown = describe_value(value, tr, locale)
     unit = unit if unit and op not in {"in", "not_in", "is_null"} and unit not in {
         "0-1", "0-100"} else None
     if op == "between" and isinstance(value, list) and len(value) == 2:
-        low, high = describe_value(value[0], tr), describe_value(value[1], tr)
+        low, high = describe_value(value[0], tr, locale), describe_value(value[1], tr, locale)
         # one msgid with the unit, so a language can repeat it ("20岁与35岁之间")
         shown = (tr(_("{low} and {high} {unit}")).format(low=low, high=high, unit=tr(unit))
                  if unit else tr(_("{low} and {high}")).format(low=low, high=high))
@@ -90,7 +95,10 @@ def sentence(op: str, label: str, value: Any, unit: str | None, tr: Gettext) -> 
 
 
 def describe(rule: Rule, catalogue: Catalogue | None = None, gettext: Gettext | None = None,
-             *, list_name: Namer | None = None, segment_name: Namer | None = None) -> str:
+             *, list_name: Namer | None = None, segment_name: Namer | None = None,
+             locale: str | None = None) -> str:
+    """The rule in words, in the language of `gettext`; numbers with the decimal mark of
+    `locale` (English's point without one)."""
     cat = catalogue or Catalogue()
     tr: Gettext = gettext or (lambda s: s)
 
@@ -115,7 +123,7 @@ def describe(rule: Rule, catalogue: Catalogue | None = None, gettext: Gettext | 
             info = cat.fields.get(node.field)
             label = tr(info.label) if info else node.field
             return sentence(node.op, label, _coded(node.field, node.value, tr),
-                            info.unit if info else None, tr)
+                            info.unit if info else None, tr, locale)
         if isinstance(node, UsageLeaf):
             metric = cat.metrics.get(node.usage)
             # "over 1 days" is not English: one day has its own sentence
@@ -123,7 +131,8 @@ def describe(rule: Rule, catalogue: Catalogue | None = None, gettext: Gettext | 
                     else _("{metric} over {days} days"))
             label = tr(over).format(
                 metric=tr(metric.label) if metric else node.usage, days=node.days)
-            return sentence(node.op, label, node.value, metric.unit if metric else None, tr)
+            return sentence(node.op, label, node.value, metric.unit if metric else None, tr,
+                            locale)
         if isinstance(node, InList):
             return tr(_("on list {name}")).format(name=named(node.in_list, list_name))
         if isinstance(node, InSegment):

@@ -43,7 +43,8 @@ def _index(request: Request, principal: Principal, *, error: str | None = None,
         snaps = {seg.id: service.snapshots(s, segment_id=seg.id, principal=principal)
                  for seg in segments}
         gettext = get_translator(request_locale(request)).gettext
-        words = {seg.id: service.describe_for(s, seg.rule, gettext=gettext)
+        words = {seg.id: service.describe_for(s, seg.rule, gettext=gettext,
+                                            locale=request_locale(request))
                  for seg in segments}
     return render(request, "segments/index.html", {
         "segments": segments, "templates": templates, "snapshots": snaps, "words": words,
@@ -115,7 +116,8 @@ def _detail(request: Request, principal: Principal, segment_id: int, *,
             seg = service.read(s, segment_id=segment_id, principal=principal)
             versions = service.versions(s, segment_id=segment_id, principal=principal)
             snaps = service.snapshots(s, segment_id=segment_id, principal=principal)
-            words = {v.version: service.describe_for(s, v.rule, gettext=gettext)
+            words = {v.version: service.describe_for(s, v.rule, gettext=gettext,
+                                                      locale=request_locale(request))
                      for v in versions}
     except NotFound as exc:
         return _index(request, principal, error=exc.message, status=404)
@@ -157,7 +159,8 @@ def snapshot_page(request: Request, snapshot_id: int, page: str = "1",
             seg = service.read(s, segment_id=snap.segment_id, principal=principal)
             ver = service.version(s, segment_id=snap.segment_id, version=snap.version,
                                   principal=principal)
-            words = service.describe_for(s, ver.rule, gettext=gettext)
+            words = service.describe_for(s, ver.rule, gettext=gettext,
+                                          locale=request_locale(request))
             pages = max(1, -(-snap.count // SNAPSHOT_PAGE))
             number = min(number, pages)
             members = service.snapshot_members(s, snapshot_id=snapshot_id,

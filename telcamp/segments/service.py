@@ -48,16 +48,18 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
              parts: tuple[str, ...] = ("count", "funnel", "profile", "sample"),
              field: str | None = None, size: int = 20, campaign_id: int | None = None,
              con: duckdb.DuckDBPyConnection | None = None,
-             gettext: Callable[[str], str] | None = None) -> dict[str, Any]:
+             gettext: Callable[[str], str] | None = None, locale: str | None = None
+             ) -> dict[str, Any]:
     """Count, funnel, profile and/or sample of a rule for this user, in one connection.
-    The description and funnel labels are in the language of `gettext` (default English)."""
+    The description and funnel labels are in the language of `gettext` (default English),
+    the description's numbers written as `locale` writes them."""
     with audience.opened(con) as c:
         resolved, ctx = audience.prepare(session, principal=principal, con=c, rule=rule)
         # In words as the marketer wrote it: segments by reference, lists by name
         out: dict[str, Any] = {"as_of_date": ctx.as_of_date.isoformat(),
                                "region_code": principal.region_code,
                                "description": describe_for(session, rule, ctx.catalogue,
-                                                           gettext)}
+                                                           gettext, locale=locale)}
         excl: list[audience.Exclusion] = []
         if {"funnel", "profile", "sample"} & set(parts):
             excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id,
@@ -80,7 +82,8 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
 
 
 def describe_for(session: Session | None, rule: Any, catalogue: Catalogue | None = None,
-                 gettext: Callable[[str], str] | None = None) -> str:
+                 gettext: Callable[[str], str] | None = None, *, locale: str | None = None
+                 ) -> str:
     """A rule's JSON in words; lists and segments given by id are shown by name. Only
     call with a rule already checked for this user (names come from the database)."""
     from telcamp.lists.models import SpecialList
@@ -96,7 +99,7 @@ def describe_for(session: Session | None, rule: Any, catalogue: Catalogue | None
     except TelcampError:  # a column the rule used is gone from the profile
         return ""
     return describe(parsed, catalogue, gettext, list_name=name_of(SpecialList),
-                    segment_name=name_of(Segment))
+                    segment_name=name_of(Segment), locale=locale)
 
 
 def count(session: Session | None, *, rule: Any, principal: Principal,

@@ -136,3 +136,29 @@ def test_a_snapshots_stored_funnel_is_said_in_the_readers_language() -> None:
             kind, list_type=list_type, list_name=name, days=days, gettext=ru)
     assert stored_step_words("matched", ru) == ru("matched") != "matched"
     assert stored_step_words("something else", ru) == "something else"
+
+
+def test_numbers_in_a_rule_are_written_as_the_reader_writes_them() -> None:
+    from telcamp.core.i18n import get_translator
+    from telcamp.segments.describe import describe_value
+    from telcamp.segments.service import describe_for
+
+    rule = {"all": [{"field": "arpu_3m", "op": ">", "value": 12.5},
+                    {"usage": "data_mb", "days": 30, "op": "between", "value": [0.125, 20000]}]}
+
+    def said(locale: str) -> str:
+        return describe_for(None, rule, gettext=get_translator(locale).gettext, locale=locale)
+
+    ru = said("ru")
+    # the decimal comma, every decimal kept, no grouping; decimals listed with "; "
+    assert "12,5" in ru and "0,125" in ru and "20000" in ru and "12.5" not in ru
+    en = said("en")
+    assert "12.5" in en and "0.125" in en
+    # decimals listed where the comma is the decimal mark: "; " between them
+    ru_tr = get_translator("ru").gettext
+    assert describe_value([1.5, 2], ru_tr, "ru") == "1,5; 2"
+    assert describe_value([15, 2], ru_tr, "ru") == "15, 2"
+    assert describe_value([1.5, 2], ru_tr, "en") == "1.5, 2"
+    assert "12.5" in said("zh")
+    # without a locale (the CLI, the API's English): as before
+    assert "12.5" in describe_for(None, rule)
