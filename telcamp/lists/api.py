@@ -87,7 +87,8 @@ def default_exclusions(campaign_id: int | None = None,
 def list_overrides(campaign_id: int, principal: Principal = READ) -> list[OverrideRead]:
     with session_scope() as s:
         return [OverrideRead.model_validate(o)
-                for o in exclusions.overrides(s, campaign_id=campaign_id)]
+                for o in exclusions.overrides(s, campaign_id=campaign_id,
+                                                principal=principal)]
 
 
 @router.post("/overrides", status_code=201)

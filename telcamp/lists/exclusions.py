@@ -66,6 +66,27 @@ class ExclusionRule:
         )
 
 
+def check_campaign(session: Session, *, principal: Principal, campaign_id: int,
+                   gone_ok: bool = False) -> None:
+    """Refuse a campaign id the user cannot see (of their region or below, as the
+    campaigns domain shows them) exactly like one that does not exist.
+
+    Another region's overrides are not the user's to read or to apply to their funnel
+    (they would learn that campaign's exempted lists and reasons), and an override stored
+    under an id no campaign has yet would let a campaign created later under that id
+    skip the blacklist without anyone deciding it. `gone_ok`: an id no campaign has
+    passes (removing an override left behind by a deleted campaign).
+    """
+    from telcamp.access.regions import in_scope
+    from telcamp.campaigns.models import Campaign
+
+    found = session.get(Campaign, campaign_id)
+    if found is None and gone_ok:
+        return
+    if found is None or not in_scope(principal, found.region_code):
+        raise NotFound(f"campaign {campaign_id} not found", field="campaign_id")
+
+
 def default_exclusions(
     session: Session, *, principal: Principal, campaign_id: int | None = None
 ) -> list[ExclusionRule]:
@@ -74,11 +95,13 @@ def default_exclusions(
     Every default-excluded list of the operator applies, whoever owns it: a complainer
     blacklisted by one city must not be contacted by another city's campaign. Lists the
     principal may not read are labelled by type only, so their names do not leak.
+    A campaign the principal cannot see is "not found" (`check_campaign`).
     """
     now = clock.now()
     scope = scope_of(principal)
     overridden: set[int] = set()
     if campaign_id is not None:
+        check_campaign(session, principal=principal, campaign_id=campaign_id)
         overridden = set(session.scalars(
             select(ListOverride.list_id).where(ListOverride.campaign_id == campaign_id)
         ).all())
@@ -106,18 +129,33 @@ def default_exclusions(
     return rules
 
 
-def overrides(session: Session, *, campaign_id: int) -> list[ListOverride]:
+def overrides(session: Session, *, campaign_id: int, principal: Principal
+              ) -> list[ListOverride]:
+    check_campaign(session, principal=principal, campaign_id=campaign_id)
     return list(session.scalars(
         select(ListOverride).where(ListOverride.campaign_id == campaign_id)
         .order_by(ListOverride.id)
     ).all())
 
 
-def overrides_of_list(session: Session, *, list_id: int) -> list[ListOverride]:
-    return list(session.scalars(
+def overrides_of_list(session: Session, *, list_id: int, principal: Principal
+                      ) -> list[ListOverride]:
+    """The campaigns allowed to ignore the list, as far as the reader can see them: a
+    city reading the province's blacklist must not learn which other city's campaign is
+    exempt, or why."""
+    from telcamp.access.regions import in_scope
+    from telcamp.campaigns.models import Campaign
+
+    rows = list(session.scalars(
         select(ListOverride).where(ListOverride.list_id == list_id)
         .order_by(ListOverride.campaign_id)
     ).all())
+    if principal.region_code is None:
+        return rows
+    owners = dict(session.execute(select(Campaign.id, Campaign.region_code).where(
+        Campaign.id.in_({o.campaign_id for o in rows}))).all())
+    return [o for o in rows
+            if o.campaign_id in owners and in_scope(principal, owners[o.campaign_id])]
 
 
 def add_override(
@@ -126,6 +164,7 @@ def add_override(
     """Let campaign `campaign_id` ignore default list `list_id` (admins only; audited)."""
     if not principal.can("list.override"):
         raise Forbidden("overriding a default exclusion needs permission list.override")
+    check_campaign(session, principal=principal, campaign_id=campaign_id)
     lst = get_list(session, principal=principal, list_id=list_id)
     if not lst.default_excluded:
         raise ValidationFailed(
@@ -153,6 +192,7 @@ def remove_override(
 ) -> None:
     if not principal.can("list.override"):
         raise Forbidden("removing an override needs permission list.override")
+    check_campaign(session, principal=principal, campaign_id=campaign_id, gone_ok=True)
     lst = get_list(session, principal=principal, list_id=list_id)
     row = session.scalars(select(ListOverride).where(
         ListOverride.campaign_id == campaign_id, ListOverride.list_id == lst.id)).first()
@@ -166,6 +206,6 @@ def remove_override(
 
 
 __all__ = [
-    "ExclusionRule", "add_override", "default_exclusions", "overrides", "remove_override",
-    "scope_of",
+    "ExclusionRule", "add_override", "check_campaign", "default_exclusions", "overrides",
+    "remove_override", "scope_of",
 ]

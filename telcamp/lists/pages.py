@@ -73,7 +73,8 @@ def _detail(request: Request, principal: Principal, list_id: int, **extra: Any
         with session_scope() as s:
             info = service.read_list(s, principal=principal, list_id=list_id)
             members = service.members(s, principal=principal, list_id=list_id, limit=200)
-            overrides = (exclusions.overrides_of_list(s, list_id=list_id)
+            overrides = (exclusions.overrides_of_list(s, list_id=list_id,
+                                                      principal=principal)
                          if info.default_excluded else [])
     except NotFound as exc:
         return _index(request, principal, error=exc.message, status=404)

@@ -33,6 +33,27 @@ def seed_regions() -> None:
     quiet.forget_regions()  # list dates are days in the region's zone: read these
 
 
+def make_campaign(region: str) -> int:
+    """A draft campaign of `region` (under a program of its own): overrides and the
+    exclusions of a campaign need one the user can see."""
+    from datetime import date
+
+    from telcamp.campaigns.models import Campaign, Program
+    from telcamp.core.db import session_scope
+
+    with session_scope() as s:
+        prog = Program(name=f"p {region}", start_date=date(2026, 1, 1),
+                       end_date=date(2027, 1, 1), region_code=region, created_by="t",
+                       created_at=NOW)
+        s.add(prog)
+        s.flush()
+        c = Campaign(program_id=prog.id, name=f"c {region}", region_code=region,
+                     created_by="t", created_at=NOW, updated_at=NOW)
+        s.add(c)
+        s.flush()
+        return int(c.id)
+
+
 def principal(role: str, region: str | None = None, name: str | None = None) -> Principal:
     return Principal(username=name or f"{role}-{region or 'all'}", role=role,
                      permissions=ROLES[role], region_code=region)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from telcamp.core import warehouse
 
+from .conftest import make_campaign
+
 BAD_FILE = b"msisdn,reason\n79120000001,complaint\n7912x,typo\n79120000002,\n"
 
 
@@ -91,17 +93,18 @@ def test_override_needs_admin_and_changes_the_exclusions(db, regions, frozen, lo
     admin = login("admin", "P01")
     marketer = login("marketer", "C01")
     grey = _create(admin, "government", "greylist")
+    cid = make_campaign("C01")
     ids = [r["list_id"] for r in marketer.get("/api/lists/exclusions",
-                                               params={"campaign_id": 5}).json()]
+                                               params={"campaign_id": cid}).json()]
     assert ids == [grey["id"], None]
-    body = {"campaign_id": 5, "list_id": grey["id"], "reason": "government campaign"}
+    body = {"campaign_id": cid, "list_id": grey["id"], "reason": "government campaign"}
     assert marketer.post("/api/lists/overrides", json=body).status_code == 403
     assert admin.post("/api/lists/overrides", json=body).status_code == 201
     ids = [r["list_id"] for r in marketer.get("/api/lists/exclusions",
-                                               params={"campaign_id": 5}).json()]
+                                               params={"campaign_id": cid}).json()]
     assert ids == [None]
-    assert admin.delete(f"/api/lists/overrides/5/{grey['id']}").status_code == 204
-    assert len(marketer.get("/api/lists/exclusions", params={"campaign_id": 5}).json()) == 2
+    assert admin.delete(f"/api/lists/overrides/{cid}/{grey['id']}").status_code == 204
+    assert len(marketer.get("/api/lists/exclusions", params={"campaign_id": cid}).json()) == 2
 
 
 def test_anonymous_is_refused(db):

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from telcamp.core import clock
 
+from .conftest import make_campaign
+
 BAD_FILE = b"79120000001,complaint\n7912x,typo\n79120000002\n"
 
 
@@ -108,15 +110,22 @@ def test_duplicate_name_shows_an_error(db, regions, frozen, login):
 def test_admin_overrides_a_default_list_for_one_campaign(db, regions, frozen, login):
     admin = login("admin", "P01")
     lid = _create(admin, "government", "greylist")
-    r = admin.post(f"/lists/{lid}/overrides", data={"campaign_id": "12", "reason": "gov"},
+    cid, other = make_campaign("P01"), make_campaign("P01")
+    r = admin.post(f"/lists/{lid}/overrides", data={"campaign_id": str(cid), "reason": "gov"},
                    follow_redirects=True)
-    assert r.status_code == 200 and 'data-testid="overrides"' in r.text and ">12<" in r.text
+    assert r.status_code == 200 and 'data-testid="overrides"' in r.text
+    assert f">{cid}<" in r.text
     marketer = login("marketer", "P01")
     page = marketer.get(f"/lists/{lid}")
     assert 'data-testid="overrides"' in page.text and "override-form" not in page.text
     assert marketer.post(f"/lists/{lid}/overrides",
-                         data={"campaign_id": "13", "reason": "x"}).status_code == 403
-    r = admin.post(f"/lists/{lid}/overrides/12/delete", follow_redirects=True)
+                         data={"campaign_id": str(other), "reason": "x"}).status_code == 403
+    r = admin.post(f"/lists/{lid}/overrides/{cid}/delete", follow_redirects=True)
+    assert 'data-testid="overrides"' not in r.text
+    # an id no campaign has is refused on the page, in the reader's language
+    r = admin.post(f"/lists/{lid}/overrides?lang=ru", data={"campaign_id": "999",
+                                                           "reason": "later"})
+    assert r.status_code == 404 and "999" in r.text and "not found" not in r.text
     assert 'data-testid="overrides"' not in r.text
 
 

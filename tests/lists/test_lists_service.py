@@ -15,7 +15,7 @@ from telcamp.lists import service, sync
 from telcamp.lists.exclusions import add_override, default_exclusions, remove_override
 from telcamp.lists.schemas import ListCreate, ListUpdate
 
-from .conftest import principal
+from .conftest import make_campaign, principal
 
 ADMIN = principal("admin", "P01")
 C01 = principal("marketer", "C01")
@@ -226,22 +226,23 @@ def test_default_exclusions_order_expiry_and_override(db, regions, frozen) -> No
                     [frozen, frozen])
     assert excluded(later[3]) == {79120000002}
 
+    c7, c8 = make_campaign("C01"), make_campaign("C01")
     with session_scope() as s:
         with pytest.raises(Forbidden):
-            add_override(s, principal=C01, campaign_id=7, list_id=black, reason="x")
+            add_override(s, principal=C01, campaign_id=c7, list_id=black, reason="x")
         with pytest.raises(ValidationFailed):
-            add_override(s, principal=ADMIN, campaign_id=7,
+            add_override(s, principal=ADMIN, campaign_id=c7,
                          list_id=_create(ADMIN, "t", "test"), reason="x")
     with session_scope() as s:
-        add_override(s, principal=ADMIN, campaign_id=7, list_id=grey,
+        add_override(s, principal=ADMIN, campaign_id=c7, list_id=grey,
                      reason="a campaign for government lines")
     with session_scope() as s, pytest.raises(Conflict):
-        add_override(s, principal=ADMIN, campaign_id=7, list_id=grey, reason="again")
+        add_override(s, principal=ADMIN, campaign_id=c7, list_id=grey, reason="again")
     with session_scope() as s:
         assert grey not in [r.list_id for r in default_exclusions(s, principal=C01,
-                                                                  campaign_id=7)]
-        assert grey in [r.list_id for r in default_exclusions(s, principal=C01, campaign_id=8)]
-        remove_override(s, principal=ADMIN, campaign_id=7, list_id=grey)
+                                                                  campaign_id=c7)]
+        assert grey in [r.list_id for r in default_exclusions(s, principal=C01, campaign_id=c8)]
+        remove_override(s, principal=ADMIN, campaign_id=c7, list_id=grey)
         audit = s.scalars(select(AuditEntry.action).where(
             AuditEntry.action.like("list.override%"))).all()
     assert audit == ["list.override_add", "list.override_remove"]
