@@ -17,6 +17,8 @@ class RuleRequest(BaseModel):
     field: str | None = Field(None, description="an extra profile dimension")
     size: int = Field(20, ge=1, le=200, description="sample size")
     campaign_id: int | None = Field(None, description="apply this campaign's list overrides")
+    segment_id: int | None = Field(None, description="the rule is this saved segment's: count "
+                                   "it in the segment's region, as its snapshots are")
 
 
 class SegmentCreate(BaseModel):

@@ -408,7 +408,9 @@
     var mine = ++seq;
     var dim = document.getElementById("sb-dim").value || null;
     root.classList.add("sb-busy");
-    api("POST", "/api/segments/evaluate", {rule: currentRule(), field: dim, size: 10})
+    // a saved segment is counted in its own region, as its snapshot will be
+    api("POST", "/api/segments/evaluate", {rule: currentRule(), field: dim, size: 10,
+                                           segment_id: segment ? segment.id : null})
       .then(function (data) {
         if (mine !== seq) { return; }  // a newer edit's answer wins
         document.getElementById("sb-error").textContent =
