@@ -84,8 +84,14 @@ def _print(report: LoadReport) -> None:
         table.add_row(f.kind, Path(f.file).name, f"{f.rows:,}", f"{f.orphans:,}", f.status,
                       f"{f.seconds:.2f}", *(["; ".join(f.notes)] if notes else []))
     console.print(table, highlight=False)
+    from telcamp.load import service
+
     for name in report.ignored:
-        console.print(f"ignored (no known kind): {name}")
+        if service.kind_of(Path(name)) is None:
+            console.print(f"ignored (no known kind): {name}", markup=False, highlight=False)
+        else:  # a kind's name with another ending: a backup or a transfer in progress
+            console.print(f"ignored (not {', '.join(service.DATA_SUFFIXES)}): {name}",
+                          markup=False, highlight=False)
     console.print(
         f"{report.rows:,} rows in {report.seconds:.1f} s"
         + ("; profile rebuilt" if report.rebuilt else "")

@@ -31,7 +31,14 @@ from telcamp.core.errors import FileRejected, RowError, ValidationFailed
 from telcamp.core.settings import get_settings
 from telcamp.load import mapping as mapping_mod
 from telcamp.load import writers
-from telcamp.load.source import REJECTS, REJECTS_SCAN, open_source, q
+from telcamp.load.source import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    REJECTS,
+    REJECTS_SCAN,
+    open_source,
+    q,
+)
 from telcamp.warehouse.contracts import CONTRACTS, LOAD_ORDER
 from telcamp.warehouse.schema import ensure_schema
 
@@ -150,6 +157,20 @@ def kind_of(path: Path) -> str | None:
     """The kind a file name announces: the part before the first '-' or '.'."""
     stem = path.name.split(".", 1)[0].split("-", 1)[0].lower()
     return stem if stem in CONTRACTS else None
+
+
+DATA_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
+
+
+def is_data_name(path: Path) -> bool:
+    """Whether a folder load takes the file: its name ends in a CSV or Parquet suffix.
+
+    Only for folders: a backup (usage-0001.csv.bak, usage.csv~) or a transfer still in
+    progress (usage-0002.csv.part, .tmp) has its kind's name too, and loading it would
+    count its records a second time or load half a file. A file named on the command
+    line is read whatever its name.
+    """
+    return path.name.lower().endswith(DATA_SUFFIXES)
 
 
 def _policy(orphans: str | None) -> str:
@@ -301,7 +322,7 @@ def plan_dir(path: Path) -> tuple[list[tuple[str, Path]], list[str]]:
         if not p.is_file() or p.name.startswith("."):
             continue
         kind = kind_of(p)
-        if kind is None:
+        if kind is None or not is_data_name(p):
             ignored.append(p.name)
         else:
             known.append((kind, p))

@@ -19,9 +19,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_loads_a_folder_then_a_single_file(data_dir: Path, tmp_path: Path) -> None:
     (data_dir / "readme.md").write_text("x", encoding="utf-8")
+    (data_dir / "usage-0001.csv.bak").write_text("x", encoding="utf-8")
     done = _run(str(data_dir))
     assert done.returncode == 0, done.stderr
     assert "usage-0001.csv" in done.stdout and "ignored (no known kind): readme.md" in done.stdout
+    assert ("ignored (not .csv, .csv.gz, .txt, .parquet, .pq): usage-0001.csv.bak"
+            in done.stdout)
     more = write_csv(tmp_path / "extra.csv", "usage",
                      ["79000000003,2026-11-22T09:00:00+03:00,sms,out,0,0,0,0,0.1"])
     done = _run("usage", str(more))

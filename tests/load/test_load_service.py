@@ -31,6 +31,22 @@ def test_load_dir_loads_every_kind_and_lists_unknown_files(data_dir: Path) -> No
     assert query("SELECT typeof(msisdn) FROM subscribers LIMIT 1") == [("BIGINT",)]
 
 
+def test_load_dir_ignores_backups_and_partial_transfers_of_a_kind(data_dir: Path) -> None:
+    # a backup of an older export and a transfer still being written carry their kind's
+    # name: loading them would count records twice or load half a file
+    write_csv(data_dir / "usage-0001.csv.bak", "usage", ROWS["usage"][:1])
+    write_csv(data_dir / "usage-0002.csv.part", "usage", ROWS["usage"][:2])
+    (data_dir / "payments.csv~").write_bytes((data_dir / "payments.csv").read_bytes())
+    report = service.load_dir(data_dir)
+    assert [f.file for f in report.files if f.kind == "usage"] == [
+        str(data_dir / "usage-0001.csv")]
+    assert sorted(report.ignored) == ["payments.csv~", "usage-0001.csv.bak",
+                                      "usage-0002.csv.part"]
+    assert counts()["usage_daily"] == 3 and counts()["payments"] == 1
+    # named on the command line, a file is read whatever its name
+    assert service.load_file("usage", data_dir / "usage-0002.csv.part").files[0].rows == 2
+
+
 def test_usage_is_aggregated_per_local_day_with_the_metric_definitions(loaded: Path) -> None:
     rows = query(
         "SELECT msisdn, day::VARCHAR, voice_min, voice_out_min, sms_count, data_mb, "
