@@ -206,6 +206,10 @@ def _load_one(
     started = time.perf_counter()
     contract = CONTRACTS[kind]
     report = FileReport(kind=kind, file=str(path))
+    if path.is_dir():  # `telcamp load usage exports/`: say what to type, not "no such file"
+        raise ValidationFailed(
+            f"{path}: a folder, not a file; load every known file in it with: "
+            f"telcamp load {path}", field="file")
     if not path.is_file():
         raise ValidationFailed(f"{path}: no such file", field="file")
     # Hashing a multi-gigabyte file costs a fifth of its load. When no file of this name

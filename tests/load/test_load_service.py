@@ -9,7 +9,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from telcamp.core.errors import FileRejected
+from telcamp.core.errors import FileRejected, ValidationFailed
 from telcamp.load import service
 
 from .conftest import ROWS, counts, make_dir, query, write_csv
@@ -45,6 +45,14 @@ def test_load_dir_ignores_backups_and_partial_transfers_of_a_kind(data_dir: Path
     assert counts()["usage_daily"] == 3 and counts()["payments"] == 1
     # named on the command line, a file is read whatever its name
     assert service.load_file("usage", data_dir / "usage-0002.csv.part").files[0].rows == 2
+
+
+def test_a_folder_given_as_a_file_of_a_kind_is_named_a_folder(data_dir: Path) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        service.load_file("usage", data_dir)
+    assert str(err.value) == (f"{data_dir}: a folder, not a file; load every known file in "
+                              f"it with: telcamp load {data_dir}")
+    assert counts()["load_registry"] == 0
 
 
 def test_usage_is_aggregated_per_local_day_with_the_metric_definitions(loaded: Path) -> None:
