@@ -320,6 +320,9 @@ def rebuild(
                 subscribers = int(wh.scalar("SELECT count(*) FROM profile") or 0)
                 set_meta(wh, "as_of_date", as_of_date.isoformat())
                 set_meta(wh, "last_build", clock.now().isoformat())
+                # which file the scores came from: a `rebuild --config` is undone by the
+                # next load's rebuild (it reads the setting), and stats says so
+                set_meta(wh, "scoring_config", str(scoring.config_path(config_path)))
         except BaseException:
             if not joined:  # the committed next table is of no use to anyone
                 with contextlib.suppress(duckdb.Error):  # the first error is the one to see

@@ -47,6 +47,8 @@ def stats_cmd(
     console.print(table)
     console.print(f"as-of date: {figures['as_of_date'] or '-'}   "
                   f"last build: {figures['last_build'] or '-'}", highlight=False)
+    console.print(f"scoring config: {figures['scoring_config'] or '-'}", highlight=False,
+                  markup=False, soft_wrap=True)
     for title, key in (("value tier", "tiers"), ("churn risk", "churn_risk")):
         dist = Table(title, "subscribers")
         for band, n in figures[key].items():
@@ -74,3 +76,13 @@ def rebuild_cmd(
         f"profile rebuilt for {report.subscribers:,} subscribers as of "
         f"{report.as_of_date.isoformat()} in {report.seconds:.1f} s", highlight=False,
     )
+    from telcamp.warehouse import scoring
+
+    used, loads = scoring.config_path(config), scoring.config_path(None)
+    if used.resolve() != loads.resolve():
+        # --config is for this rebuild only: every load rebuilds the profile with the
+        # setting's file, which would silently put the previous tiers back
+        console.print(
+            f"note: scored with {used} for this rebuild only; every load rebuilds the "
+            f"profile with {loads}. To keep these scores, set TELCAMP_SCORING_CONFIG={used}",
+            highlight=False, markup=False, soft_wrap=True)  # paths stay whole to copy

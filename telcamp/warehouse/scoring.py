@@ -165,9 +165,15 @@ def parse_config(raw: Any, source: str) -> ScoringConfig:
     )
 
 
+def config_path(path: Path | None = None) -> Path:
+    """The file load_config(path) reads: `path`, else settings.scoring_config, else the
+    shipped one."""
+    return Path(path or get_settings().scoring_config or DEFAULT_CONFIG)
+
+
 def load_config(path: Path | None = None) -> ScoringConfig:
     """The scoring config at `path`, else settings.scoring_config, else the shipped one."""
-    target = path or get_settings().scoring_config or DEFAULT_CONFIG
+    target = config_path(path)
     try:
         text = Path(target).read_text(encoding="utf-8")
     except OSError as exc:

@@ -87,4 +87,5 @@ def stats(target: Warehouse | duckdb.DuckDBPyConnection, *,
         "tiers": tiers,
         "churn_risk": churn,
         "last_build": _meta(wh, "last_build") if has_meta else None,
+        "scoring_config": _meta(wh, "scoring_config") if has_meta else None,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -11,6 +12,7 @@ from telcamp.cli import app
 from telcamp.core import warehouse
 from telcamp.warehouse import service
 from telcamp.warehouse.schema import ensure_schema
+from telcamp.warehouse.scoring import DEFAULT_CONFIG
 
 from .builder import AS_OF, Warehouse
 
@@ -69,3 +71,26 @@ def test_bad_as_of_date_is_a_clear_error() -> None:
     result = runner.invoke(app, ["warehouse", "rebuild", "--as-of", "2026-13-01"])
     assert result.exit_code != 0
     assert "--as-of" in str(result.exception) or "--as-of" in result.output
+
+
+def test_rebuild_with_a_config_file_says_loads_use_the_setting_and_stats_names_it(
+    tmp_path: Path,
+) -> None:
+    # `rebuild --config` scores once: the next load rebuilds with the setting's file and
+    # puts the previous tiers back; the user is told so, and stats shows the file in force
+    fill()
+    custom = tmp_path / "scoring.yaml"
+    custom.write_text(DEFAULT_CONFIG.read_text(encoding="utf-8").replace(
+        "high: 65", "high: 80"), encoding="utf-8")
+    result = runner.invoke(app, ["warehouse", "rebuild", "--config", str(custom)])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert (f"note: scored with {custom} for this rebuild only; every load rebuilds the "
+            f"profile with {DEFAULT_CONFIG}. To keep these scores, set "
+            f"TELCAMP_SCORING_CONFIG={custom}") in said
+    stats = runner.invoke(app, ["warehouse", "stats"])
+    assert f"scoring config: {custom}" in " ".join(stats.output.split())
+    result = runner.invoke(app, ["warehouse", "rebuild"])  # as a load does
+    assert "note:" not in result.output
+    figures = json.loads(runner.invoke(app, ["warehouse", "stats", "--json"]).output)
+    assert figures["scoring_config"] == str(DEFAULT_CONFIG)
