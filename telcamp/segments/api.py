@@ -21,6 +21,7 @@ from telcamp.segments import (
     wording,  # noqa: F401  (registers how to say rule errors)
 )
 from telcamp.segments import catalogue as catalogue_mod
+from telcamp.segments.describe import VALUE_WORDS
 from telcamp.segments.schemas import (
     RuleRequest,
     SegmentCreate,
@@ -50,6 +51,12 @@ def get_catalogue(request: Request, principal: Principal = READ) -> dict[str, An
         item["label"] = translate(item["label"])
         item["group_label"] = translate(catalogue_mod.GROUP_LABELS.get(item["group"],
                                                                        item["group"]))
+        # coded values in words, as the rule sentences and charts say them: the builder's
+        # pick box offered 'low, medium, high' to a Chinese marketer
+        words = VALUE_WORDS.get(item["name"])
+        if words and item.get("values"):
+            item["value_labels"] = {v: translate(words[v]) if v in words else v
+                                    for v in item["values"]}
     out["ops"] = {op: translate(sentence) for op, sentence in out["ops"].items()}
     for item in out["metrics"]:  # msgids in telcamp.segments.describe (METRIC_WORDS, UNITS)
         item["label"] = translate(item["label"])

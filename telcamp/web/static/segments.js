@@ -24,6 +24,10 @@
   // operators and values in the reader's words; unknown ones as they are
   function opWord(op) { return T["op_" + op] || op; }
   function valueWord(v) { return T["v_" + v] || v; }
+  // a coded value of field f (tier, status, payment type, gender) as the catalogue words it
+  function valueLabel(f, v) {
+    return (f && f.value_labels && f.value_labels[v]) || valueWord(v);
+  }
 
   // The number typed in a number box, as typed: 0 or 14.5 days, 30.5 years on a
   // whole-number field go to the server, which names what is wrong with them ("value 30.5
@@ -225,12 +229,12 @@
     var suggest = f && f.regions ? "sb-regions-" + f.name : null;
     function input(val, onset, testid) {
       if (allowed && leaf.op !== "in" && leaf.op !== "not_in") {
-        return select([["", t("choose")]].concat(allowed.map(function (v) { return [v, v]; })),
+        return select([["", t("choose")]].concat(allowed.map(function (v) { return [v, valueLabel(f, v)]; })),
                       val, function (e) { onset(e.target.value || undefined); changed(); },
                       {"data-testid": testid});
       }
       if (type === "bool") {
-        return select([["", t("choose")], ["true", "true"], ["false", "false"]],
+        return select([["", t("choose")], ["true", t("yes")], ["false", t("no")]],
                       val === undefined ? "" : String(val),
                       function (e) { onset(convert(e.target.value, "bool")); changed(); },
                       {"data-testid": testid});
@@ -297,7 +301,11 @@
           function (e) { leaf.op = e.target.value; render(); changed(); }, {"data-testid": "op"}));
         valueInputs(leaf).forEach(function (i) { row.appendChild(i); });
         hint = t("type") + ": " + t("type_" + f.type) + (f.unit ? ", " + t("unit") + ": " + t("unit_" + f.unit) : "") +
-               (f.values ? ", " + t("values") + ": " + f.values.join(", ") : "");
+               // the word, and the code an "is one of" box takes
+               (f.values ? ", " + t("values") + ": " + f.values.map(function (v) {
+                 var word = valueLabel(f, v);
+                 return word === v ? v : word + " (" + v + ")";
+               }).join(", ") : "");
       }
     } else if (leaf.kind === "usage") {
       row.appendChild(select([["", t("choose")]].concat(catalogue.metrics.map(function (m) { return [m.name, m.label + " (" + m.name + ")"]; })),
@@ -532,7 +540,7 @@
     function cell(c, v) {
       if (v === null) { return "—"; }
       var f = fieldsByName[c];
-      return f && f.values ? valueWord(String(v)) : String(v);
+      return f && f.values ? valueLabel(f, String(v)) : String(v);
     }
     rows.forEach(function (r) { table.appendChild(row(cols.map(function (c) { return cell(c, r[c]); }))); });
   }
