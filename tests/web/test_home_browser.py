@@ -45,3 +45,23 @@ def test_home_page_in_each_language(
     assert page.get_by_test_id("tier-high").inner_text() == "100"
     # ECharts drew the tier chart (the library came from node_modules through the server)
     page.wait_for_selector("#tier-chart[data-rendered='1'] canvas", timeout=10_000)
+
+
+def test_home_figures_stay_on_one_line_and_the_chart_speaks_the_language(
+    small_warehouse: None, live_server, page, page_as  # type: ignore[no-untyped-def]
+) -> None:
+    page_as("analyst")
+    page.set_viewport_size({"width": 1200, "height": 800})
+    page.goto(f"{live_server.url}/?lang=ru")
+    page.wait_for_selector("#tier-chart[data-rendered='1'] canvas", timeout=10_000)
+    # the as-of date broke at its hyphen ("2026-11-" over "21") in a card of 1200 px
+    lines = page.get_by_test_id("as-of").evaluate(
+        "el => el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight)")
+    assert lines < 1.5
+    # the axis and tooltip write numbers as the table beside them does (50 000, not
+    # 50,000), and the axis labels are kept inside the chart (they were cut off on a
+    # narrow screen)
+    option = ("echarts.getInstanceByDom(document.getElementById('tier-chart')).getOption()")
+    assert page.evaluate(f"{option}.yAxis[0].axisLabel.formatter(50000)") == "50\u00a0000"
+    assert page.evaluate(f"{option}.tooltip[0].valueFormatter(1234)") == "1\u00a0234"
+    assert page.evaluate(f"{option}.grid[0].containLabel") is True
