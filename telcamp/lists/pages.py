@@ -18,10 +18,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from telcamp.access.deps import require
 from telcamp.core.db import session_scope
-from telcamp.core.errors import NotFound, TelcampError
+from telcamp.core.errors import NotFound, TelcampError, ValidationFailed
 from telcamp.core.i18n import _
 from telcamp.core.security import Principal
 from telcamp.core.settings import get_settings
@@ -268,12 +269,20 @@ def confirm_import(request: Request, list_id: int, token: str = Form(...),
 
 
 @router.post("/lists/{list_id}/overrides", response_class=HTMLResponse)
-def add_override(request: Request, list_id: int, campaign_id: int = Form(...),
+def add_override(request: Request, list_id: int, campaign_id: str = Form(...),
                  reason: str = Form(""),
                  principal: Principal = Depends(require("list.override"))) -> Response:
     """Let one campaign ignore this default list (admins; audited)."""
-    return _change(request, principal, list_id, lambda s: exclusions.add_override(
-        s, principal=principal, campaign_id=campaign_id, list_id=list_id, reason=reason))
+    def action(s: Session) -> None:
+        # typed into a text box: anything but a whole number was answered with the API's
+        # JSON instead of the list page (trial finding)
+        typed = campaign_id.strip()
+        if not typed.isdigit():
+            raise ValidationFailed(f"campaign id {typed!r} is not a whole number",
+                                   field="campaign_id")
+        exclusions.add_override(s, principal=principal, campaign_id=int(typed),
+                                list_id=list_id, reason=reason)
+    return _change(request, principal, list_id, action)
 
 
 @router.post("/lists/{list_id}/overrides/{campaign_id}/delete", response_class=HTMLResponse)

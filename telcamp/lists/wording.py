@@ -96,6 +96,8 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\((?P<id>\d+)\) there first, or keep the name",
          _("list {name} is referred to by name in: {users}; refer to it by id ({id}) there "
            "first, or keep the name")),
+        (r"campaign id (?P<v>.+) is not a whole number",
+         _("campaign id {v} is not a whole number")),
         (r"list (?P<id>\d+) (?P<name>.+) is still used, so it cannot be deleted: "
          r"(?P<users>.+)",
          _("list {id} {name} is still used, so it cannot be deleted: {users}")),

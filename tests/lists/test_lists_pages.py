@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from zoneinfo import ZoneInfo
 
@@ -180,3 +181,15 @@ def test_an_operator_wide_list_says_who_may_change_it(db, regions, frozen, login
                                       data={"msisdn": "79120000001"})
     assert r.status_code == 403
     assert f"список {lid} общий для всего оператора" in r.text
+
+
+def test_a_campaign_id_that_is_no_number_is_said_on_the_page(db, regions, frozen, login):
+    """The override form's campaign box is typed text: 'abc' got the API's JSON back
+    instead of the list page (trial finding)."""
+    admin = login("admin", "P01")
+    lid = _create(admin, "government", "greylist")
+    r = admin.post(f"/lists/{lid}/overrides?lang=zh", data={"campaign_id": "abc",
+                                                           "reason": "x"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert "营销活动编号 'abc' 不是整数" in html.unescape(r.text)
+    assert 'data-testid="error"' in r.text
