@@ -96,6 +96,16 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
          r"\((?P<id>\d+)\) there first, or keep the name",
          _("list {name} is referred to by name in: {users}; refer to it by id ({id}) there "
            "first, or keep the name")),
+        # overrides and list owners (exclusions.py, service.py)
+        (r"campaign (?P<c>\d+) already overrides list (?P<l>\d+)",
+         _("campaign {c} already overrides list {l}")),
+        (r"campaign (?P<c>\d+) has no override of list (?P<l>\d+)",
+         _("campaign {c} has no override of list {l}")),
+        (r"list (?P<name>.+) \((?P<type>\w+)\) is not a default exclusion; nothing to "
+         r"override",
+         _("list {name} ({type}) is not a default exclusion; nothing to override")),
+        (r"an override needs a reason", _("an override needs a reason")),
+        (r"region (?P<r>\S+) not found", _("region {r} not found")),
         (r"campaign id (?P<v>.+) is not a whole number",
          _("campaign id {v} is not a whole number")),
         (r"list (?P<id>\d+) (?P<name>.+) is still used, so it cannot be deleted: "
