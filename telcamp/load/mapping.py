@@ -47,7 +47,15 @@ class KindMapping:
     encoding: str | None = None  # CSV: the file's encoding when not UTF-8 (a Python codec)
 
     def target(self, source_name: str) -> str:
-        return self.columns.get(source_name, source_name)
+        if source_name in self.columns:
+            return self.columns[source_name]
+        # then whatever the case, as contract names match: a mapping written from the
+        # export's documentation says start_time where the file's header says START_TIME
+        folded = source_name.lower()
+        for source, target in self.columns.items():
+            if source.lower() == folded:
+                return target
+        return source_name
 
 
 @dataclass(frozen=True)

@@ -426,9 +426,19 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path, read: Path, fmt: str,
             kind = contract.column(target).type if known else "str"
             typ = "VARCHAR" if mapping.values.get(target) else _CSV_FAST_TYPES.get(kind, "VARCHAR")
         columns.append(SourceColumn(name, target, typ))
+    # what the file has that the load will not read: where a mistyped mapping name's
+    # column is, said beside the column the mapping meant it for
+    unused = [c.source for c in columns if c.target not in contract.column_names]
     for col in contract.columns:
         if col.name.lower() not in seen:
             hint = " (check the mapping file)" if mapping.columns else ""
+            meant = [src for src, dst in mapping.columns.items()
+                     if dst.lower() == col.name.lower()]
+            if meant:
+                said = ", ".join(meant)
+                hint = (f" (the mapping file maps {said} to it, and the file has no column "
+                        f"{said}" + (f"; the file's columns the load does not use: "
+                                      f"{', '.join(unused)}" if unused else "") + ")")
             errors.append(RowError(path.name, header_line, col.name, f"missing column{hint}"))
     if errors:
         raise FileRejected(file=path.name, errors=errors[:10], total=len(errors))

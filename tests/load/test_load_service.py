@@ -181,6 +181,38 @@ def test_mapping_renames_columns_and_values(tmp_path: Path) -> None:
     assert query("SELECT data_mb, voice_min, records FROM usage_daily") == [(1.0, 0.5, 2)]
 
 
+def test_mapping_names_match_the_file_whatever_their_case(tmp_path: Path) -> None:
+    # the mapping written from the export's documentation (start_time), the file's header
+    # in upper case as an Oracle export writes it: contract names match whatever their
+    # case, and the mapping's names do too
+    make_dir(tmp_path / "in", skip=("usage",))
+    service.load_dir(tmp_path / "in")
+    f = write_csv(tmp_path / "cdr.csv", "usage",
+                  ["79000000001,2026-11-20T10:00:00+03:00,voice,out,0,0,60,0,0"],
+                  header="MSISDN,START_TIME,SERVICE,DIRECTION,LD,ROAMING,DURATION_S,"
+                         "VOLUME_KB,CHARGE")
+    m = tmp_path / "mapping.yaml"
+    m.write_text("usage: {start_time: event_time, Ld: long_distance}\n", encoding="utf-8")
+    assert service.load_file("usage", f, mapping=m).files[0].rows == 1
+
+
+def test_a_mapped_column_missing_from_the_file_is_named(tmp_path: Path) -> None:
+    make_dir(tmp_path / "in", skip=("usage",))
+    service.load_dir(tmp_path / "in")
+    f = write_csv(tmp_path / "cdr.csv", "usage",
+                  ["79000000001,2026-11-20T10:00:00+03:00,voice,out,0,0,60,0,0"],
+                  header="msisdn,START_TIME,service,direction,long_distance,roaming,"
+                         "duration_s,volume_kb,charge")
+    m = tmp_path / "mapping.yaml"
+    m.write_text("usage: {START_TIMX: event_time}\n", encoding="utf-8")  # a typo
+    with pytest.raises(FileRejected) as err:
+        service.load_file("usage", f, mapping=m)
+    assert [str(e) for e in err.value.errors] == [
+        "cdr.csv:1 [event_time]: missing column (the mapping file maps START_TIMX to it, "
+        "and the file has no column START_TIMX; the file's columns the load does not use: "
+        "START_TIME)"]
+
+
 def test_orphans_kept_aside_and_counted(loaded: Path, tmp_path: Path) -> None:
     f = write_csv(tmp_path / "usage-0009.csv", "usage", [
         "79000000001,2026-11-22T10:00:00+03:00,voice,out,0,0,60,0,0",
