@@ -30,7 +30,7 @@ import duckdb
 
 from telcamp.core.errors import FileRejected, RowError
 from telcamp.load.mapping import KindMapping
-from telcamp.warehouse.contracts import Contract
+from telcamp.warehouse.contracts import CONTRACTS, Contract
 
 REJECTS = "_load_rejects"
 REJECTS_SCAN = "_load_rejects_scan"
@@ -417,6 +417,8 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path, read: Path, fmt: str,
         if target.lower() in seen:
             errors.append(RowError(
                 path.name, header_line, name,
+                f"duplicate column '{target}' (the header has it twice)"
+                if seen[target.lower()] == name else
                 f"duplicate column '{target}' (also from '{seen[target.lower()]}')",
             ))
             continue
@@ -440,6 +442,16 @@ def _open(con: duckdb.DuckDBPyConnection, path: Path, read: Path, fmt: str,
                         f"{said}" + (f"; the file's columns the load does not use: "
                                       f"{', '.join(unused)}" if unused else "") + ")")
             errors.append(RowError(path.name, header_line, col.name, f"missing column{hint}"))
+    if errors and not mapping.columns:
+        # `telcamp load payments usage-0001.csv`: a file of another kind lacks every
+        # column but its own; say which kind it has the columns of
+        others = [k for k, c in CONTRACTS.items() if k != contract.kind
+                  and all(n.lower() in seen for n in c.column_names)]
+        missing = [e for e in errors if e.reason == "missing column"]
+        if others and missing:
+            kind = max(others, key=lambda k: len(CONTRACTS[k].column_names))
+            missing[0].reason += (f" (the file has the columns of {kind}: load it as "
+                                  f"telcamp load {kind} {path.name})")
     if errors:
         raise FileRejected(file=path.name, errors=errors[:10], total=len(errors))
     used = list(contract.column_names)

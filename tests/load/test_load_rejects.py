@@ -38,6 +38,22 @@ def test_missing_column(loaded: Path, tmp_path: Path) -> None:
     assert err.file == "usage-x.csv"
 
 
+def test_a_file_of_another_kind_says_which_kind_it_is(loaded: Path, tmp_path: Path) -> None:
+    f = write_csv(tmp_path / "usage-0002.csv", "usage", ROWS["usage"])
+    err = _rejected("payments", f)
+    assert [str(e) for e in err.errors] == [
+        "usage-0002.csv:1 [amount]: missing column (the file has the columns of usage: load "
+        "it as telcamp load usage usage-0002.csv)",
+        "usage-0002.csv:1 [kind]: missing column"]
+
+
+def test_a_column_twice_in_the_header_is_said_so(loaded: Path, tmp_path: Path) -> None:
+    rows = [r + ",1" for r in ROWS["usage"]]
+    f = write_csv(tmp_path / "usage-x.csv", "usage", rows, header=HEADERS["usage"] + ",charge")
+    _only(_rejected("usage", f), 1, "charge", "duplicate column 'charge' (the header has it "
+          "twice)")
+
+
 def test_not_utf8_reports_the_first_bad_line(loaded: Path, tmp_path: Path) -> None:
     f = tmp_path / "subscribers-x.csv"
     good = ROWS["subscribers"][0].replace("79000000001", "79000000011")
