@@ -120,10 +120,11 @@ class FileReport:
             days = "subscriber-day" if self.summed_into == 1 else "subscriber-days"
             out.append(f"its records were added to {self.summed_into:,} {days} already there")
         if self.attached:
-            words = {"usage": "usage records", "product_events": "product events",
-                     "payments": "payments"}
+            words = {"usage": ("usage record", "usage records"),
+                     "product_events": ("product event", "product events"),
+                     "payments": ("payment", "payments")}
             out.append("attached kept orphans: " + ", ".join(
-                f"{n:,} {words.get(k, k)}" for k, n in self.attached.items()))
+                f"{n:,} {words.get(k, (k, k))[n != 1]}" for k, n in self.attached.items()))
         return out
 
 

@@ -140,3 +140,9 @@ def test_orphan_payments_and_events_join_too(tmp_path: Path) -> None:
         ("P200", None)]
     assert query("SELECT msisdn FROM payments_orphans") == [(int(NEVER),)]
     assert counts()["product_events_orphans"] == 0
+
+
+def test_attached_orphans_are_counted_in_singular_and_plural() -> None:
+    r = service.FileReport(kind="subscribers", file="subscribers-2.csv",
+                           attached={"usage": 1, "product_events": 2, "payments": 1})
+    assert r.notes == ["attached kept orphans: 1 usage record, 2 product events, 1 payment"]
