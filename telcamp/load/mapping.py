@@ -211,5 +211,13 @@ def load(path: Path | None) -> Mapping:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValidationFailed(f"mapping file {path} is not valid YAML: {exc}") from exc
+        # PyYAML's own text names the file "<unicode string>" and counts from 0 in places:
+        # say the line and column of the mapping file, and show it
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        snippet = mark.get_snippet() if mark else None
+        raise ValidationFailed(f"mapping file {path} is not valid YAML{where}: {problem}"
+                               + (f"\n{snippet}" if snippet else ""),
+                               field="mapping") from exc
     return parse(data, file=str(path))

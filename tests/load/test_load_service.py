@@ -213,6 +213,19 @@ def test_a_mapped_column_missing_from_the_file_is_named(tmp_path: Path) -> None:
         "START_TIME)"]
 
 
+def test_a_mapping_file_that_is_not_yaml_is_refused_with_its_line(tmp_path: Path) -> None:
+    m = tmp_path / "map.yaml"
+    m.write_text("usage:\n  columns:\n    MSISDN msisdn\n    START: event_time\n",
+                 encoding="utf-8")  # the first pair lacks its colon
+    f = write_csv(tmp_path / "usage-0001.csv", "usage", ROWS["usage"])
+    with pytest.raises(ValidationFailed) as err:
+        service.load_file("usage", f, mapping=m)
+    said = str(err.value)
+    assert said.startswith(f"mapping file {m} is not valid YAML at line 4, column 10: "
+                           "mapping values are not allowed here\n")
+    assert "START: event_time" in said and "<unicode string>" not in said
+
+
 def test_orphans_kept_aside_and_counted(loaded: Path, tmp_path: Path) -> None:
     f = write_csv(tmp_path / "usage-0009.csv", "usage", [
         "79000000001,2026-11-22T10:00:00+03:00,voice,out,0,0,60,0,0",
