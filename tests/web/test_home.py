@@ -3,6 +3,8 @@ def test_home_page_on_empty_warehouse_says_what_to_do(login) -> None:  # type: i
     r = client.get("/")
     assert r.status_code == 200
     assert "No subscribers loaded yet" in r.text
+    # the command as code, not between Markdown backticks shown as they are
+    assert "<code>telcamp load DIR</code>" in r.text and "`" not in r.text
 
 
 def test_language_follows_browser_and_choice_sticks(login) -> None:  # type: ignore[no-untyped-def]
