@@ -14,6 +14,8 @@ from telcamp.cli import app
 from telcamp.core import warehouse
 from telcamp.core.db import migrate
 
+from .conftest import make_campaign
+
 runner = CliRunner()
 
 
@@ -63,8 +65,9 @@ def test_create_import_add_search_show_remove(regions, frozen, tmp_path: Path) -
     _ok("remove", "dnd", "79120000003")
     assert "2 members" in _ok("show", "dnd")
     assert "1. optout: dnd" in _ok("exclusions")
-    _ok("override", "9", "dnd", "--reason", "service message campaign")
-    assert "optout" not in _ok("exclusions", "--campaign", "9")
+    campaign = str(make_campaign("P01"))  # an override is for a campaign that exists
+    _ok("override", campaign, "dnd", "--reason", "service message campaign")
+    assert "optout" not in _ok("exclusions", "--campaign", campaign)
     assert "up to date" in _ok("sync")
     with warehouse.connect() as con:
         assert con.execute("SELECT count(*) FROM list_members").fetchone() == (2,)
