@@ -374,10 +374,12 @@ class _Compiler:
         sure, delta = parts
         return exp.or_(exp.paren(sure, copy=False), _subquery_in(self.alias, delta))
 
-    def usage_parts(self, rule: UsageLeaf) -> tuple[exp.Expr, exp.Select] | None:
+    def usage_parts(self, rule: UsageLeaf, rowid: bool = False
+                    ) -> tuple[exp.Expr, exp.Select] | None:
         """(the stored windows decide that the leaf holds; the undecided subscribers for
         whom it holds), two disjoint sets whose union is the leaf, or None when the leaf
-        is a stored window or has no longer stored window to bound it."""
+        is a stored window or has no longer stored window to bound it. `rowid`: the
+        undecided ones with their profile row (msisdn, r), see usage_delta."""
         if stored_column(rule, self.ctx) is not None:
             return None
         bounds = _window_bounds(rule, self.ctx.catalogue)
@@ -385,9 +387,10 @@ class _Compiler:
             return None
         low, high = (_window(rule.usage, d, self.alias) for d in bounds)
         sure, _ = _decided(rule, low, high)
-        return sure, self.usage_delta(rule, bounds)
+        return sure, self.usage_delta(rule, bounds, rowid)
 
-    def usage_delta(self, rule: UsageLeaf, bounds: tuple[int, int]) -> exp.Select:
+    def usage_delta(self, rule: UsageLeaf, bounds: tuple[int, int], rowid: bool = False
+                    ) -> exp.Select:
         """The undecided subscribers (bounds neither decide nor pin) for whom the leaf
         holds, from the stored window nearest to N days plus (or minus) the few days
         between them: a 10-day window is the 7-day column plus 3 days of usage_daily, not
@@ -400,7 +403,11 @@ class _Compiler:
         decimal total (stored window rounded to 6 decimals + the days' sum) is within
         1e-6 of the exact sum, so it decides wherever
         it is further than the margin from a threshold; the few inside that band are
-        summed over the whole window, as the stored windows and any plain sum are."""
+        summed over the whole window, as the stored windows and any plain sum are.
+
+        `rowid`: (msisdn, r) with r the subscriber's profile row, carried from the
+        candidates through the grouping like the anchor, for a caller that counts the
+        members' cached per-row codes (the profile) without finding their rows again."""
         as_of = self.ctx.as_of_date
         lower, upper = bounds
         pf_low, pf_high = (_window(rule.usage, d, "pf") for d in bounds)
@@ -413,7 +420,8 @@ class _Compiler:
             first = as_of - timedelta(days=upper - 1)
             last = as_of - timedelta(days=rule.days)
         parts = [p.copy() for p in (self.prefilter, undecided) if p is not None]
-        cand = (exp.select(_col("msisdn", "pf"), exp.alias_(anchor, "a"))
+        carried = [exp.alias_(exp.column("rowid", "pf"), "r")] if rowid else []
+        cand = (exp.select(_col("msisdn", "pf"), exp.alias_(anchor, "a"), *carried)
                 .from_(_table("profile", "pf"))
                 .where(exp.and_(*[exp.paren(p, copy=False) for p in parts])))
         agg: exp.Expr = (exp.Count(this=exp.Star()) if rule.usage == "active_days"
@@ -422,7 +430,8 @@ class _Compiler:
         # no join back to the candidates; only those without rows on the days are looked
         # up, and only among the few whose anchor alone decides the leaf.
         days = (exp.select(_col("msisdn", "u"), exp.alias_(agg, "s"),
-                           exp.alias_(exp.Min(this=_col("a", "c")), "a"))
+                           exp.alias_(exp.Min(this=_col("a", "c")), "a"),
+                           *([exp.alias_(exp.Min(this=_col("r", "c")), "r")] if rowid else []))
                 .from_(_table("usage_daily", "u"))
                 .join(_table("cand", "c"),
                       on=exp.EQ(this=_col("msisdn", "c"), expression=_col("msisdn", "u")))
@@ -440,20 +449,23 @@ class _Compiler:
         if scale:
             total = _round6(exp.Div(this=exp.paren(total, copy=False),
                                     expression=exp.Literal.number(float(scale))))
-        totals = (exp.select(_col("msisdn", "d"), exp.alias_(total, "tot"))
+        def row(alias: str) -> list[exp.Expr]:
+            return [_col("msisdn", alias), *([_col("r", alias)] if rowid else [])]
+
+        totals = (exp.select(*row("d"), exp.alias_(total, "tot"))
                   .from_(_table("d", "d")))
         by_total = _compare(_col("tot", "t"), rule.op, rule.value, "float")
         exact = rule.usage not in _FLOAT_METRICS or scale is not None
         if not exact:
             by_total = exp.and_(exp.Not(this=exp.paren(_band(rule, _col("tot", "t")))),
                                 exp.paren(by_total, copy=False))
-        summed_days = (exp.select(_col("msisdn", "t")).from_(_table("totals", "t"))
+        summed_days = (exp.select(*row("t")).from_(_table("totals", "t"))
                        .where(by_total))
         # no rows on the days: the sum is the anchor's, exactly
         has_days = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(_table("d", "d2"))
                               .where(exp.EQ(this=_col("msisdn", "d2"),
                                             expression=_col("msisdn", "c"))))
-        no_days = (exp.select(_col("msisdn", "c")).from_(_table("cand", "c"))
+        no_days = (exp.select(*row("c")).from_(_table("cand", "c"))
                    .where(exp.and_(exp.paren(_compare(_col("a", "c"), rule.op, rule.value,
                                                       "float")),
                                    exp.Not(this=has_days))))
@@ -463,9 +475,11 @@ class _Compiler:
             # every one of them has usage rows in the window (on the days just summed)
             summed, holds_sum = self.summed(rule)
             band = summed.join(
-                exp.Subquery(this=exp.select(_col("msisdn", "t")).from_(_table("totals", "t"))
+                exp.Subquery(this=exp.select(*row("t")).from_(_table("totals", "t"))
                              .where(near), alias=exp.TableAlias(this=exp.to_identifier("b"))),
                 on=exp.EQ(this=_col("msisdn", "b"), expression=_col("msisdn", "u")))
+            if rowid:
+                band = band.select(exp.alias_(exp.Min(this=_col("r", "b")), "r"))
             out = exp.union(out, band.having(holds_sum), distinct=False)
         return (exp.select(exp.Star()).from_(exp.Subquery(this=out, alias=exp.TableAlias(
                     this=exp.to_identifier("r"))))
@@ -730,8 +744,10 @@ def reads_only_msisdn(e: exp.Expr, alias: str = "p") -> bool:
     return all(c.name == "msisdn" for c in e.find_all(exp.Column) if c.table == alias)
 
 
-def members_query(rule: Rule, *, context: CompileContext) -> exp.Query:
-    """The members' msisdns: SELECT p.msisdn FROM profile p WHERE <rule> AND <scope>.
+def members_query(rule: Rule, *, context: CompileContext, rowid: bool = False
+                  ) -> exp.Query:
+    """The members' msisdns: SELECT p.msisdn FROM profile p WHERE <rule> AND <scope>;
+    with `rowid`, (msisdn, r) with r the member's profile row.
 
     A rule whose only usage sum is one top-level window bounded by stored ones (all[...,
     voice over 21 days, ...]), and whose other conjuncts that are not profile filters read
@@ -741,21 +757,26 @@ def members_query(rule: Rule, *, context: CompileContext) -> exp.Query:
     form (`decided OR msisdn IN (undecided kept)`) probes every row of the profile that
     passes the filters against that set (~30 % of a 21-day count at 10M)."""
     expanded = expand(rule, context)
-    split = _split(expanded, context)
+    split = _split(expanded, context, rowid)
     if split is None:
-        return exp.select(_col("msisdn", "p")).from_(profile_from("p")).where(
+        return exp.select(*_member_columns(rowid)).from_(profile_from("p")).where(
             scoped_condition(rule, alias="p", context=context))
     return split
 
 
-def _split(rule: Rule, ctx: CompileContext) -> exp.Query | None:
+def _member_columns(rowid: bool, alias: str = "p") -> list[exp.Expr]:
+    return [_col("msisdn", alias),
+            *([exp.alias_(exp.column("rowid", alias), "r")] if rowid else [])]
+
+
+def _split(rule: Rule, ctx: CompileContext, rowid: bool = False) -> exp.Query | None:
     conjuncts = _conjuncts(rule)
     heavy = [c for c in conjuncts if is_heavy(c, ctx)]
     if len(heavy) != 1 or not isinstance(heavy[0], UsageLeaf):
         return None
     leaf = heavy[0]
     compiler = _Compiler(ctx, "p", _prefilter(rule, ctx))
-    parts = compiler.usage_parts(leaf)
+    parts = compiler.usage_parts(leaf, rowid)
     if parts is None:
         return None
     others = [c for c in conjuncts if c is not leaf]
@@ -768,12 +789,12 @@ def _split(rule: Rule, ctx: CompileContext) -> exp.Query | None:
     decided = exp.and_(*[exp.paren(e, copy=False)
                          for e in (compiler.node(AllOf(all=others)), sure, *scope)])
     # the undecided part is a subset of the prefilter (the plain conjuncts and the scope)
-    undecided = (exp.select(_col("msisdn", "p"))
+    undecided = (exp.select(_col("msisdn", "p"), *([_col("r", "p")] if rowid else []))
                  .from_(exp.Subquery(this=kept, alias=exp.TableAlias(
                      this=exp.to_identifier("p"))))
                  .where(rest_cond))
     return exp.union(
-        exp.select(_col("msisdn", "p")).from_(profile_from("p")).where(decided),
+        exp.select(*_member_columns(rowid)).from_(profile_from("p")).where(decided),
         undecided, distinct=False)
 
 

@@ -115,12 +115,13 @@ def forget(version: tuple[Any, ...] | None) -> None:
             del _CODES[key]
 
 
-def grouped(con: duckdb.DuckDBPyConnection, dims: dict[str, str], where: str,
+def grouped(con: duckdb.DuckDBPyConnection, dims: dict[str, str], rows_sql: str,
             version: tuple[Any, ...] | None) -> dict[tuple[int, str] | None, int]:
-    """count(*) by each dimension alone and in total, over `profile p WHERE where`:
-    {(dimension index, key): n, None: total}. Keys with no rows are left out."""
-    rows = np.asarray(con.execute(f"SELECT p.rowid AS r FROM profile p WHERE {where}")
-                      .fetchnumpy()["r"], dtype=np.int64)
+    """count(*) by each dimension alone and in total, over the profile rows whose numbers
+    (rowid) the one-column query `rows_sql` gives: {(dimension index, key): n, None:
+    total}. Keys with no rows are left out."""
+    fetched = con.execute(rows_sql).fetchnumpy()
+    rows = np.asarray(next(iter(fetched.values())), dtype=np.int64)
     per_dim = codes(con, list(dims.values()), version)
     if len(rows) and any(int(rows.max()) >= len(arr) for arr, _ in per_dim):
         # the profile was rebuilt between the version check and this query: the cached

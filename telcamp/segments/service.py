@@ -23,7 +23,7 @@ from telcamp.segments.catalogue import Catalogue
 from telcamp.segments.compiler import is_heavy, resolve, scoped_condition, sql_dialect
 from telcamp.segments.describe import describe
 from telcamp.segments.models import Segment, SegmentSnapshot, SegmentTemplate, SegmentVersion
-from telcamp.segments.rules import Rule, parse_rule, references, to_json
+from telcamp.segments.rules import parse_rule, references, to_json
 from telcamp.segments.schemas import (
     SegmentCreate,
     SegmentRead,
@@ -64,13 +64,11 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
         if {"funnel", "profile", "sample"} & set(parts):
             excl = audience.exclusions(session, principal=principal, campaign_id=campaign_id,
                                        gettext=gettext)
-        matched: Rule | str = resolved
+        matched: audience.Matched = resolved
         if len(parts) > 1 and is_heavy(resolved, ctx):
             matched = audience.materialise_matched(c, resolved, ctx)
         if "count" in parts:
-            # a materialised match holds one row per member: count it, not the profile
-            out["count"] = (audience.count_materialised(c) if isinstance(matched, str)
-                            else audience.count(c, matched, ctx))
+            out["count"] = audience.count(c, matched, ctx)
         if "funnel" in parts:
             out["funnel"] = audience.funnel(c, matched, ctx, excl)
         if "profile" in parts:

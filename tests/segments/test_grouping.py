@@ -28,6 +28,10 @@ def _sql(con: duckdb.DuckDBPyConnection, where: str) -> dict[tuple[int, str] | N
     return out
 
 
+def _rows(where: str) -> str:
+    return f"SELECT p.rowid FROM profile p WHERE {where}"
+
+
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     grouping.forget(None)
@@ -39,7 +43,7 @@ def test_counts_equal_sql_group_by(con: duckdb.DuckDBPyConnection, where: str) -
     con.execute("UPDATE profile SET age = NULL WHERE msisdn % 10 = 7")  # NULL → 'unknown'
     version = audience.warehouse_version(con)
     assert version is not None
-    got = grouping.grouped(con, DIMS, where, version)
+    got = grouping.grouped(con, DIMS, _rows(where), version)
     assert got == _sql(con, where)
     if where == "TRUE":
         assert got[(2, "unknown")] > 0
@@ -52,15 +56,15 @@ def test_an_in_memory_warehouse_is_grouped_without_a_cache() -> None:
                 "['low', 'high'][i % 2 + 1] AS value_tier, 20 + i % 50 AS age "
                 "FROM range(300) t(i)")
     assert audience.warehouse_version(con) is None
-    assert grouping.grouped(con, DIMS, "p.age < 40", None) == _sql(con, "p.age < 40")
+    assert grouping.grouped(con, DIMS, _rows("p.age < 40"), None) == _sql(con, "p.age < 40")
     assert grouping._CODES == {}
 
 
 def test_codes_follow_a_rebuild(con: duckdb.DuckDBPyConnection) -> None:
-    before = grouping.grouped(con, DIMS, "TRUE", audience.warehouse_version(con))
+    before = grouping.grouped(con, DIMS, _rows("TRUE"), audience.warehouse_version(con))
     con.execute("DELETE FROM subscribers WHERE region_code = 'C02-01'")
     rebuild(con)
-    after = grouping.grouped(con, DIMS, "TRUE", audience.warehouse_version(con))
+    after = grouping.grouped(con, DIMS, _rows("TRUE"), audience.warehouse_version(con))
     assert after == _sql(con, "TRUE")
     assert (0, "C02-01") in before and (0, "C02-01") not in after
 
@@ -73,10 +77,10 @@ def test_codes_of_another_table_are_not_used(con: duckdb.DuckDBPyConnection) -> 
     con.execute("CREATE TABLE small AS SELECT * FROM profile LIMIT 10")
     con.execute("ALTER TABLE profile RENAME TO full_profile")
     con.execute("ALTER TABLE small RENAME TO profile")
-    grouping.grouped(con, DIMS, "TRUE", version)  # codes of the 10-row table, under version
+    grouping.grouped(con, DIMS, _rows("TRUE"), version)  # codes of the 10-row table, under version
     con.execute("DROP TABLE profile")
     con.execute("ALTER TABLE full_profile RENAME TO profile")
-    assert grouping.grouped(con, DIMS, "TRUE", version) == _sql(con, "TRUE")
+    assert grouping.grouped(con, DIMS, _rows("TRUE"), version) == _sql(con, "TRUE")
 
 
 def test_a_dimension_of_many_keys_ends_with_an_others_row(con: duckdb.DuckDBPyConnection,

@@ -47,6 +47,12 @@ def _check(con: duckdb.DuckDBPyConnection, obj: Any, ctx: CompileContext,
     assert len(got) == len(set(got)), "a member counted twice"
     assert set(got) == want, (obj, len(got), len(want))
     assert audience.count(con, rule, ctx) == len(want)
+    # with their profile rows (what the profile and the sample read): each its own row
+    rows = members_query(rule, context=ctx, rowid=True).sql(dialect="duckdb")
+    pairs = con.execute(f"SELECT m.msisdn, p.msisdn FROM ({rows}) AS m "
+                        "LEFT JOIN profile p ON p.rowid = m.r").fetchall()
+    assert len(pairs) == len(got) and {int(a) for a, _ in pairs} == want
+    assert all(a == b for a, b in pairs), "a member with another subscriber's row"
     return len(want)
 
 
@@ -108,9 +114,44 @@ def test_other_rules_keep_the_condition_form(con: duckdb.DuckDBPyConnection,
 def test_materialised_match_uses_the_split(con: duckdb.DuckDBPyConnection,
                                            lctx: CompileContext) -> None:
     rule = parse_rule({"all": [VOICE, {"not": {"in_list": "b"}}]}, catalogue=lctx.catalogue)
-    cond = audience.materialise_matched(con, rule, lctx)
+    done = audience.materialise_matched(con, rule, lctx)
     want = {int(r[0]) for r in con.execute(audience_query(rule, context=lctx)).fetchall()}
-    assert audience.count_materialised(con) == len(want) > 0
-    got = {int(r[0]) for r in con.execute(f"SELECT msisdn FROM profile p WHERE {cond}")
-           .fetchall()}
+    assert audience.count(con, done, lctx) == len(want) > 0
+    got = {int(r[0]) for r in con.execute(
+        f"SELECT msisdn FROM profile p WHERE {audience.matched_sql(done, lctx)}").fetchall()}
     assert got == want
+    # each member with its own profile row (the profile counts codes by row)
+    members = audience.members_sql(done, lctx, rowid=True)
+    rows = con.execute(f"SELECT m.msisdn, p.msisdn FROM ({members}) AS m "
+                       "JOIN profile p ON p.rowid = m.r").fetchall()
+    assert len(rows) == len(want) and all(a == b for a, b in rows)
+
+
+@pytest.mark.parametrize("materialise", [False, True])
+def test_profile_and_sample_of_a_split_rule(con: duckdb.DuckDBPyConnection,
+                                            lctx: CompileContext, materialise: bool) -> None:
+    """The profile counts the final audience's rows as the members query finds them, and
+    the sample picks among them: both equal what plain SQL over the final set gives."""
+    from telcamp.core.security import system_principal
+    from telcamp.segments.rules import Contacted, ContactedSpec, InList
+
+    rule = parse_rule({"all": [VOICE, {"field": "age", "op": ">=", "value": 25},
+                               {"not": {"in_list": "b"}}]}, catalogue=lctx.catalogue)
+    excl = [audience.Exclusion("a", "list", InList(in_list=LISTS["a"])),
+            audience.Exclusion("recent", "recent_contact",
+                               Contacted(contacted=ContactedSpec(days=7)))]
+    final = audience.final_sql(rule, lctx, excl)
+    want = {int(r[0]) for r in con.execute(
+        f"SELECT p.msisdn FROM profile p WHERE {final}").fetchall()}
+    by_tier = dict(con.execute(f"SELECT coalesce(p.value_tier::VARCHAR, 'unknown'), count(*) "
+                               f"FROM profile p WHERE {final} GROUP BY ALL").fetchall())
+    matched: audience.Matched = (audience.materialise_matched(con, rule, lctx)
+                                 if materialise else rule)
+    prof = audience.profile(con, matched, lctx, excl)
+    assert prof["audience"] == len(want) > 0
+    tiers = {i["key"]: i["count"] for i in prof["dimensions"]["value_tier"] if i["count"]}
+    assert tiers == by_tier
+    picked = audience.sample(con, matched, lctx, excl, system_principal(), size=15)
+    assert len(picked) == 15 and {int(p["msisdn"]) for p in picked} <= want
+    funnel = audience.funnel(con, matched, lctx, excl)
+    assert funnel["final"] == len(want)
