@@ -3,7 +3,6 @@ saved segments with versions, snapshots and criteria templates."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -64,27 +63,14 @@ def get_catalogue(request: Request, principal: Principal = READ) -> dict[str, An
     return out
 
 
-def _segment_scope(principal: Principal, segment_id: int | None) -> Principal:
-    """The user narrowed to the region of the segment the rule belongs to (404 if they
-    cannot see it). A segment is always counted in its own region (its snapshots are):
-    an operator admin opening a city's segment in the builder saw the rule counted over
-    the whole operator, several times the audience a snapshot then held."""
-    if segment_id is None:
-        return principal
-    with session_scope() as s:
-        region = service.get(s, segment_id=segment_id, principal=principal).region_code
-    return principal if region is None else replace(principal, region_code=region)
-
-
 def _evaluate(request: Request, body: RuleRequest, principal: Principal,
               parts: tuple[str, ...]) -> dict[str, Any]:
     # description and funnel labels in the reader's language (?lang=, cookie, header)
     locale = request_locale(request)
-    principal = _segment_scope(principal, body.segment_id)
     with session_scope() as s:
         return service.evaluate(s, rule=body.rule, principal=principal, parts=parts,
                                 field=body.field, size=body.size,
-                                campaign_id=body.campaign_id,
+                                campaign_id=body.campaign_id, segment_id=body.segment_id,
                                 gettext=get_translator(locale).gettext, locale=locale)
 
 

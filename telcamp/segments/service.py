@@ -48,11 +48,17 @@ def evaluate(session: Session | None, *, rule: Any, principal: Principal,
              parts: tuple[str, ...] = ("count", "funnel", "profile", "sample"),
              field: str | None = None, size: int = 20, campaign_id: int | None = None,
              con: duckdb.DuckDBPyConnection | None = None,
-             gettext: Callable[[str], str] | None = None, locale: str | None = None
-             ) -> dict[str, Any]:
+             gettext: Callable[[str], str] | None = None, locale: str | None = None,
+             segment_id: int | None = None) -> dict[str, Any]:
     """Count, funnel, profile and/or sample of a rule for this user, in one connection.
+    With `segment_id` (the builder on a saved segment) the rule is counted in that
+    segment's own region, as its snapshots are (404 if the user cannot see it): an
+    operator admin opening a city's segment saw it counted over the whole operator.
     The description and funnel labels are in the language of `gettext` (default English),
     the description's numbers written as `locale` writes them."""
+    if segment_id is not None and session is not None:
+        region = get(session, segment_id=segment_id, principal=principal).region_code
+        principal = principal if region is None else replace(principal, region_code=region)
     with audience.opened(con) as c:
         resolved, ctx = audience.prepare(session, principal=principal, con=c, rule=rule)
         # In words as the marketer wrote it: segments by reference, lists by name
