@@ -176,8 +176,6 @@ def stored_step_words(label: str, gettext: Gettext) -> str:
     exclusion_label) in the reader's language: "matched", "contacted in the last 7 days",
     "blacklist: Complaints", "greylist (another region)". A list's own name stays as its
     owner typed it; a label of another form is shown as stored."""
-    from telcamp.lists.models import LIST_TYPES
-
     en = get_translator("en").gettext
     if label == "matched":
         return gettext(_("matched"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import duckdb
 import pytest
@@ -39,3 +40,13 @@ def cat(con: duckdb.DuckDBPyConnection) -> Catalogue:
 @pytest.fixture
 def ctx(cat: Catalogue) -> CompileContext:
     return CompileContext(as_of_date=synthetic.AS_OF, now=NOW, catalogue=cat)
+
+
+@pytest.fixture
+def api(db: str, warehouse_file: str, login: Any) -> Any:
+    """The `login` client factory over the test's warehouse, the clock frozen at the
+    synthetic data's NOW (on SQLite and, when configured, PostgreSQL)."""
+    from telcamp.core import clock
+
+    clock.freeze(NOW)
+    return login

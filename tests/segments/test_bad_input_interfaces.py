@@ -12,8 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 from telcamp.cli import app
-from telcamp.core import clock
-from telcamp.segments.synthetic import NOW
 
 BAD = [
     ({"field": "agee", "op": ">", "value": 1}, 422, "rule: unknown field 'agee'"),
@@ -24,11 +22,6 @@ BAD = [
     ({"field": "age", "op": "in", "value": []}, 422, "'in' needs a non-empty list"),
 ]
 
-
-@pytest.fixture
-def api(db: str, warehouse_file: str, login: Any) -> Any:
-    clock.freeze(NOW)
-    return login
 
 
 @pytest.mark.parametrize(("rule", "status", "expected"), BAD)

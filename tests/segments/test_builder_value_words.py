@@ -9,15 +9,6 @@ from typing import Any
 
 import pytest
 
-from telcamp.core import clock
-from telcamp.segments.synthetic import NOW
-
-
-@pytest.fixture
-def api(db: str, warehouse_file: str, login: Any) -> Any:
-    clock.freeze(NOW)
-    return login
-
 
 def test_the_catalogue_words_coded_values_in_the_readers_language(api: Any) -> None:
     client = api("marketer", "C01")

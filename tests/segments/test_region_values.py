@@ -9,11 +9,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from telcamp.core import clock
 from telcamp.core.errors import ValidationFailed
 from telcamp.segments.catalogue import Catalogue, load
 from telcamp.segments.rules import NotAllowedValue, parse_rule
-from telcamp.segments.synthetic import NOW
 
 
 @pytest.fixture
@@ -86,11 +84,6 @@ def test_a_scoped_user_names_only_codes_of_their_region_and_above(
 def test_nothing_is_checked_before_regions_are_loaded() -> None:
     parse_rule({"field": "city_code", "op": "=", "value": "anything"}, catalogue=Catalogue())
 
-
-@pytest.fixture
-def api(db: str, warehouse_file: str, login: Any) -> Any:
-    clock.freeze(NOW)
-    return login
 
 
 def test_the_api_refuses_a_city_name_in_the_readers_language(api: Any) -> None:

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from telcamp.core import clock
-from telcamp.segments.synthetic import NOW
-
 HIGH = {"field": "value_tier", "op": "=", "value": "high"}
 
-
-@pytest.fixture
-def api(db: str, warehouse_file: str, login: Any) -> Any:
-    clock.freeze(NOW)
-    return login
 
 
 def test_every_segment_route_declares_a_permission() -> None:

@@ -6,20 +6,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from telcamp.core import clock
 from telcamp.core.db import session_scope
 from telcamp.segments.synthetic import NOW
 
 HIGH = {"field": "value_tier", "op": "=", "value": "high"}
 
-
-@pytest.fixture
-def api(db: str, warehouse_file: str, login: Any) -> Any:
-    clock.freeze(NOW)
-    return login
 
 
 def _segment(client: Any, name: str, rule: dict[str, Any]) -> int:

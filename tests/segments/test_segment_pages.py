@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from telcamp.access.masking import mask_msisdn
-from telcamp.core import clock
-from telcamp.segments.synthetic import NOW
 
 HIGH = {"field": "value_tier", "op": "=", "value": "high"}
 
-
-@pytest.fixture
-def api(db: str, warehouse_file: str, login: Any) -> Any:
-    clock.freeze(NOW)
-    return login
 
 
 def _not_found_page(r: Any, words: str) -> None:

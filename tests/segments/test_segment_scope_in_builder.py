@@ -8,18 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from telcamp.core import clock
-from telcamp.segments.synthetic import NOW
-
 HIGH = {"field": "value_tier", "op": "=", "value": "high"}
 
-
-@pytest.fixture
-def api(db: str, warehouse_file: str, login: Any) -> Any:
-    clock.freeze(NOW)
-    return login
 
 
 def test_a_city_segment_is_counted_in_its_city_for_an_admin(api: Any) -> None:
