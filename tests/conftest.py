@@ -177,8 +177,14 @@ def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Itera
         from telcamp.core.settings import get_settings
 
         settings = get_settings()
-        shutil.copyfile(request.getfixturevalue("sqlite_template"),
-                        settings.var_dir / "telcamp.db")
+        target = settings.var_dir / "telcamp.db"
+        # A server started before this fixture (live_server) may have opened the file in
+        # WAL mode: its -wal/-shm beside the copied file make SQLite's next open fail
+        # with "disk I/O error". The engine was just disposed, so they are stale.
+        for stale in (target, target.with_name("telcamp.db-wal"),
+                      target.with_name("telcamp.db-shm")):
+            stale.unlink(missing_ok=True)
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
         assert settings.db_url.endswith("/telcamp.db"), settings.db_url
         yield settings.db_url
         return

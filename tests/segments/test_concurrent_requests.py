@@ -26,8 +26,8 @@ def _session(url: str, username: str, password: str) -> httpx.Client:
     return client
 
 
-def test_parallel_builder_requests_never_fail(warehouse_file: str, live_server: Any,
-                                              db: str) -> None:
+def test_parallel_builder_requests_never_fail(warehouse_file: str, db: str,
+                                              live_server: Any) -> None:
     from telcamp.access import demo
 
     demo.create_test_user(username="par", role="marketer", region_code="C01")
